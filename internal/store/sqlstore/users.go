@@ -1,0 +1,268 @@
+package sqlstore
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/gatehouse-id/gatehouse/internal/store"
+)
+
+type users struct{ *scope }
+
+const userColumns = `id, username, name, email, email_verified, type, is_active, path, attributes,
+	password_hash, password_change_date, last_login, created_at, updated_at, version`
+
+type rowScanner interface{ Scan(dest ...any) error }
+
+func scanUser(r rowScanner) (*store.User, error) {
+	var (
+		u                             store.User
+		attrs                         []byte
+		pwChanged, lastLogin, cr, upd int64
+	)
+	err := r.Scan(&u.ID, &u.Username, &u.Name, &u.Email, &u.EmailVerified, &u.Type, &u.IsActive, &u.Path,
+		&attrs, &u.PasswordHash, &pwChanged, &lastLogin, &cr, &upd, &u.Version)
+	if err != nil {
+		return nil, err
+	}
+	if err := decodeAttributes(attrs, &u.Attributes); err != nil {
+		return nil, err
+	}
+	u.PasswordChangeDate, u.LastLogin = fromMicros(pwChanged), fromMicros(lastLogin)
+	u.CreatedAt, u.UpdatedAt = fromMicros(cr), fromMicros(upd)
+	return &u, nil
+}
+
+func decodeAttributes(b []byte, into *store.Attributes) error {
+	*into = store.Attributes{}
+	if len(b) == 0 {
+		return nil
+	}
+	return json.Unmarshal(b, into)
+}
+
+func encodeAttributes(a store.Attributes) string {
+	if a == nil {
+		return "{}"
+	}
+	b, _ := json.Marshal(a) // validated before every write
+	return string(b)
+}
+
+// normalizeUser fills the defaults a new user gets.
+func normalizeUser(u *store.User) {
+	if u.Type == "" {
+		u.Type = store.UserInternal
+	}
+	if u.Path == "" {
+		u.Path = "users"
+	}
+	if u.Attributes == nil {
+		u.Attributes = store.Attributes{}
+	}
+}
+
+func (s users) Create(ctx context.Context, u *store.User) error {
+	normalizeUser(u)
+	if err := u.Validate(); err != nil {
+		return err
+	}
+	if u.ID == uuid.Nil {
+		u.ID = uuid.Must(uuid.NewV7())
+	}
+	now := s.s.nowTime()
+	u.CreatedAt, u.UpdatedAt, u.Version = now, now, 1
+	_, err := s.q.ExecContext(ctx, `INSERT INTO users (tenant_id, `+userColumns+`)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`,
+		s.tenant, u.ID, u.Username, u.Name, u.Email, u.EmailVerified, u.Type, u.IsActive, u.Path,
+		encodeAttributes(u.Attributes), u.PasswordHash, micros(u.PasswordChangeDate), micros(u.LastLogin),
+		micros(u.CreatedAt), micros(u.UpdatedAt), u.Version)
+	return s.err(err)
+}
+
+func (s users) one(ctx context.Context, where string, args ...any) (*store.User, error) {
+	args = append([]any{s.tenant}, args...)
+	u, err := scanUser(s.q.QueryRowContext(ctx,
+		`SELECT `+userColumns+` FROM users WHERE tenant_id = $1 AND `+where, args...))
+	if err != nil {
+		return nil, s.err(err)
+	}
+	return u, nil
+}
+
+func (s users) Get(ctx context.Context, id uuid.UUID) (*store.User, error) {
+	return s.one(ctx, `id = $2`, id)
+}
+
+func (s users) GetByUsername(ctx context.Context, username string) (*store.User, error) {
+	return s.one(ctx, `lower(username) = lower($2)`, username)
+}
+
+func (s users) GetByEmail(ctx context.Context, email string) (*store.User, error) {
+	if email == "" {
+		return nil, store.ErrNotFound
+	}
+	rows, err := s.q.QueryContext(ctx, `SELECT `+userColumns+` FROM users
+		WHERE tenant_id = $1 AND lower(email) = lower($2) LIMIT 2`, s.tenant, email)
+	if err != nil {
+		return nil, s.err(err)
+	}
+	defer rows.Close()
+	var found []*store.User
+	for rows.Next() {
+		u, err := scanUser(rows)
+		if err != nil {
+			return nil, s.err(err)
+		}
+		found = append(found, u)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, s.err(err)
+	}
+	switch len(found) {
+	case 0:
+		return nil, store.ErrNotFound
+	case 1:
+		return found[0], nil
+	}
+	return nil, &store.ConflictError{Field: "email"}
+}
+
+var userOrderings = map[string]string{
+	"username": "lower(username)", "name": "lower(name)", "email": "lower(email)",
+	"last_login": "last_login", "created": "created_at",
+}
+
+func (s users) List(ctx context.Context, q store.UserQuery) ([]*store.User, int, error) {
+	where := []string{"tenant_id = $1"}
+	args := []any{s.tenant}
+	arg := func(v any) string {
+		args = append(args, v)
+		return "$" + itoa(len(args))
+	}
+	if q.Search != "" {
+		p := arg("%" + escapeLike(strings.ToLower(q.Search)) + "%")
+		op := s.s.d.ilike()
+		where = append(where, "(lower(username) "+op+" "+p+" ESCAPE '\\' OR lower(name) "+op+" "+p+
+			" ESCAPE '\\' OR lower(email) "+op+" "+p+" ESCAPE '\\')")
+	}
+	if q.Type != "" {
+		where = append(where, "type = "+arg(q.Type))
+	}
+	if q.IsActive != nil {
+		where = append(where, "is_active = "+arg(*q.IsActive))
+	}
+	if q.GroupID != uuid.Nil {
+		where = append(where, "id IN (SELECT user_id FROM group_members WHERE tenant_id = $1 AND group_id = "+arg(q.GroupID)+")")
+	}
+	cond := strings.Join(where, " AND ")
+	var total int
+	if err := s.q.QueryRowContext(ctx, `SELECT count(*) FROM users WHERE `+cond, args...).Scan(&total); err != nil {
+		return nil, 0, s.err(err)
+	}
+	order, err := orderBy(q.Ordering, "username", userOrderings)
+	if err != nil {
+		return nil, 0, err
+	}
+	p := q.Page.Normalize()
+	rows, err := s.q.QueryContext(ctx, `SELECT `+userColumns+` FROM users WHERE `+cond+
+		` ORDER BY `+order+`, id LIMIT `+itoa(p.Size)+` OFFSET `+itoa(p.Offset()), args...)
+	if err != nil {
+		return nil, 0, s.err(err)
+	}
+	defer rows.Close()
+	out := make([]*store.User, 0, p.Size)
+	for rows.Next() {
+		u, err := scanUser(rows)
+		if err != nil {
+			return nil, 0, s.err(err)
+		}
+		out = append(out, u)
+	}
+	return out, total, s.err(rows.Err())
+}
+
+func (s users) Count(ctx context.Context) (int, error) {
+	var n int
+	err := s.q.QueryRowContext(ctx, `SELECT count(*) FROM users WHERE tenant_id = $1`, s.tenant).Scan(&n)
+	return n, s.err(err)
+}
+
+func (s users) Update(ctx context.Context, id uuid.UUID, fn func(*store.User) error) (*store.User, error) {
+	return s.update(ctx, id, -1, fn)
+}
+
+func (s users) UpdateIfVersion(ctx context.Context, id uuid.UUID, version int64, fn func(*store.User) error) (*store.User, error) {
+	return s.update(ctx, id, version, fn)
+}
+
+// update is a compare-and-swap loop on the version column: a concurrent
+// writer makes our UPDATE match no row, and we read again and retry (or,
+// when the caller pinned a version, report the conflict).
+func (s users) update(ctx context.Context, id uuid.UUID, want int64, fn func(*store.User) error) (*store.User, error) {
+	for range casAttempts {
+		u, err := s.Get(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		if want >= 0 && u.Version != want {
+			return nil, store.ErrConflict
+		}
+		old := *u
+		if err := fn(u); err != nil {
+			return nil, err
+		}
+		u.ID, u.CreatedAt, u.Version = old.ID, old.CreatedAt, old.Version+1
+		u.UpdatedAt = s.s.nowTime()
+		if u.Attributes == nil {
+			u.Attributes = store.Attributes{}
+		}
+		if err := u.Validate(); err != nil {
+			return nil, err
+		}
+		res, err := s.q.ExecContext(ctx, `UPDATE users SET username = $3, name = $4, email = $5,
+			email_verified = $6, type = $7, is_active = $8, path = $9, attributes = $10, password_hash = $11,
+			password_change_date = $12, last_login = $13, updated_at = $14, version = $15
+			WHERE tenant_id = $1 AND id = $2 AND version = $16`,
+			s.tenant, id, u.Username, u.Name, u.Email, u.EmailVerified, u.Type, u.IsActive, u.Path,
+			encodeAttributes(u.Attributes), u.PasswordHash, micros(u.PasswordChangeDate), micros(u.LastLogin),
+			micros(u.UpdatedAt), u.Version, old.Version)
+		if err := s.exactlyOne(res, err); err == nil {
+			return u, nil
+		} else if err != store.ErrNotFound {
+			return nil, err
+		}
+		if want >= 0 {
+			return nil, store.ErrConflict
+		}
+	}
+	return nil, store.ErrConflict
+}
+
+// casAttempts bounds compare-and-swap retries; losing this many times in a
+// row means the row is hot and the caller should hear about it.
+const casAttempts = 8
+
+func (s users) Delete(ctx context.Context, id uuid.UUID) error {
+	res, err := s.q.ExecContext(ctx, `DELETE FROM users WHERE tenant_id = $1 AND id = $2`, s.tenant, id)
+	return s.exactlyOne(res, err)
+}
+
+func (s users) SetPassword(ctx context.Context, id uuid.UUID, hash string, at time.Time) error {
+	res, err := s.q.ExecContext(ctx, `UPDATE users SET password_hash = $3, password_change_date = $4,
+		updated_at = $5, version = version + 1 WHERE tenant_id = $1 AND id = $2`,
+		s.tenant, id, hash, micros(at), micros(s.s.nowTime()))
+	return s.exactlyOne(res, err)
+}
+
+// RecordLogin does not bump the version: a login is not an edit, and must
+// not make an admin's open edit form conflict.
+func (s users) RecordLogin(ctx context.Context, id uuid.UUID, at time.Time) error {
+	res, err := s.q.ExecContext(ctx, `UPDATE users SET last_login = $3 WHERE tenant_id = $1 AND id = $2`,
+		s.tenant, id, micros(at))
+	return s.exactlyOne(res, err)
+}

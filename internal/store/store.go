@@ -1,0 +1,193 @@
+package store
+
+import (
+	"context"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// Store is the root of persistence. Only tenants are reached directly; every
+// tenant-owned aggregate is reached through a Scope, so no call can forget
+// which tenant it acts for.
+type Store interface {
+	Tenants() Tenants
+	// Scope returns the aggregates of one tenant. It does not check that
+	// the tenant exists; writes into a missing tenant fail with ErrNotFound.
+	Scope(tenantID uuid.UUID) Scope
+	Ping(ctx context.Context) error
+	Close() error
+}
+
+// Scope is one tenant's view of the store. Every read, update and delete
+// through it is limited to that tenant's rows; another tenant's IDs behave as
+// if they did not exist.
+type Scope interface {
+	TenantID() uuid.UUID
+	Users() Users
+	Groups() Groups
+	Roles() Roles
+	Tokens() Tokens
+	Sessions() Sessions
+	Events() Events
+	// Tx runs fn in one transaction. Inside fn, use only the Scope it is
+	// given. Nested calls join the outer transaction.
+	Tx(ctx context.Context, fn func(Scope) error) error
+}
+
+// Tenants manages the tenants themselves.
+type Tenants interface {
+	// EnsureDefault returns the default tenant, creating it on first use.
+	EnsureDefault(ctx context.Context) (*Tenant, error)
+	Create(ctx context.Context, t *Tenant) error
+	Get(ctx context.Context, id uuid.UUID) (*Tenant, error)
+	// ByDomain resolves a request host (lower-case, no port); ErrNotFound
+	// when no tenant claims it.
+	ByDomain(ctx context.Context, host string) (*Tenant, error)
+	List(ctx context.Context) ([]*Tenant, error)
+	AddDomain(ctx context.Context, id uuid.UUID, domain string) error
+}
+
+// Page selects a slice of a list; Size is capped by each store at MaxPageSize.
+type Page struct {
+	Number int // 1-based
+	Size   int
+}
+
+// MaxPageSize bounds every list, as Authentik's pagination_max_page_size.
+const MaxPageSize = 100
+
+// Normalize fills defaults and caps the size.
+func (p Page) Normalize() Page {
+	if p.Number < 1 {
+		p.Number = 1
+	}
+	if p.Size < 1 {
+		p.Size = 20
+	}
+	if p.Size > MaxPageSize {
+		p.Size = MaxPageSize
+	}
+	return p
+}
+
+// Offset is the number of rows before the page.
+func (p Page) Offset() int { return (p.Number - 1) * p.Size }
+
+// UserQuery filters and orders a user list.
+type UserQuery struct {
+	Search   string    // substring of username, name or email, case-insensitive
+	Type     UserType  // "" for any
+	IsActive *bool     // nil for any
+	GroupID  uuid.UUID // direct members of this group; Nil for any
+	Ordering string    // "username" (default), "-username", "name", "-name", "email", "-email", "last_login", "-last_login", "created", "-created"
+	Page     Page
+}
+
+// Users is a tenant's user directory.
+type Users interface {
+	// Create stores u, filling ID, CreatedAt, UpdatedAt and Version.
+	Create(ctx context.Context, u *User) error
+	Get(ctx context.Context, id uuid.UUID) (*User, error)
+	// GetByUsername matches case-insensitively, as logins do.
+	GetByUsername(ctx context.Context, username string) (*User, error)
+	// GetByEmail matches case-insensitively; ErrConflict if several users
+	// share the address (login by email is then ambiguous).
+	GetByEmail(ctx context.Context, email string) (*User, error)
+	List(ctx context.Context, q UserQuery) ([]*User, int, error)
+	// Update reads the user, applies fn and writes the result if nobody
+	// wrote in between; fn may run more than once and must only edit its
+	// argument. ID, CreatedAt and Version are not taken from fn's result.
+	Update(ctx context.Context, id uuid.UUID, fn func(*User) error) (*User, error)
+	// UpdateIfVersion is Update for clients that read the user earlier and
+	// send its version back (ETag/If-Match): ErrConflict if it moved on.
+	UpdateIfVersion(ctx context.Context, id uuid.UUID, version int64, fn func(*User) error) (*User, error)
+	Delete(ctx context.Context, id uuid.UUID) error
+	// SetPassword replaces the hash and the change date without touching
+	// other fields (used by rehash-on-login, which must not race edits).
+	SetPassword(ctx context.Context, id uuid.UUID, hash string, at time.Time) error
+	RecordLogin(ctx context.Context, id uuid.UUID, at time.Time) error
+	Count(ctx context.Context) (int, error)
+}
+
+// GroupQuery filters and orders a group list.
+type GroupQuery struct {
+	Search   string
+	Ordering string // "name" (default), "-name", "created", "-created"
+	Page     Page
+}
+
+// Groups is a tenant's groups and their members.
+type Groups interface {
+	Create(ctx context.Context, g *Group) error
+	Get(ctx context.Context, id uuid.UUID) (*Group, error)
+	GetByName(ctx context.Context, name string) (*Group, error)
+	List(ctx context.Context, q GroupQuery) ([]*Group, int, error)
+	// Update refuses a parent that would make a cycle.
+	Update(ctx context.Context, id uuid.UUID, fn func(*Group) error) (*Group, error)
+	Delete(ctx context.Context, id uuid.UUID) error
+	AddMember(ctx context.Context, groupID, userID uuid.UUID) error
+	RemoveMember(ctx context.Context, groupID, userID uuid.UUID) error
+	// Members lists the direct members of a group.
+	Members(ctx context.Context, groupID uuid.UUID) ([]uuid.UUID, error)
+	// ForUser lists the groups a user is a direct member of, or with
+	// effective=true also all their ancestors.
+	ForUser(ctx context.Context, userID uuid.UUID, effective bool) ([]*Group, error)
+}
+
+// Roles is a tenant's roles and their assignment to groups.
+type Roles interface {
+	Create(ctx context.Context, r *Role) error
+	Get(ctx context.Context, id uuid.UUID) (*Role, error)
+	GetByName(ctx context.Context, name string) (*Role, error)
+	List(ctx context.Context) ([]*Role, error)
+	SetPermissions(ctx context.Context, id uuid.UUID, perms []string) error
+	Delete(ctx context.Context, id uuid.UUID) error
+	AssignToGroup(ctx context.Context, roleID, groupID uuid.UUID) error
+	UnassignFromGroup(ctx context.Context, roleID, groupID uuid.UUID) error
+	// ForUser lists the roles a user holds through any of its effective groups.
+	ForUser(ctx context.Context, userID uuid.UUID) ([]*Role, error)
+}
+
+// Tokens is a tenant's API tokens, app passwords and one-time tokens.
+type Tokens interface {
+	Create(ctx context.Context, t *Token) error
+	Get(ctx context.Context, id uuid.UUID) (*Token, error)
+	GetByIdentifier(ctx context.Context, identifier string) (*Token, error)
+	// GetByKeyHash finds a token by the hash of its secret; expired tokens
+	// are returned too, so the caller can tell "expired" from "unknown".
+	GetByKeyHash(ctx context.Context, hash []byte) (*Token, error)
+	ListForUser(ctx context.Context, userID uuid.UUID) ([]*Token, error)
+	Delete(ctx context.Context, id uuid.UUID) error
+	DeleteExpired(ctx context.Context, now time.Time) (int, error)
+}
+
+// Sessions is a tenant's browser sessions.
+type Sessions interface {
+	Create(ctx context.Context, s *Session) error
+	GetByKeyHash(ctx context.Context, hash []byte) (*Session, error)
+	Get(ctx context.Context, id uuid.UUID) (*Session, error)
+	// Save writes the mutable fields (user, data, last seen, expiry, IP, UA).
+	Save(ctx context.Context, s *Session) error
+	Delete(ctx context.Context, id uuid.UUID) error
+	ListForUser(ctx context.Context, userID uuid.UUID) ([]*Session, error)
+	// DeleteForUser ends every session of a user except keep (may be Nil).
+	DeleteForUser(ctx context.Context, userID, keep uuid.UUID) (int, error)
+	DeleteExpired(ctx context.Context, now time.Time) (int, error)
+	CountActive(ctx context.Context, now time.Time) (int, error)
+}
+
+// EventQuery filters an event list, newest first.
+type EventQuery struct {
+	Action   string
+	Username string
+	Since    time.Time
+	Page     Page
+}
+
+// Events is a tenant's append-only audit log.
+type Events interface {
+	Create(ctx context.Context, e *Event) error
+	List(ctx context.Context, q EventQuery) ([]*Event, int, error)
+	DeleteExpired(ctx context.Context, now time.Time) (int, error)
+}
