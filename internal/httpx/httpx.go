@@ -1,0 +1,72 @@
+// Package httpx carries what the server learns about a request (its ID, the
+// client's address, the tenant) to the packages that handle it, and holds
+// the few response writers they share (problem JSON, plain JSON). It is a
+// leaf: the server fills it in, web/api/provider packages read it, and none
+// of them has to import the server.
+package httpx
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+
+	"github.com/gatehouse-id/gatehouse/internal/store"
+)
+
+// Info is request-scoped and filled by the server's outer middleware before
+// any handler runs.
+type Info struct {
+	RequestID string
+	ClientIP  string
+	// Secure is true when the client reached us over TLS, directly or
+	// through a trusted proxy that says so.
+	Secure bool
+	// Host is the request host without port, lower-case.
+	Host   string
+	Tenant *store.Tenant
+}
+
+type infoKey struct{}
+
+// WithInfo returns ctx carrying info.
+func WithInfo(ctx context.Context, info *Info) context.Context {
+	return context.WithValue(ctx, infoKey{}, info)
+}
+
+// From returns the request's Info; never nil (an empty Info outside the server, e.g. in unit tests).
+func From(ctx context.Context) *Info {
+	if i, ok := ctx.Value(infoKey{}).(*Info); ok {
+		return i
+	}
+	return &Info{}
+}
+
+// Problem is an RFC 9457 problem document, with per-field errors for forms
+// and API writes.
+type Problem struct {
+	Type      string             `json:"type,omitempty"`
+	Title     string             `json:"title"`
+	Status    int                `json:"status"`
+	Detail    string             `json:"detail,omitempty"`
+	Errors    []store.FieldError `json:"errors,omitempty"`
+	RequestID string             `json:"request_id,omitempty"`
+}
+
+// WriteProblem writes p as application/problem+json.
+func WriteProblem(w http.ResponseWriter, r *http.Request, p Problem) {
+	if p.Title == "" {
+		p.Title = http.StatusText(p.Status)
+	}
+	p.RequestID = From(r.Context()).RequestID
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(p.Status)
+	json.NewEncoder(w).Encode(p)
+}
+
+// WriteJSON writes v as JSON with status.
+func WriteJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(v)
+}
