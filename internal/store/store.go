@@ -30,6 +30,16 @@ type Scope interface {
 	Tokens() Tokens
 	Sessions() Sessions
 	Events() Events
+	Flows() Flows
+	Stages() Objects
+	Policies() Objects
+	Prompts() Objects
+	FlowStageBindings() FlowStageBindings
+	PolicyBindings() PolicyBindings
+	Invitations() Invitations
+	FlowTokens() FlowTokens
+	Consents() Consents
+	Reputation() Reputation
 	// Tx runs fn in one transaction. Inside fn, use only the Scope it is
 	// given. Nested calls join the outer transaction.
 	Tx(ctx context.Context, fn func(Scope) error) error
@@ -189,5 +199,103 @@ type EventQuery struct {
 type Events interface {
 	Create(ctx context.Context, e *Event) error
 	List(ctx context.Context, q EventQuery) ([]*Event, int, error)
+	DeleteExpired(ctx context.Context, now time.Time) (int, error)
+}
+
+// FlowQuery filters a flow list.
+type FlowQuery struct {
+	Designation string
+	Search      string
+	Ordering    string // "slug" (default), "-slug", "name", "-name"
+	Page        Page
+}
+
+// Flows is a tenant's flows.
+type Flows interface {
+	Create(ctx context.Context, f *Flow) error
+	Get(ctx context.Context, id uuid.UUID) (*Flow, error)
+	GetBySlug(ctx context.Context, slug string) (*Flow, error)
+	List(ctx context.Context, q FlowQuery) ([]*Flow, int, error)
+	Update(ctx context.Context, id uuid.UUID, fn func(*Flow) error) (*Flow, error)
+	UpdateIfVersion(ctx context.Context, id uuid.UUID, version int64, fn func(*Flow) error) (*Flow, error)
+	// Delete removes the flow, its stage bindings and every policy
+	// binding on the flow or its stage bindings.
+	Delete(ctx context.Context, id uuid.UUID) error
+}
+
+// ObjectQuery filters an object list.
+type ObjectQuery struct {
+	Kind   string
+	Search string
+	Page   Page
+}
+
+// Objects is a tenant's stages, policies or prompts (one table each).
+type Objects interface {
+	Create(ctx context.Context, o *Object) error
+	Get(ctx context.Context, id uuid.UUID) (*Object, error)
+	GetByName(ctx context.Context, name string) (*Object, error)
+	// GetMany loads several objects in one query; missing IDs are skipped.
+	GetMany(ctx context.Context, ids []uuid.UUID) ([]*Object, error)
+	List(ctx context.Context, q ObjectQuery) ([]*Object, int, error)
+	Update(ctx context.Context, id uuid.UUID, fn func(*Object) error) (*Object, error)
+	UpdateIfVersion(ctx context.Context, id uuid.UUID, version int64, fn func(*Object) error) (*Object, error)
+	Delete(ctx context.Context, id uuid.UUID) error
+}
+
+// FlowStageBindings places stages in flows.
+type FlowStageBindings interface {
+	Create(ctx context.Context, b *FlowStageBinding) error
+	Get(ctx context.Context, id uuid.UUID) (*FlowStageBinding, error)
+	// ListForFlow returns a flow's bindings by order.
+	ListForFlow(ctx context.Context, flowID uuid.UUID) ([]*FlowStageBinding, error)
+	Update(ctx context.Context, id uuid.UUID, fn func(*FlowStageBinding) error) (*FlowStageBinding, error)
+	Delete(ctx context.Context, id uuid.UUID) error
+}
+
+// PolicyBindings attaches policies, groups and users to targets.
+type PolicyBindings interface {
+	Create(ctx context.Context, b *PolicyBinding) error
+	Get(ctx context.Context, id uuid.UUID) (*PolicyBinding, error)
+	// ListForTargets returns the bindings of several targets in one query,
+	// ordered by target then order.
+	ListForTargets(ctx context.Context, targets ...uuid.UUID) ([]*PolicyBinding, error)
+	Update(ctx context.Context, id uuid.UUID, fn func(*PolicyBinding) error) (*PolicyBinding, error)
+	Delete(ctx context.Context, id uuid.UUID) error
+	DeleteForTarget(ctx context.Context, target uuid.UUID) error
+}
+
+// Invitations is a tenant's enrollment invitations.
+type Invitations interface {
+	Create(ctx context.Context, i *Invitation) error
+	Get(ctx context.Context, id uuid.UUID) (*Invitation, error)
+	List(ctx context.Context, page Page) ([]*Invitation, int, error)
+	Delete(ctx context.Context, id uuid.UUID) error
+}
+
+// FlowTokens holds paused plans behind one-time links.
+type FlowTokens interface {
+	Create(ctx context.Context, t *FlowToken) error
+	GetByKeyHash(ctx context.Context, hash []byte) (*FlowToken, error)
+	Delete(ctx context.Context, id uuid.UUID) error
+	DeleteExpired(ctx context.Context, now time.Time) (int, error)
+}
+
+// Consents remembers what users agreed to share.
+type Consents interface {
+	// Get returns the consent of user for target, ErrNotFound if none (or expired at now).
+	Get(ctx context.Context, userID uuid.UUID, target string, now time.Time) (*Consent, error)
+	// Put creates or replaces the consent of c.UserID for c.Target.
+	Put(ctx context.Context, c *Consent) error
+	ListForUser(ctx context.Context, userID uuid.UUID) ([]*Consent, error)
+	Delete(ctx context.Context, id uuid.UUID) error
+}
+
+// Reputation scores identifiers and client IPs.
+type Reputation interface {
+	// Adjust adds delta to the (identifier, ip) score, clamped to [lower, upper].
+	Adjust(ctx context.Context, identifier, ip string, delta, lower, upper int, expires time.Time) error
+	// Scores sums the scores recorded for an IP and for an identifier.
+	Scores(ctx context.Context, identifier, ip string, now time.Time) (byIdentifier, byIP int, err error)
 	DeleteExpired(ctx context.Context, now time.Time) (int, error)
 }

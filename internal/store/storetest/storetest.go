@@ -21,10 +21,7 @@ import (
 // RunTests runs the conformance suite. newStore must return an empty,
 // migrated store that lives until the test ends.
 func RunTests(t *testing.T, newStore func(t *testing.T) store.Store) {
-	tests := []struct {
-		name string
-		fn   func(t *testing.T, s store.Store)
-	}{
+	tests := []namedTest{
 		{"Tenants", testTenants},
 		{"UserCRUD", testUserCRUD},
 		{"UserValidation", testUserValidation},
@@ -38,10 +35,18 @@ func RunTests(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"Transactions", testTransactions},
 		{"TenantIsolation", testTenantIsolation},
 	}
+	tests = append(tests, flowTests()...)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, newStore(t)) })
 	}
 }
+
+type namedTest struct {
+	name string
+	fn   func(t *testing.T, s store.Store)
+}
+
+func errorsIsNotFound(err error) bool { return errors.Is(err, store.ErrNotFound) }
 
 func mustTenant(t *testing.T, s store.Store, name string) store.Scope {
 	t.Helper()
