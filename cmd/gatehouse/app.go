@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"strings"
 
 	"github.com/google/uuid"
@@ -52,6 +53,10 @@ func (a *cli) open(ctx context.Context) (*app, error) {
 	opts := sqlstore.Options{Driver: "sqlite", DSN: cfg.SQLitePath(), Logger: log}
 	if cfg.UsesPostgreSQL() {
 		opts = sqlstore.Options{Driver: "postgres", DSN: cfg.PostgresDSN(), MaxConns: cfg.PostgreSQL.MaxConns, Logger: log}
+	} else if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		// With a configured secret key nothing else has created it yet,
+		// and SQLite would only say "unable to open database file".
+		return nil, fmt.Errorf("data_dir: %w", err)
 	}
 	db, err := sqlstore.Open(ctx, opts)
 	if err != nil {

@@ -30,11 +30,11 @@ var userFlags = map[string]string{"username": "--username", "email": "--email", 
 	"type": "--type", "path": "--path", "password": "--password-stdin"}
 
 // readPassword takes the first line of stdin, so passwords never appear in
-// the process list or shell history.
-func (a *cli) readPassword() (string, error) {
+// the process list or shell history. name says what was read, for errors.
+func (a *cli) readPassword(name string) (string, error) {
 	line, err := bufio.NewReader(a.stdin).ReadString('\n')
 	if err != nil && line == "" {
-		return "", usagef("--password-stdin: no password on standard input")
+		return "", usagef("%s: no password on standard input", name)
 	}
 	return strings.TrimRight(line, "\r\n"), nil
 }
@@ -58,7 +58,7 @@ func runUserCreate(ctx context.Context, a *cli, args []string) error {
 	pw := ""
 	if *pwStdin {
 		var err error
-		if pw, err = a.readPassword(); err != nil {
+		if pw, err = a.readPassword("--password-stdin"); err != nil {
 			return err
 		}
 	}
@@ -172,7 +172,7 @@ func runUserSetPassword(ctx context.Context, a *cli, args []string) error {
 	if *username == "" {
 		return usagef("--username is required")
 	}
-	pw, err := a.readPassword()
+	pw, err := a.readPassword("password")
 	if err != nil {
 		return err
 	}
@@ -189,8 +189,9 @@ func runUserSetPassword(ctx context.Context, a *cli, args []string) error {
 	if err != nil {
 		return err
 	}
+	// This command has no --password-stdin flag: name the password itself.
 	if err := x.core.SetPassword(ctx, sc, u.ID, pw); err != nil {
-		return describe(err, userFlags)
+		return describe(err, nil)
 	}
 	fmt.Fprintf(a.stdout, "password set for %s\n", u.Username)
 	return nil

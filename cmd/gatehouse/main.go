@@ -145,7 +145,7 @@ func (a *cli) flags(name, args, about string) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	fs.Usage = func() {
-		fmt.Fprintf(a.stderr, "Usage: gatehouse %s %s\n\n%s\n", name, args, about)
+		fmt.Fprintf(a.stderr, "Usage: %s\n\n%s\n", strings.TrimSpace("gatehouse "+name+" "+args), about)
 		hasFlags := false
 		fs.VisitAll(func(*flag.Flag) { hasFlags = true })
 		if hasFlags {
@@ -161,9 +161,14 @@ func (a *cli) flags(name, args, about string) *flag.FlagSet {
 // parse parses args, turning flag errors into usage errors and refusing
 // stray positional arguments.
 func parse(fs *flag.FlagSet, args []string) error {
+	// Parse calls Usage on every error; only --help should get the whole
+	// text, a mistake gets one line and a pointer to --help.
+	usage := fs.Usage
+	fs.Usage = func() {}
 	err := fs.Parse(args)
+	fs.Usage = usage
 	if errors.Is(err, flag.ErrHelp) {
-		fs.Usage()
+		usage()
 		return err
 	}
 	if err != nil {

@@ -107,14 +107,26 @@ func (c *Core) CheckPassword(ctx context.Context, sc store.Scope, u *store.User,
 	}
 	if ok && rehash {
 		if h, err := c.Hasher.Hash(ctx, plain); err == nil {
-			// Keep the original change date: the password did not change.
-			if err := sc.Users().SetPassword(ctx, u.ID, h, u.PasswordChangeDate); err != nil {
+			// Only while the stored hash is still the one just checked: a
+			// password set in the meantime (an admin's reset) must not be
+			// replaced by the old one. The change date is kept: the
+			// password did not change.
+			_, err := sc.Users().Update(ctx, u.ID, func(cur *store.User) error {
+				if cur.PasswordHash != u.PasswordHash {
+					return errPasswordChanged
+				}
+				cur.PasswordHash = h
+				return nil
+			})
+			if err != nil && !errors.Is(err, errPasswordChanged) {
 				c.Log.Warn("password rehash not saved", "user", u.ID, "error", err)
 			}
 		}
 	}
 	return ok, nil
 }
+
+var errPasswordChanged = errors.New("password changed since it was checked")
 
 // IsSuperuser reports whether any of the user's effective groups (direct
 // or inherited) is a superuser group.

@@ -70,3 +70,14 @@ func routeLabel(pattern string) string {
 	}
 	return pattern
 }
+
+// methodLabel keeps the method label bounded too: net/http accepts any
+// token as a method, and every new label value is a new series in memory.
+func methodLabel(method string) string {
+	switch method {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch,
+		http.MethodDelete, http.MethodOptions, http.MethodConnect, http.MethodTrace:
+		return method
+	}
+	return "other"
+}

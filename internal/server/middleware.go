@@ -21,6 +21,7 @@ import (
 func (s *Server) wrap(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
+		abort := false
 		info := &httpx.Info{RequestID: rand.Text(), Host: hostOnly(r.Host)}
 		info.ClientIP, info.Secure = s.clientAddr(r)
 		info.Tenant = s.tenants.resolve(info.Host)
@@ -39,16 +40,20 @@ func (s *Server) wrap(next http.Handler) http.Handler {
 			httpx.WriteProblem(sw, r, httpx.Problem{Status: http.StatusRequestEntityTooLarge,
 				Detail: fmt.Sprintf("request body larger than %d bytes", s.maxBody)})
 		} else {
-			r.Body = http.MaxBytesReader(sw, r.Body, s.maxBody)
+			// The MaxBytesReader gets the server's own writer, not sw: only
+			// that one can tell net/http to close the connection instead
+			// of draining the rest of an oversized body.
+			r.Body = http.MaxBytesReader(w, r.Body, s.maxBody)
 			s.metrics.inflight.Inc()
-			s.serve(next, sw, r)
+			abort = s.serve(next, sw, r)
 			s.metrics.inflight.Dec()
 		}
 
 		route := routeLabel(r.Pattern)
+		method := methodLabel(r.Method)
 		elapsed := time.Since(start)
-		s.metrics.requests.WithLabelValues(route, r.Method, fmt.Sprint(sw.code())).Inc()
-		s.metrics.duration.WithLabelValues(route, r.Method).Observe(elapsed.Seconds())
+		s.metrics.requests.WithLabelValues(route, method, fmt.Sprint(sw.code())).Inc()
+		s.metrics.duration.WithLabelValues(route, method).Observe(elapsed.Seconds())
 		level := slog.LevelInfo
 		if strings.HasPrefix(route, "/-/health/") {
 			level = slog.LevelDebug
@@ -60,25 +65,38 @@ func (s *Server) wrap(next http.Handler) http.Handler {
 			slog.String("route", route), slog.Int("status", sw.code()),
 			slog.Duration("duration", elapsed), slog.String("client_ip", info.ClientIP),
 			slog.String("host", info.Host), slog.Int64("bytes", sw.written))
+		if abort {
+			// net/http closes the connection without ending the response,
+			// so the client sees a broken reply, never a truncated one that
+			// looks complete.
+			panic(http.ErrAbortHandler)
+		}
 	})
 }
 
 // serve runs next and turns a panic into a 500 with the request ID, so one
-// bad request never takes the process down.
-func (s *Server) serve(next http.Handler, w *statusWriter, r *http.Request) {
+// bad request never takes the process down. It reports abort when the
+// connection must be dropped instead: the handler panicked after the status
+// line went out (or panicked with http.ErrAbortHandler), so no error can be
+// sent any more.
+func (s *Server) serve(next http.Handler, w *statusWriter, r *http.Request) (abort bool) {
 	defer func() {
 		if v := recover(); v != nil {
 			if v == http.ErrAbortHandler {
-				panic(v)
+				abort = true
+				return
 			}
 			s.log.Error("panic serving request", "request_id", httpx.From(r.Context()).RequestID,
 				"panic", fmt.Sprint(v), "stack", string(debug.Stack()))
-			if !w.wroteHeader {
-				httpx.WriteProblem(w, r, httpx.Problem{Status: http.StatusInternalServerError})
+			if w.wroteHeader {
+				abort = true
+				return
 			}
+			httpx.WriteProblem(w, r, httpx.Problem{Status: http.StatusInternalServerError})
 		}
 	}()
 	next.ServeHTTP(w, r)
+	return false
 }
 
 // clientAddr returns the client IP and whether the client used TLS. The

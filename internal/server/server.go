@@ -140,6 +140,17 @@ func (l *Listeners) Close() {
 // Run serves until ctx is cancelled, then shuts down gracefully: listeners
 // stop accepting, in-flight requests get up to grace to finish.
 func (s *Server) Run(ctx context.Context, l *Listeners, grace time.Duration) error {
+	// The certificate comes first: failing after the HTTP server had started
+	// would leave it serving after Run returned.
+	var cert tls.Certificate
+	var selfSigned bool
+	if l.HTTPS != nil {
+		var err error
+		if cert, selfSigned, err = loadOrCreateCertificate(s.cfg.TLS.Certificate, s.cfg.TLS.Key, s.cfg.DataDir); err != nil {
+			l.Close()
+			return err
+		}
+	}
 	go s.tenants.refreshLoop(ctx, 30*time.Second)
 	w := s.cfg.Web
 	mk := func(h http.Handler) *http.Server {
@@ -167,10 +178,6 @@ func (s *Server) Run(ctx context.Context, l *Listeners, grace time.Duration) err
 		s.log.Info("listening", "listener", "http", "address", l.HTTP.Addr().String())
 	}
 	if l.HTTPS != nil {
-		cert, selfSigned, err := loadOrCreateCertificate(s.cfg.TLS.Certificate, s.cfg.TLS.Key, s.cfg.DataDir)
-		if err != nil {
-			return err
-		}
 		srv := mk(app)
 		srv.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
 		start(srv, l.HTTPS, func(srv *http.Server, ln net.Listener) error { return srv.ServeTLS(ln, "", "") })
@@ -191,7 +198,11 @@ func (s *Server) Run(ctx context.Context, l *Listeners, grace time.Duration) err
 	sctx, cancel := context.WithTimeout(context.Background(), grace)
 	defer cancel()
 	for _, srv := range servers {
-		srv.Shutdown(sctx)
+		if srv.Shutdown(sctx) != nil {
+			// Grace is over: cut the requests still running, so none
+			// outlives Run and the store it uses.
+			srv.Close()
+		}
 	}
 	wg.Wait()
 	return err

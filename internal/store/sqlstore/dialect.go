@@ -70,26 +70,41 @@ func (postgresDialect) mapErr(err error) error {
 	return err
 }
 
-// uniqueFields maps unique indexes to the field a user would recognise. Keys
-// match PostgreSQL constraint names and SQLite's messages ("index 'x'" for
-// expression indexes, "table.column" otherwise).
+// uniqueFields names the field of constraints whose names say otherwise.
 var uniqueFields = []struct{ match, field string }{
-	{"users_username", "username"},
-	{"groups_name", "name"},
-	{"roles_name", "name"},
-	{"tokens_identifier", "identifier"},
-	{"tokens_key_hash", "key"},
 	{"tenant_domains", "domain"},
+	{"tokens_key_hash", "key"},
+	{"tokens.key_hash", "key"},
 	{"group_members", "member"},
 	{"group_roles", "role"},
 	{"role_permissions", "permission"},
+	{"user_consents", "consent"},
 }
 
+// conflictField finds the field a unique violation is about. Our unique
+// indexes are named <table>_<field>; PostgreSQL reports that name, SQLite
+// reports "index '<name>'" for expression indexes and "table.column, ..."
+// for plain ones.
 func conflictField(msg string) string {
 	for _, u := range uniqueFields {
 		if strings.Contains(msg, u.match) {
 			return u.field
 		}
+	}
+	if i := strings.Index(msg, "index '"); i >= 0 {
+		msg = msg[i+len("index '"):]
+		if j := strings.IndexByte(msg, '\''); j >= 0 {
+			msg = msg[:j]
+		}
+	} else if i := strings.LastIndex(msg, "."); i >= 0 && strings.Contains(msg, "constraint failed") {
+		col := msg[i+1:]
+		if j := strings.IndexAny(col, " ("); j >= 0 {
+			col = col[:j]
+		}
+		return col
+	}
+	if _, field, ok := strings.Cut(msg, "_"); ok && !strings.ContainsAny(field, " :") {
+		return field
 	}
 	return ""
 }
