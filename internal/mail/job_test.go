@@ -1,0 +1,137 @@
+package mail
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/gatehouse-id/gatehouse/internal/job"
+	"github.com/gatehouse-id/gatehouse/internal/store/sqlstore"
+)
+
+// newQueue opens a migrated SQLite database and a queue on it that retries
+// at once, and runs it until the test ends.
+func newQueue(t *testing.T, s Sender) *job.Queue {
+	t.Helper()
+	db, err := sqlstore.Open(t.Context(), sqlstore.Options{Driver: "sqlite", DSN: filepath.Join(t.TempDir(), "mail.db")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if err := db.Migrate(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	q := job.New(db.SQL(), db.Driver(), slog.New(slog.DiscardHandler),
+		job.WithPollInterval(10*time.Millisecond), job.WithBackoff(func(int) time.Duration { return 0 }))
+	RegisterJob(q, s)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- q.Run(ctx, 2) }()
+	t.Cleanup(func() { cancel(); <-done })
+	return q
+}
+
+func waitForJob(t *testing.T, q *job.Queue, state job.State) job.Info {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		list, err := q.List(t.Context(), job.Filter{Kind: JobKind, State: state})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(list) > 0 {
+			return list[0]
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatalf("no %s job appeared", state)
+	return job.Info{}
+}
+
+func TestEnqueuedMessageIsDelivered(t *testing.T) {
+	ts := startServer(t, serverOptions{STARTTLS: true, Username: "gatehouse", Password: "s3cret"})
+	q := newQueue(t, ts.sender(ts.config()))
+	tenant := uuid.New()
+	if err := Enqueue(t.Context(), q, tenant, resetMessage(t, "en")); err != nil {
+		t.Fatal(err)
+	}
+	checkDelivered(t, ts.wait(1))
+	done := waitForJob(t, q, job.Done)
+	if done.TenantID.UUID != tenant || done.Attempts != 1 {
+		t.Errorf("job = %+v, want tenant %s and one attempt", done, tenant)
+	}
+}
+
+func TestTemporaryFailuresAreRetriedUntilDelivered(t *testing.T) {
+	ts := startServer(t, serverOptions{TempFailures: 2})
+	q := newQueue(t, ts.sender(ts.config()))
+	if err := Enqueue(t.Context(), q, uuid.Nil, resetMessage(t, "zh-Hans")); err != nil {
+		t.Fatal(err)
+	}
+	got := ts.wait(1)
+	done := waitForJob(t, q, job.Done)
+	time.Sleep(50 * time.Millisecond) // several polls: no duplicate may follow
+	if n := len(ts.messages()); n != 1 || done.Attempts != 3 {
+		t.Errorf("%d messages delivered after %d attempts, want exactly 1 after 3", n, done.Attempts)
+	}
+	if link := ExtractLink(got.Raw); link != resetLink {
+		t.Errorf("link = %q, want %q", link, resetLink)
+	}
+	parts, _ := MIMEParts(got.Raw)
+	if !strings.Contains(parts["text/plain"], "重置您账户密码") {
+		t.Errorf("the Chinese text did not survive the queue and MIME encoding:\n%s", parts["text/plain"])
+	}
+}
+
+func TestFailedDeliveryKeepsTheError(t *testing.T) {
+	ts := startServer(t, serverOptions{TempFailures: 100})
+	q := newQueue(t, ts.sender(ts.config()))
+	if err := Enqueue(t.Context(), q, uuid.Nil, resetMessage(t, "en")); err != nil {
+		t.Fatal(err)
+	}
+	failed := waitForJob(t, q, job.Failed)
+	if failed.Attempts != MaxAttempts || !strings.Contains(failed.LastError, "451") ||
+		!strings.HasPrefix(failed.LastError, "mail: send via 127.0.0.1:") {
+		t.Errorf("failed job = %+v, want %d attempts and the server's 451 in last_error", failed, MaxAttempts)
+	}
+}
+
+func TestEnqueueValidatesAtOnce(t *testing.T) {
+	q := newQueue(t, senderFunc(func(context.Context, Message) error { return nil }))
+	m := resetMessage(t, "en")
+	m.To = []string{"alice@example.com\r\nBcc: mallory@evil.example"}
+	if err := Enqueue(t.Context(), q, uuid.Nil, m); !errors.Is(err, ErrInvalidMessage) {
+		t.Errorf("Enqueue of an injected recipient = %v, want ErrInvalidMessage", err)
+	}
+	st, err := q.Stats(t.Context())
+	if err != nil || st.Total() != (job.Counts{}) {
+		t.Errorf("stats = %+v, %v; want nothing queued", st, err)
+	}
+}
+
+func TestUndeliverablePayloadFailsAtOnce(t *testing.T) {
+	var calls atomic.Int32
+	q := newQueue(t, senderFunc(func(context.Context, Message) error { calls.Add(1); return nil }))
+	// A payload that bypassed Enqueue's validation (an older release, a
+	// hand-edited row) fails permanently instead of retrying.
+	bad, _ := json.Marshal(Message{To: []string{"x\r\nBcc: y@example.com"}, Subject: "s", Text: "t"})
+	if _, err := q.Enqueue(t.Context(), JobKind, json.RawMessage(bad)); err != nil {
+		t.Fatal(err)
+	}
+	failed := waitForJob(t, q, job.Failed)
+	if failed.Attempts != 1 || !strings.Contains(failed.LastError, "invalid message") || calls.Load() != 0 {
+		t.Errorf("job = %+v after %d sends, want a permanent failure after 1 attempt and no send", failed, calls.Load())
+	}
+}
+
+type senderFunc func(context.Context, Message) error
+
+func (f senderFunc) Send(ctx context.Context, m Message) error { return f(ctx, m) }
