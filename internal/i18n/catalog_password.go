@@ -1,0 +1,57 @@
+package i18n
+
+// passwordMessages: the password policy's messages, as
+// docs/password-policy.md lists them; the English is
+// internal/policy/pwpolicy's (zxcvbn's own wording for the feedback).
+var passwordMessages = map[string]entry{
+	PasswordTooShort: {en: "The password must be at least {min} characters long.",
+		enOne: "The password must be at least {min} character long.", count: "min",
+		zh: "密码长度至少为 {min} 个字符。"},
+	PasswordTooFewDigits: {en: "The password must contain at least {min} digits.",
+		enOne: "The password must contain at least {min} digit.", count: "min",
+		zh: "密码至少需要包含 {min} 个数字。"},
+	PasswordTooFewUpper: {en: "The password must contain at least {min} uppercase letters.",
+		enOne: "The password must contain at least {min} uppercase letter.", count: "min",
+		zh: "密码至少需要包含 {min} 个大写字母。"},
+	PasswordTooFewLower: {en: "The password must contain at least {min} lowercase letters.",
+		enOne: "The password must contain at least {min} lowercase letter.", count: "min",
+		zh: "密码至少需要包含 {min} 个小写字母。"},
+	PasswordTooFewSymbols: {en: "The password must contain at least {min} symbols from: {charset}",
+		enOne: "The password must contain at least {min} symbol from: {charset}", count: "min",
+		zh: "密码至少需要包含 {min} 个以下符号：{charset}"},
+	// The admin's error_message, shown as written.
+	PasswordCustom:  {en: "The password does not meet the requirements.", zh: "密码不符合要求。", free: true},
+	PasswordCommon:  {en: "This password is on a list of commonly used passwords.", zh: "该密码在常用密码列表中。"},
+	PasswordTooWeak: {en: "Password is too weak.", zh: "密码强度太弱。"},
+
+	PasswordTop10:         {en: "This is a top-10 common password.", zh: "这是最常用的 10 个密码之一。"},
+	PasswordTop100:        {en: "This is a top-100 common password.", zh: "这是最常用的 100 个密码之一。"},
+	PasswordVeryCommon:    {en: "This is a very common password.", zh: "这是一个非常常用的密码。"},
+	PasswordSimilarCommon: {en: "This is similar to a commonly used password.", zh: "这与一个常用密码相似。"},
+	PasswordWordByItself:  {en: "A word by itself is easy to guess.", zh: "单个单词很容易被猜到。"},
+	PasswordNamesAlone:    {en: "Names and surnames by themselves are easy to guess.", zh: "单独的名字和姓氏很容易被猜到。"},
+	PasswordCommonNames:   {en: "Common names and surnames are easy to guess.", zh: "常见的名字和姓氏很容易被猜到。"},
+	PasswordUserInputs:    {en: "Avoid your name, username or email address in a password.", zh: "请勿在密码中使用您的姓名、用户名或电子邮件地址。"},
+	PasswordStraightRows:  {en: "Straight rows of keys are easy to guess.", zh: "键盘上连成一排的按键很容易被猜到。"},
+	PasswordKeyboard:      {en: "Short keyboard patterns are easy to guess.", zh: "简短的键盘图案很容易被猜到。"},
+	PasswordRepeatsSingle: {en: `Repeats like "aaa" are easy to guess.`, zh: "像“aaa”这样的重复很容易被猜到。"},
+	PasswordRepeats: {en: `Repeats like "abcabcabc" are only slightly harder to guess than "abc".`,
+		zh: "像“abcabcabc”这样的重复只比“abc”稍难猜一点。"},
+	PasswordSequences:   {en: "Sequences like abc or 6543 are easy to guess.", zh: "像 abc 或 6543 这样的序列很容易被猜到。"},
+	PasswordRecentYears: {en: "Recent years are easy to guess.", zh: "最近的年份很容易被猜到。"},
+	PasswordDates:       {en: "Dates are often easy to guess.", zh: "日期通常很容易被猜到。"},
+
+	PasswordUseWords:       {en: "Use a few words, avoid common phrases.", zh: "使用几个单词，避免常见短语。"},
+	PasswordNoNeedSymbols:  {en: "No need for symbols, digits, or uppercase letters.", zh: "不必使用符号、数字或大写字母。"},
+	PasswordAddWord:        {en: "Add another word or two. Uncommon words are better.", zh: "再加一两个单词，不常见的单词更好。"},
+	PasswordCapitalization: {en: "Capitalization doesn't help very much.", zh: "首字母大写帮助不大。"},
+	PasswordAllUppercase:   {en: "All-uppercase is almost as easy to guess as all-lowercase.", zh: "全部大写几乎和全部小写一样容易被猜到。"},
+	PasswordReversed:       {en: "Reversed words aren't much harder to guess.", zh: "倒写的单词并不比正写的难猜多少。"},
+	PasswordL33t:           {en: "Predictable substitutions like '@' instead of 'a' don't help very much.", zh: "用“@”代替“a”这类可预测的替换帮助不大。"},
+	PasswordLongerKeyboard: {en: "Use a longer keyboard pattern with more turns.", zh: "使用更长、转折更多的键盘图案。"},
+	PasswordAvoidRepeats:   {en: "Avoid repeated words and characters.", zh: "避免重复的单词和字符。"},
+	PasswordAvoidSequences: {en: "Avoid sequences.", zh: "避免使用序列。"},
+	PasswordAvoidRecent:    {en: "Avoid recent years.", zh: "避免使用最近的年份。"},
+	PasswordAvoidAssocYrs:  {en: "Avoid years that are associated with you.", zh: "避免使用与您相关的年份。"},
+	PasswordAvoidDates:     {en: "Avoid dates and years that are associated with you.", zh: "避免使用与您相关的日期和年份。"},
+}
