@@ -40,7 +40,14 @@ func runServe(ctx context.Context, a *cli, args []string) error {
 	if err != nil {
 		return fmt.Errorf("bootstrap: %w", err)
 	}
-	srv, err := server.New(ctx, server.Options{Config: x.cfg, Store: x.db, Logger: x.log, Handlers: handlers(x)})
+	svc, err := wire(x)
+	if err != nil {
+		return err
+	}
+	if err := applyDefaults(ctx, x, svc); err != nil {
+		return fmt.Errorf("default blueprints: %w", err)
+	}
+	srv, err := server.New(ctx, server.Options{Config: x.cfg, Store: x.db, Logger: x.log, Handlers: svc.handlers})
 	if err != nil {
 		return err
 	}
@@ -54,6 +61,11 @@ func runServe(ctx context.Context, a *cli, args []string) error {
 		x.log.Warn("finish initial setup: open " + setupURL(x.cfg.ExternalURL, x.cfg.Listen.HTTP) +
 			" to set the password of akadmin")
 	}
+	go func() {
+		if err := svc.queue.Run(ctx, 2); err != nil && ctx.Err() == nil {
+			x.log.Error("job queue stopped", "error", err)
+		}
+	}()
 	return srv.Run(ctx, ls, *grace)
 }
 
@@ -130,10 +142,5 @@ func runHealthcheck(ctx context.Context, a *cli, args []string) error {
 		return fmt.Errorf("not healthy: %s answered %s", target, resp.Status)
 	}
 	fmt.Fprintln(a.stdout, "healthy")
-	return nil
-}
-
-// handlers lists the feature packages mounted on the server.
-func handlers(x *app) []server.Handler {
 	return nil
 }

@@ -49,6 +49,7 @@ type Config struct {
 
 	Sessions Sessions `yaml:"sessions"`
 	Web      Web      `yaml:"web"`
+	Throttle Throttle `yaml:"throttle"`
 
 	// ExternalURL, when set, is used for links Gatehouse sends out of band
 	// (emails, notifications) instead of guessing from the request. It has
@@ -113,6 +114,15 @@ type Sessions struct {
 	UnauthenticatedAge time.Duration `yaml:"unauthenticated_age" check:"positive"`
 }
 
+// Throttle bounds password attempts. Each is a token bucket: the burst is
+// how many attempts may come at once, the rate how fast it refills.
+type Throttle struct {
+	LoginIPPerMinute   int `yaml:"login_ip_per_minute" check:"positive"`
+	LoginIPBurst       int `yaml:"login_ip_burst" check:"positive"`
+	LoginUserPerMinute int `yaml:"login_user_per_minute" check:"positive"`
+	LoginUserBurst     int `yaml:"login_user_burst" check:"positive"`
+}
+
 // Web configures the HTTP servers. The timeout names are Authentik's, so
 // AUTHENTIK_WEB__TIMEOUT_HTTP_* variables carry over.
 type Web struct {
@@ -165,6 +175,7 @@ func Defaults() *Config {
 			TimeoutHTTPWrite:      60 * time.Second,
 			TimeoutHTTPIdle:       120 * time.Second,
 		},
+		Throttle: Throttle{LoginIPPerMinute: 60, LoginIPBurst: 30, LoginUserPerMinute: 10, LoginUserBurst: 10},
 	}
 }
 

@@ -1,0 +1,148 @@
+package main
+
+import (
+	"context"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/gatehouse-id/gatehouse/internal/blueprint"
+	"github.com/gatehouse-id/gatehouse/internal/flow"
+	"github.com/gatehouse-id/gatehouse/internal/flow/stage"
+	"github.com/gatehouse-id/gatehouse/internal/flowhttp"
+	"github.com/gatehouse-id/gatehouse/internal/job"
+	"github.com/gatehouse-id/gatehouse/internal/mail"
+	"github.com/gatehouse-id/gatehouse/internal/policy"
+	"github.com/gatehouse-id/gatehouse/internal/ratelimit"
+	"github.com/gatehouse-id/gatehouse/internal/server"
+	"github.com/gatehouse-id/gatehouse/internal/session"
+	"github.com/gatehouse-id/gatehouse/internal/store"
+	"github.com/gatehouse-id/gatehouse/internal/web"
+)
+
+// services is the running product, wired from an app.
+type services struct {
+	handlers []server.Handler
+	queue    *job.Queue
+	executor *flow.Executor
+	policies *policy.Engine
+}
+
+func wire(x *app) (*services, error) {
+	events := func(ctx context.Context, sc store.Scope, e *store.Event) {
+		if err := sc.Events().Create(ctx, e); err != nil {
+			x.log.Warn("event not recorded", "action", e.Action, "error", err)
+		}
+	}
+	policies := policy.NewEngine(policy.Kinds(time.Now), policy.Hooks{
+		Exception: func(ctx context.Context, req *policy.Request, p *store.Object, err error) {
+			events(ctx, req.Scope, &store.Event{Action: "policy_exception",
+				Context: map[string]any{"policy": p.Name, "policy_id": p.ID.String(), "message": err.Error()}})
+		},
+		Executed: func(ctx context.Context, req *policy.Request, p *store.Object, res policy.Result) {
+			events(ctx, req.Scope, &store.Event{Action: "policy_execution",
+				Context: map[string]any{"policy": p.Name, "passing": res.Passing, "messages": res.Texts()}})
+		},
+	}, x.log)
+
+	q := job.New(x.db.SQL(), x.db.Driver(), x.log)
+	mail.RegisterJob(q, mail.NewSMTP(x.cfg.Email))
+	scheduleCleanup(x, q)
+
+	t := x.cfg.Throttle
+	env := &flow.Env{
+		Core:             x.core,
+		Policies:         policies,
+		Sessions:         session.NewManager(x.cfg.Sessions.UnauthenticatedAge, x.cfg.CookieDomain),
+		Events:           events,
+		Mail:             mailer{q},
+		LoginIP:          ratelimit.New(float64(t.LoginIPPerMinute)/60, t.LoginIPBurst, 100_000),
+		LoginUser:        ratelimit.New(float64(t.LoginUserPerMinute)/60, t.LoginUserBurst, 100_000),
+		ReputationLower:  -5,
+		ReputationUpper:  5,
+		ReputationExpiry: 24 * time.Hour,
+		ExternalURL:      x.cfg.ExternalURL,
+		Log:              x.log,
+		Now:              time.Now,
+	}
+	exec := flow.NewExecutor(env, stage.Kinds())
+	renderer, err := web.New()
+	if err != nil {
+		return nil, err
+	}
+	fh := &flowhttp.Handler{Store: x.db, Core: x.core, Executor: exec, Sessions: env.Sessions, Web: renderer, Log: x.log}
+	return &services{handlers: []server.Handler{renderer, fh}, queue: q, executor: exec, policies: policies}, nil
+}
+
+// applyDefaults creates the default flows, stages and policies in every
+// tenant; objects that exist (perhaps edited by an admin) are left alone.
+func applyDefaults(ctx context.Context, x *app, s *services) error {
+	tenants, err := x.db.Tenants().List(ctx)
+	if err != nil {
+		return err
+	}
+	for _, t := range tenants {
+		// A default that cannot be applied (an admin reused one of its
+		// names for something else) is logged; the others still apply.
+		if _, err := blueprint.ApplyDefaults(ctx, x.db.Scope(t.ID), blueprint.Options{
+			ValidateConfig: s.validateConfig, HashPassword: func(p string) (string, error) {
+				return x.core.Hasher.Hash(ctx, p)
+			}}); err != nil {
+			if ctx.Err() != nil {
+				return err
+			}
+			x.log.Error("default blueprints not fully applied", "tenant", t.ID, "error", err)
+		}
+	}
+	return nil
+}
+
+// validateConfig checks stage, policy and prompt settings with the code
+// that will run them, so a blueprint cannot store what a flow cannot use.
+func (s *services) validateConfig(model, kind string, config []byte) error {
+	switch model {
+	case "stage":
+		return s.executor.ValidateStage(kind, config)
+	case "policy":
+		return s.policies.Validate(kind, config)
+	case "prompt":
+		return stage.ValidatePrompt(config)
+	}
+	return nil
+}
+
+// mailer renders a template and queues the message.
+type mailer struct{ q *job.Queue }
+
+func (m mailer) SendTemplate(ctx context.Context, tenant uuid.UUID, to, template, lang string, data map[string]any) error {
+	msg, err := mail.Render(template, lang, data)
+	if err != nil {
+		return err
+	}
+	msg.To = []string{to}
+	return mail.Enqueue(ctx, m.q, tenant, msg)
+}
+
+// scheduleCleanup deletes expired rows of every tenant, as Authentik's
+// clean_expired_models task does every five minutes.
+func scheduleCleanup(x *app, q *job.Queue) {
+	q.Schedule("clean_expired_models", 5*time.Minute, func(ctx context.Context) error {
+		tenants, err := x.db.Tenants().List(ctx)
+		if err != nil {
+			return err
+		}
+		now := time.Now()
+		for _, t := range tenants {
+			sc := x.db.Scope(t.ID)
+			for _, del := range []func(context.Context, time.Time) (int, error){
+				sc.Sessions().DeleteExpired, sc.Tokens().DeleteExpired, sc.FlowTokens().DeleteExpired,
+				sc.Reputation().DeleteExpired, sc.Events().DeleteExpired,
+			} {
+				if _, err := del(ctx, now); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+}

@@ -1,0 +1,322 @@
+package flow
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/gatehouse-id/gatehouse/internal/crypto"
+	"github.com/gatehouse-id/gatehouse/internal/httpx"
+	"github.com/gatehouse-id/gatehouse/internal/policy"
+	"github.com/gatehouse-id/gatehouse/internal/session"
+	"github.com/gatehouse-id/gatehouse/internal/store"
+)
+
+// Executor plans flows and walks their stages. One executor serves both
+// renderings: the HTML pages and the JSON executor API call Run.
+type Executor struct {
+	env       *Env
+	factories map[string]Factory
+	ttl       time.Duration
+
+	mu    sync.Mutex
+	cache map[defKey]*definition
+}
+
+// NewExecutor returns an executor with the given stage kinds.
+func NewExecutor(env *Env, factories map[string]Factory) *Executor {
+	if env.Now == nil {
+		env.Now = time.Now
+	}
+	return &Executor{env: env, factories: factories, ttl: 5 * time.Second, cache: map[defKey]*definition{}}
+}
+
+// ValidateStage checks a stage configuration (admin API, blueprints).
+func (e *Executor) ValidateStage(kind string, config []byte) error {
+	f, ok := e.factories[kind]
+	if !ok {
+		return store.Invalid("kind", "unknown stage kind %q", kind)
+	}
+	_, err := f(config)
+	return err
+}
+
+// Request is one call to a flow.
+type Request struct {
+	Slug    string
+	HTTP    *http.Request
+	Scope   store.Scope
+	Session *session.Session
+	// User is the session's logged-in user, or nil.
+	User *store.User
+	// Post carries a response to the current stage.
+	Post     bool
+	Response Response
+	// PRG makes a completed POST answer with a redirect back to the flow
+	// (HTML: the browser then GETs the next page, so reload is harmless).
+	PRG bool
+	// Query is the flow's own query (next, flow_token, itoken, login_hint);
+	// nil means the HTTP request's.
+	Query url.Values
+	// Context seeds a new plan (e.g. an OAuth authorization request).
+	Context Context
+	Lang    string
+}
+
+// Result is what to show.
+type Result struct {
+	Challenge Challenge
+	Status    int
+}
+
+// maxSteps bounds stages run in one request (a misconfigured flow of
+// redirect stages must not loop forever).
+const maxSteps = 64
+
+// Run plans the flow if needed and advances it as far as it can without
+// the user, returning the next thing to show.
+func (e *Executor) Run(ctx context.Context, req *Request) Result {
+	def, err := e.definition(ctx, req.Scope, req.Slug)
+	if errors.Is(err, store.ErrNotFound) {
+		return deny(http.StatusNotFound, nil, "flow.not_found", "Flow not found.")
+	}
+	if err != nil {
+		return e.fail(ctx, err)
+	}
+	x := &Execution{Env: e.env, Scope: req.Scope, Flow: def.flow, Session: req.Session, Request: req.HTTP,
+		Info: httpx.From(ctx), User: req.User, Lang: req.Lang, def: def}
+	q := req.Query
+	if q == nil {
+		q = req.HTTP.URL.Query()
+	}
+	x.Plan = e.currentPlan(ctx, req, q)
+	if x.Plan == nil {
+		// A response without a plan (first request of a native client, or
+		// a session that expired) answers the first stage of a new plan,
+		// as Authentik's executor does.
+		if res, done := e.plan(ctx, x, req, q); done {
+			e.savePlan(req.Session, nil)
+			return res
+		}
+	}
+	posted := req.Post
+	for range maxSteps {
+		b := x.Plan.Current()
+		if b == nil {
+			return e.finish(x, req)
+		}
+		x.Binding = b
+		if b.ReEvaluate && !b.Checked {
+			ok, err := e.reevaluate(ctx, x, b)
+			if err != nil {
+				return e.fail(ctx, err)
+			}
+			if !ok {
+				x.Plan.Pop()
+				continue
+			}
+			b.Checked = true
+		}
+		st, err := e.stage(def, b)
+		if err != nil {
+			return e.fail(ctx, fmt.Errorf("stage %s: %w", b.StageID, err))
+		}
+		var out Outcome
+		if posted {
+			out = st.Respond(ctx, x, req.Response)
+			posted = false
+		} else {
+			out = st.Challenge(ctx, x)
+		}
+		switch out.kind {
+		case outShow:
+			return e.show(x, out.challenge)
+		case outInvalid:
+			switch b.InvalidResponseAction {
+			case "restart", "restart_with_context":
+				keep := b.InvalidResponseAction == "restart_with_context"
+				if res, done := e.restart(ctx, x, req, q, keep); done {
+					return res
+				}
+				continue
+			}
+			return e.show(x, out.challenge)
+		case outNext:
+			x.Plan.Pop()
+			if req.PRG && req.Post && len(x.Plan.Bindings) > 0 {
+				e.savePlan(req.Session, x.Plan)
+				return redirect(x.flowSelfURL(q))
+			}
+		case outDeny:
+			e.savePlan(req.Session, nil)
+			return deny(http.StatusOK, x, out.code, out.msg)
+		case outRedirect:
+			e.savePlan(req.Session, nil)
+			return redirect(out.url)
+		case outFail:
+			e.savePlan(req.Session, nil)
+			return e.fail(ctx, out.err)
+		}
+	}
+	e.savePlan(req.Session, nil)
+	return e.fail(ctx, errors.New("flow ran too many stages in one request"))
+}
+
+// currentPlan finds the plan to continue: one resumed from an emailed link
+// (flow_token, single use), else the session's plan for this flow.
+func (e *Executor) currentPlan(ctx context.Context, req *Request, q url.Values) *Plan {
+	if tok := q.Get("flow_token"); tok != "" && len(tok) <= 256 {
+		ft, err := req.Scope.FlowTokens().GetByKeyHash(ctx, crypto.HashToken(tok))
+		if err == nil && ft.FlowSlug == req.Slug && e.env.Now().Before(ft.Expires) {
+			if err := req.Scope.FlowTokens().Delete(ctx, ft.ID); err == nil {
+				if p := DecodePlan(ft.Plan); p != nil {
+					e.savePlan(req.Session, p)
+					return p
+				}
+			}
+		}
+		// An invalid, used or expired link starts the flow over.
+		return nil
+	}
+	p := DecodePlan(req.Session.Data.Plan)
+	if p == nil || p.FlowSlug != req.Slug {
+		return nil
+	}
+	return p
+}
+
+func (e *Executor) savePlan(s *session.Session, p *Plan) {
+	if p == nil {
+		if s.Data.Plan != nil {
+			s.Data.Plan = nil
+			s.MarkDirty()
+		}
+		return
+	}
+	b, err := p.Encode()
+	if err != nil {
+		return
+	}
+	s.Data.Plan = b
+	s.MarkDirty()
+}
+
+func (e *Executor) show(x *Execution, c Challenge) Result {
+	base := BaseOf(c)
+	base.FlowInfo = &FlowInfo{Title: x.Flow.Title, Slug: x.Flow.Slug, Background: x.Flow.Background,
+		Layout: x.Flow.Layout, CancelURL: "/flows/-/cancel/?flow=" + url.QueryEscape(x.Flow.Slug)}
+	if base.PendingUser == "" && base.Component != ComponentIdentification {
+		// An unknown identifier is shown like a known user's name, so the
+		// password page does not reveal whether the account exists.
+		if u, _ := x.PendingUser(context.Background()); u != nil {
+			base.PendingUser = u.Username
+		} else {
+			base.PendingUser = x.Plan.Context.String(KeyPendingUserIdentifier)
+		}
+	}
+	base.CSRFToken = x.Session.CSRFToken()
+	e.savePlan(x.Session, x.Plan)
+	return Result{Challenge: c, Status: http.StatusOK}
+}
+
+// finish ends the flow: to the plan's redirect, else ?next=, else "/".
+func (e *Executor) finish(x *Execution, req *Request) Result {
+	e.savePlan(req.Session, nil)
+	to := x.Plan.Context.String(KeyRedirect)
+	if to == "" {
+		to = x.Plan.Next
+	}
+	if to == "" {
+		to = "/"
+	}
+	return redirect(to)
+}
+
+func (x *Execution) flowSelfURL(q url.Values) string {
+	q = cloneValues(q)
+	q.Del("flow_token")
+	u := FlowURL(x.Flow.Slug)
+	if s := q.Encode(); s != "" {
+		u += "?" + s
+	}
+	return u
+}
+
+func cloneValues(q url.Values) url.Values {
+	out := url.Values{}
+	for k, v := range q {
+		out[k] = append([]string(nil), v...)
+	}
+	return out
+}
+
+func redirect(to string) Result {
+	return Result{Challenge: &RedirectChallenge{Base: Base{Component: ComponentRedirect}, To: to}, Status: http.StatusOK}
+}
+
+func deny(status int, x *Execution, code, msg string) Result {
+	c := &AccessDeniedChallenge{Base: Base{Component: ComponentAccessDenied}, ErrorMessage: msg, MessageCode: code}
+	if x != nil {
+		c.FlowInfo = &FlowInfo{Title: x.Flow.Title, Slug: x.Flow.Slug, Layout: x.Flow.Layout,
+			CancelURL: "/flows/-/cancel/?flow=" + url.QueryEscape(x.Flow.Slug)}
+		c.CSRFToken = x.Session.CSRFToken()
+	}
+	return Result{Challenge: c, Status: status}
+}
+
+// fail logs err with the request ID and shows only the ID.
+func (e *Executor) fail(ctx context.Context, err error) Result {
+	info := httpx.From(ctx)
+	e.env.Log.Error("flow error", "request_id", info.RequestID, "error", err)
+	return Result{Challenge: &FlowErrorChallenge{Base: Base{Component: ComponentFlowError}, RequestID: info.RequestID},
+		Status: http.StatusInternalServerError}
+}
+
+// reevaluate runs a stage binding's policies just before the stage.
+func (e *Executor) reevaluate(ctx context.Context, x *Execution, b *Binding) (bool, error) {
+	if b.ID == uuid.Nil {
+		return true, nil
+	}
+	binds, pols, err := x.def.policiesFor(ctx, x.Scope, b.ID)
+	if err != nil {
+		return false, err
+	}
+	u, err := x.PendingUser(ctx)
+	if err != nil {
+		return false, err
+	}
+	mode := "any"
+	if fsb := x.def.binding(b.ID); fsb != nil {
+		mode = fsb.PolicyEngineMode
+	}
+	res := e.env.Policies.Evaluate(ctx, x.PolicyRequest(u), binds, pols, policy.Options{Mode: mode, EmptyResult: true})
+	return res.Passing, nil
+}
+
+func (e *Executor) stage(def *definition, b *Binding) (Stage, error) {
+	if b.StageID == uuid.Nil {
+		f, ok := e.factories[b.Kind]
+		if !ok {
+			return nil, fmt.Errorf("unknown stage kind %q", b.Kind)
+		}
+		return f(b.Config)
+	}
+	return def.stage(b.StageID, e.factories)
+}
+
+// Invalidate drops cached flow definitions of a tenant after an admin edit.
+func (e *Executor) Invalidate(tenant uuid.UUID) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for k := range e.cache {
+		if k.tenant == tenant {
+			delete(e.cache, k)
+		}
+	}
+}

@@ -1,0 +1,262 @@
+package flow
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/gatehouse-id/gatehouse/internal/core"
+	"github.com/gatehouse-id/gatehouse/internal/httpx"
+	"github.com/gatehouse-id/gatehouse/internal/policy"
+	"github.com/gatehouse-id/gatehouse/internal/ratelimit"
+	"github.com/gatehouse-id/gatehouse/internal/session"
+	"github.com/gatehouse-id/gatehouse/internal/store"
+)
+
+// Stage is one step of a flow. Challenge is called when the stage becomes
+// current or is shown again; Respond with the user's answer. Stages with
+// nothing to ask (user_write, user_login) do their work in Challenge and
+// return Next.
+type Stage interface {
+	Challenge(ctx context.Context, x *Execution) Outcome
+	Respond(ctx context.Context, x *Execution, r Response) Outcome
+}
+
+// Factory builds a stage from its stored configuration; an error explains
+// what is wrong with it (the admin API validates with the same factory).
+type Factory func(config json.RawMessage) (Stage, error)
+
+type outcomeKind int
+
+const (
+	outShow outcomeKind = iota
+	outInvalid
+	outNext
+	outDeny
+	outRedirect
+	outFail
+)
+
+// Outcome is what a stage decided.
+type Outcome struct {
+	kind      outcomeKind
+	challenge Challenge
+	code, msg string
+	url       string
+	err       error
+}
+
+// Show asks the user c.
+func Show(c Challenge) Outcome { return Outcome{kind: outShow, challenge: c} }
+
+// Invalid shows c (carrying response errors); the binding's
+// invalid_response_action decides whether to retry or restart.
+func Invalid(c Challenge) Outcome { return Outcome{kind: outInvalid, challenge: c} }
+
+// Next finishes the stage.
+func Next() Outcome { return Outcome{kind: outNext} }
+
+// Deny ends the flow with a message (code is its stable ID).
+func Deny(code, msg string) Outcome { return Outcome{kind: outDeny, code: code, msg: msg} }
+
+// RedirectTo ends the flow by sending the browser to url.
+func RedirectTo(url string) Outcome { return Outcome{kind: outRedirect, url: url} }
+
+// Fail ends the request with an internal error (logged, not shown).
+func Fail(err error) Outcome { return Outcome{kind: outFail, err: err} }
+
+// Response is the user's answer: form values or a JSON object.
+type Response map[string]any
+
+// String returns a field as a string ("" if absent); numbers and booleans
+// sent by JSON clients are formatted.
+func (r Response) String(key string) string {
+	switch v := r[key].(type) {
+	case string:
+		return v
+	case float64:
+		return strconv.FormatFloat(v, 'f', -1, 64)
+	case bool:
+		return strconv.FormatBool(v)
+	case json.Number:
+		return v.String()
+	}
+	return ""
+}
+
+// Bool reads a checkbox: true, "true", "on", "1", "yes".
+func (r Response) Bool(key string) bool {
+	switch v := r[key].(type) {
+	case bool:
+		return v
+	case string:
+		switch strings.ToLower(v) {
+		case "true", "on", "1", "yes":
+			return true
+		}
+	}
+	return false
+}
+
+// EventWriter records audit events.
+type EventWriter func(ctx context.Context, sc store.Scope, e *store.Event)
+
+// Mailer sends a templated email through the job queue.
+type Mailer interface {
+	SendTemplate(ctx context.Context, tenant uuid.UUID, to, template, lang string, data map[string]any) error
+}
+
+// Env is what stages may use besides the request.
+type Env struct {
+	Core     *core.Core
+	Policies *policy.Engine
+	Sessions *session.Manager
+	Events   EventWriter
+	Mail     Mailer
+	// LoginIP and LoginUser throttle password attempts.
+	LoginIP, LoginUser *ratelimit.Limiter
+	// ReputationLower/Upper clamp scores (Authentik: -5 / +5).
+	ReputationLower, ReputationUpper int
+	ReputationExpiry                 time.Duration
+	// ExternalURL, when set, prefixes links sent out of band (emails).
+	ExternalURL string
+	Log         *slog.Logger
+	Now         func() time.Time
+}
+
+// Execution is one request's view of a running flow.
+type Execution struct {
+	Env     *Env
+	Scope   store.Scope
+	Flow    *store.Flow
+	Plan    *Plan
+	Session *session.Session
+	Request *http.Request
+	Info    *httpx.Info
+	// User is the session's logged-in user, or nil.
+	User *store.User
+	// Binding is the stage running now.
+	Binding *Binding
+	// Lang is the negotiated UI language, for emails.
+	Lang string
+
+	pending *store.User
+	def     *definition
+}
+
+// PendingUser is the user the flow acts for: identified by an earlier stage,
+// or the logged-in user. Nil when nobody is known yet.
+func (x *Execution) PendingUser(ctx context.Context) (*store.User, error) {
+	if x.pending != nil {
+		return x.pending, nil
+	}
+	if s := x.Plan.Context.String(KeyPendingUser); s != "" {
+		id, err := uuid.Parse(s)
+		if err != nil {
+			return nil, nil
+		}
+		u, err := x.Scope.Users().Get(ctx, id)
+		if errors.Is(err, store.ErrNotFound) {
+			return nil, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		x.pending = u
+		return u, nil
+	}
+	return x.User, nil
+}
+
+// SetPendingUser records who the flow acts for.
+func (x *Execution) SetPendingUser(u *store.User) {
+	x.pending = u
+	if u == nil {
+		delete(x.Plan.Context, KeyPendingUser)
+		return
+	}
+	x.Plan.Context[KeyPendingUser] = u.ID.String()
+}
+
+// Event records an audit event for this request.
+func (x *Execution) Event(ctx context.Context, action string, u *store.User, data map[string]any) {
+	if x.Env.Events == nil {
+		return
+	}
+	e := &store.Event{Action: action, ClientIP: x.Info.ClientIP, Context: data}
+	if u != nil {
+		e.UserID = uuid.NullUUID{UUID: u.ID, Valid: true}
+		e.Username = u.Username
+	}
+	if e.Context == nil {
+		e.Context = map[string]any{}
+	}
+	e.Context["flow"] = x.Flow.Slug
+	x.Env.Events(ctx, x.Scope, e)
+}
+
+// PolicyRequest builds the policy request for this execution.
+func (x *Execution) PolicyRequest(u *store.User) *policy.Request {
+	h := x.Request
+	return &policy.Request{Scope: x.Scope, User: u, Context: x.Plan.Context, HTTP: &policy.HTTPRequest{
+		Method: h.Method, Path: h.URL.Path, Host: x.Info.Host, ClientIP: x.Info.ClientIP, UserAgent: h.UserAgent(),
+		Headers: map[string]string{"User-Agent": h.UserAgent(), "Accept-Language": h.Header.Get("Accept-Language")},
+	}}
+}
+
+// EvaluatePolicies runs the policies bound to target (a stage, by its ID)
+// against the pending user; used by stages with validation policies.
+func (x *Execution) EvaluatePolicies(ctx context.Context, target uuid.UUID) (policy.Result, error) {
+	binds, err := x.Scope.PolicyBindings().ListForTargets(ctx, target)
+	if err != nil {
+		return policy.Result{}, err
+	}
+	pols, err := policy.Load(ctx, x.Scope, binds)
+	if err != nil {
+		return policy.Result{}, err
+	}
+	u, err := x.PendingUser(ctx)
+	if err != nil {
+		return policy.Result{}, err
+	}
+	return x.Env.Policies.Evaluate(ctx, x.PolicyRequest(u), binds, pols, policy.Options{Mode: "all", EmptyResult: true}), nil
+}
+
+// FlowURL is the HTML address of a flow of this tenant.
+func FlowURL(slug string) string { return "/if/flow/" + slug + "/" }
+
+// FlowSlugByID returns the slug of a flow referenced by a stage's settings
+// ("" if it no longer exists), for links such as "Sign up".
+func (x *Execution) FlowSlugByID(ctx context.Context, id string) string {
+	fid, err := uuid.Parse(id)
+	if err != nil {
+		return ""
+	}
+	f, err := x.Scope.Flows().Get(ctx, fid)
+	if err != nil {
+		return ""
+	}
+	return f.Slug
+}
+
+// AbsoluteURL turns a path into a URL the user's browser can open from
+// another device (emailed links): the configured external URL, else the
+// request's own scheme and host.
+func (x *Execution) AbsoluteURL(external, path string) string {
+	if external != "" {
+		return external + path
+	}
+	scheme := "http"
+	if x.Info.Secure {
+		scheme = "https"
+	}
+	return fmt.Sprintf("%s://%s%s", scheme, x.Request.Host, path)
+}

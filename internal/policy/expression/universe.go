@@ -1,0 +1,287 @@
+package expression
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+	"sync"
+	"unicode"
+	"unicode/utf8"
+
+	"go.starlark.net/starlark"
+)
+
+// Replacements of Starlark builtins (guarded versions) and the Authentik
+// utilities that do not need the run's input.
+
+func universe(name string) *starlark.Builtin { return starlark.Universe[name].(*starlark.Builtin) }
+
+var (
+	builtinStr     = universe("str")
+	builtinRepr    = universe("repr")
+	builtinFail    = universe("fail")
+	builtinRange   = universe("range")
+	builtinInt     = universe("int")
+	builtinGetattr = universe("getattr")
+)
+
+// stringify is str and repr: they refuse values whose text would be too
+// large (a list that contains itself many times over, for example).
+func stringify(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	if len(args) == 1 && len(kwargs) == 0 {
+		if _, ok := args[0].(starlark.String); !ok || b.Name() == "repr" {
+			max := runOf(thread).lim.MaxValueLen
+			if n := strSize(args[0], max, 0); n > max {
+				return nil, fmt.Errorf("%s: %v", b.Name(), tooLarge(b.Name(), n, max, "string"))
+			}
+		}
+	}
+	if b.Name() == "repr" {
+		return builtinRepr.CallInternal(thread, args, kwargs)
+	}
+	return builtinStr.CallInternal(thread, args, kwargs)
+}
+
+func guardFail(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	max := runOf(thread).lim.MaxValueLen
+	if n := strSize(args, max, 0); n > max {
+		return nil, fmt.Errorf("fail: %v", tooLarge("fail", n, max, "string"))
+	}
+	return builtinFail.CallInternal(thread, args, kwargs)
+}
+
+func print(*starlark.Thread, *starlark.Builtin, starlark.Tuple, []starlark.Tuple) (starlark.Value, error) {
+	return starlark.None, nil
+}
+
+// guardRange refuses ranges longer than MaxValueLen: list(range(n)),
+// sorted(range(n)) and the like run in Go, out of the step counter's
+// sight.
+func guardRange(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	r, err := builtinRange.CallInternal(thread, args, kwargs)
+	if err != nil {
+		return nil, err
+	}
+	if max := runOf(thread).lim.MaxValueLen; starlark.Len(r) > max {
+		return nil, fmt.Errorf("range: too many elements (%d, the limit is %d)", starlark.Len(r), max)
+	}
+	return r, nil
+}
+
+func guardInt(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	if len(args) > 0 {
+		if s, ok := args[0].(starlark.String); ok && len(s) > maxIntDigits {
+			return nil, fmt.Errorf("int: string too long (%d characters, the limit is %d)", len(s), maxIntDigits)
+		}
+	}
+	return builtinInt.CallInternal(thread, args, kwargs)
+}
+
+func guardGetattr(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	v, err := builtinGetattr.CallInternal(thread, args, kwargs)
+	if err != nil || len(args) < 2 {
+		return v, err
+	}
+	if name, ok := starlark.AsString(args[1]); ok && guardedMethods[name] {
+		return guardedAttr(args[0], name, v), nil
+	}
+	return v, nil
+}
+
+// isinstanceTypes maps the type builtins to the type names they accept.
+var isinstanceTypes = map[string][]string{
+	"str": {"string"}, "int": {"int", "bool"}, "float": {"float"}, "bool": {"bool"},
+	"list": {"list"}, "dict": {"dict"}, "tuple": {"tuple"}, "set": {"set"}, "bytes": {"bytes"},
+}
+
+// isinstance(x, str) or isinstance(x, (list, tuple)), for the builtin
+// types: Starlark has no classes.
+func isinstance(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	var x, types starlark.Value
+	if err := starlark.UnpackPositionalArgs("isinstance", args, kwargs, 2, &x, &types); err != nil {
+		return nil, err
+	}
+	list, ok := types.(starlark.Tuple)
+	if !ok {
+		list = starlark.Tuple{types}
+	}
+	for _, t := range list {
+		fn, ok := t.(*starlark.Builtin)
+		names, known := isinstanceTypes[""]
+		if ok {
+			names, known = isinstanceTypes[fn.Name()]
+		}
+		if !known {
+			return nil, fmt.Errorf("isinstance: want str, int, float, bool, list, dict, tuple, set or bytes, got %s", t)
+		}
+		for _, n := range names {
+			if x.Type() == n {
+				return starlark.True, nil
+			}
+		}
+	}
+	return starlark.False, nil
+}
+
+// listFlatten is Authentik's list_flatten: the first element of a list or
+// tuple (None when empty), any other value unchanged.
+func listFlatten(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	var v starlark.Value
+	if err := starlark.UnpackPositionalArgs("list_flatten", args, kwargs, 1, &v); err != nil {
+		return nil, err
+	}
+	if seq, ok := v.(starlark.Indexable); ok && (v.Type() == "list" || v.Type() == "tuple") {
+		if seq.Len() == 0 {
+			return starlark.None, nil
+		}
+		return seq.Index(0), nil
+	}
+	return v, nil
+}
+
+func regexMatch(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	var value, pattern string
+	if err := starlark.UnpackPositionalArgs("regex_match", args, kwargs, 2, &value, &pattern); err != nil {
+		return nil, err
+	}
+	re, err := compileRegexp(pattern)
+	if err != nil {
+		return nil, fmt.Errorf("regex_match: %v", err)
+	}
+	return starlark.Bool(re.MatchString(value)), nil
+}
+
+func regexReplace(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	var value, pattern, repl string
+	if err := starlark.UnpackPositionalArgs("regex_replace", args, kwargs, 3, &value, &pattern, &repl); err != nil {
+		return nil, err
+	}
+	re, err := compileRegexp(pattern)
+	if err != nil {
+		return nil, fmt.Errorf("regex_replace: %v", err)
+	}
+	template := pythonReplacement(repl)
+	max := runOf(thread).lim.MaxValueLen
+	if n := len(value) + (len(value)+1)*len(template); n > max {
+		// Bound without matching first: every match expands at most to
+		// the template with groups no longer than value.
+		if m := len(re.FindAllStringIndex(value, -1)); len(value)+m*(len(template)+len(value)) > max {
+			return nil, fmt.Errorf("regex_replace: %v", tooLarge("regex_replace", len(value)+m*(len(template)+len(value)), max, "string"))
+		}
+	}
+	return starlark.String(re.ReplaceAllString(value, template)), nil
+}
+
+// pythonReplacement translates a Python re.sub replacement (\1, \g<1>,
+// \g<name>, \n, \\) into a Go regexp template ($1, ${name}, $$).
+func pythonReplacement(repl string) string {
+	var sb strings.Builder
+	for i := 0; i < len(repl); i++ {
+		c := repl[i]
+		if c == '$' {
+			sb.WriteString("$$")
+			continue
+		}
+		if c != '\\' || i+1 == len(repl) {
+			sb.WriteByte(c)
+			continue
+		}
+		i++
+		switch c := repl[i]; {
+		case c >= '0' && c <= '9':
+			j := i + 1
+			if j < len(repl) && repl[j] >= '0' && repl[j] <= '9' {
+				j++
+			}
+			fmt.Fprintf(&sb, "${%s}", repl[i:j])
+			i = j - 1
+		case c == 'g' && i+1 < len(repl) && repl[i+1] == '<' && strings.IndexByte(repl[i:], '>') > 0:
+			end := i + strings.IndexByte(repl[i:], '>')
+			fmt.Fprintf(&sb, "${%s}", repl[i+2:end])
+			i = end
+		case c == 'n':
+			sb.WriteByte('\n')
+		case c == 't':
+			sb.WriteByte('\t')
+		case c == 'r':
+			sb.WriteByte('\r')
+		case c == '\\':
+			sb.WriteByte('\\')
+		default:
+			sb.WriteByte('\\')
+			sb.WriteByte(c)
+		}
+	}
+	return sb.String()
+}
+
+// The regexp cache keeps compiled patterns across runs; it is bounded, and
+// emptied when full (patterns come from a handful of stored expressions).
+const regexpCacheSize = 256
+
+var regexpCache = struct {
+	sync.Mutex
+	m map[string]*regexp.Regexp
+}{m: map[string]*regexp.Regexp{}}
+
+func compileRegexp(pattern string) (*regexp.Regexp, error) {
+	regexpCache.Lock()
+	re, ok := regexpCache.m[pattern]
+	regexpCache.Unlock()
+	if ok {
+		return re, nil
+	}
+	re, err := regexp.Compile(pattern)
+	if err != nil {
+		return nil, err
+	}
+	regexpCache.Lock()
+	if len(regexpCache.m) >= regexpCacheSize {
+		clear(regexpCache.m)
+	}
+	regexpCache.m[pattern] = re
+	regexpCache.Unlock()
+	return re, nil
+}
+
+// slugify is Django's slugify: ASCII letters, digits, underscores and
+// hyphens, lower case, runs of spaces and hyphens folded to one hyphen.
+// Accented Latin letters lose their accents (Django decomposes with NFKD;
+// this table covers Latin-1 and Latin Extended-A); other letters are
+// dropped, as Django drops them.
+func slugify(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	var s string
+	if err := starlark.UnpackPositionalArgs("slugify", args, kwargs, 1, &s); err != nil {
+		return nil, err
+	}
+	var sb strings.Builder
+	dash := false
+	for _, r := range s {
+		if r >= utf8.RuneSelf {
+			r = unaccent(r)
+		}
+		switch {
+		case r == '-' || unicode.IsSpace(r):
+			dash = sb.Len() > 0
+		case r < utf8.RuneSelf && (r == '_' || unicode.IsLetter(r) || unicode.IsDigit(r)):
+			if dash {
+				sb.WriteByte('-')
+				dash = false
+			}
+			sb.WriteRune(unicode.ToLower(r))
+		}
+	}
+	return starlark.String(strings.Trim(sb.String(), "-_")), nil
+}
+
+// latinBase holds, for U+00C0..U+017F, the ASCII letter each character
+// decomposes to under NFKD ('.' when none), generated with Python's unicodedata.
+const latinBase = "AAAAAA.CEEEEIIII.NOOOOO..UUUUY..aaaaaa.ceeeeiiii.nooooo..uuuuy.y" +
+	"AaAaAaCcCcCcCcDd..EeEeEeEeEeGgGgGgGgHh..IiIiIiIiI...JjKk.LlLlLlLl..NnNnNnn..OoOoOo..RrRrRrSsSsSsSsTtTt..UuUuUuUuUuUuWwYyYZzZzZzs"
+
+func unaccent(r rune) rune {
+	if r >= 0xC0 && int(r-0xC0) < len(latinBase) && latinBase[r-0xC0] != '.' {
+		return rune(latinBase[r-0xC0])
+	}
+	return r
+}

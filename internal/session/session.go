@@ -1,0 +1,268 @@
+// Package session keeps browser sessions server-side. The cookie carries a
+// random secret; the database keeps only its hash and the session's data
+// (login facts, the current flow plan, the CSRF secret), so any replica can
+// serve the next request and a stolen database hands out no sessions.
+package session
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/gatehouse-id/gatehouse/internal/crypto"
+	"github.com/gatehouse-id/gatehouse/internal/httpx"
+	"github.com/gatehouse-id/gatehouse/internal/store"
+)
+
+// CookieName is the session cookie.
+const CookieName = "gatehouse_session"
+
+// Data is what a session remembers between requests.
+type Data struct {
+	CSRF string `json:"csrf,omitempty"`
+	// Plan is the current flow plan, encoded by the flow package.
+	Plan json.RawMessage `json:"plan,omitempty"`
+	// AuthTime and AMR describe the login (OIDC auth_time and amr).
+	AuthTime time.Time `json:"auth_time,omitzero"`
+	AMR      []string  `json:"amr,omitempty"`
+	// Values holds other packages' small state (e.g. a pending OAuth request).
+	Values map[string]json.RawMessage `json:"values,omitempty"`
+}
+
+// Session is one browser's session for the length of a request.
+type Session struct {
+	rec   *store.Session
+	Data  Data
+	sc    store.Scope
+	isNew bool
+	dirty bool
+	// secret is set when the cookie must be (re)issued.
+	secret string
+	// ttl is the cookie's max age; 0 means a browser-session cookie.
+	ttl time.Duration
+	// end makes Save delete the session instead (logout from a flow).
+	end bool
+}
+
+// EndOnSave makes the next Save end the session and clear its cookie.
+func (s *Session) EndOnSave() { s.end = true }
+
+// ID is the session's public identifier (for listing and revoking).
+func (s *Session) ID() uuid.UUID { return s.rec.ID }
+
+// UserID is the logged-in user, if any.
+func (s *Session) UserID() uuid.NullUUID { return s.rec.UserID }
+
+// Authenticated reports whether a user is logged in.
+func (s *Session) Authenticated() bool { return s.rec.UserID.Valid }
+
+// Record exposes the stored row (IP, user agent, times) read-only.
+func (s *Session) Record() store.Session { return *s.rec }
+
+// MarkDirty asks Save to write Data.
+func (s *Session) MarkDirty() { s.dirty = true }
+
+// Manager loads and saves sessions.
+type Manager struct {
+	// UnauthenticatedAge bounds sessions that never logged in.
+	UnauthenticatedAge time.Duration
+	// DefaultAge is how long a logged-in session lives when the login
+	// stage says "until the browser closes" (the cookie then has no
+	// Max-Age, but the server still forgets it after this long idle).
+	DefaultAge   time.Duration
+	CookieDomain string
+	Now          func() time.Time
+}
+
+// NewManager returns a manager with Authentik-like defaults.
+func NewManager(unauthenticatedAge time.Duration, cookieDomain string) *Manager {
+	if unauthenticatedAge <= 0 {
+		unauthenticatedAge = 24 * time.Hour
+	}
+	return &Manager{UnauthenticatedAge: unauthenticatedAge, DefaultAge: 24 * time.Hour, CookieDomain: cookieDomain, Now: time.Now}
+}
+
+// Load returns the request's session, or a new one that is stored only if
+// something is saved in it. Sessions are per tenant: a cookie presented to
+// another tenant's host finds nothing.
+func (m *Manager) Load(ctx context.Context, r *http.Request, sc store.Scope) (*Session, error) {
+	if c, err := r.Cookie(CookieName); err == nil && c.Value != "" && len(c.Value) <= 128 {
+		rec, err := sc.Sessions().GetByKeyHash(ctx, crypto.HashToken(c.Value))
+		switch {
+		case err == nil && m.Now().Before(rec.Expires):
+			s := &Session{rec: rec, sc: sc}
+			if len(rec.Data) > 0 {
+				if err := json.Unmarshal(rec.Data, &s.Data); err != nil {
+					// Unreadable state is dropped, not fatal: the user
+					// starts the flow again.
+					s.Data, s.dirty = Data{}, true
+				}
+			}
+			return s, nil
+		case err != nil && !errors.Is(err, store.ErrNotFound):
+			return nil, err
+		}
+	}
+	info := httpx.From(ctx)
+	now := m.Now()
+	return &Session{
+		rec: &store.Session{ID: uuid.Must(uuid.NewV7()), IP: info.ClientIP, UserAgent: r.UserAgent(),
+			CreatedAt: now, LastSeen: now, Expires: now.Add(m.UnauthenticatedAge)},
+		sc: sc, isNew: true,
+	}, nil
+}
+
+// touchEvery limits last-seen writes to one per session per minute.
+const touchEvery = time.Minute
+
+// Save stores the session if it changed and (re)issues the cookie when needed.
+func (m *Manager) Save(ctx context.Context, w http.ResponseWriter, r *http.Request, s *Session) error {
+	now := m.Now()
+	if s.end {
+		return m.Logout(ctx, w, s)
+	}
+	if s.isNew && !s.dirty {
+		return nil
+	}
+	touch := now.Sub(s.rec.LastSeen) > touchEvery
+	if !s.dirty && !touch && s.secret == "" {
+		return nil
+	}
+	info := httpx.From(ctx)
+	s.rec.LastSeen, s.rec.IP = now, info.ClientIP
+	if ua := r.UserAgent(); ua != "" {
+		s.rec.UserAgent = ua
+	}
+	if s.rec.UserID.Valid && s.ttl == 0 && touch {
+		// Sliding expiry for browser-session logins.
+		s.rec.Expires = now.Add(m.DefaultAge)
+	}
+	b, err := json.Marshal(s.Data)
+	if err != nil {
+		return err
+	}
+	s.rec.Data = b
+	if s.isNew && s.secret == "" {
+		s.secret = newSecret()
+	}
+	if s.secret != "" {
+		s.rec.KeyHash = crypto.HashToken(s.secret)
+	}
+	if s.isNew {
+		err = s.sc.Sessions().Create(ctx, s.rec)
+	} else {
+		err = s.sc.Sessions().Save(ctx, s.rec)
+	}
+	if err != nil {
+		return err
+	}
+	if s.secret != "" {
+		m.setCookie(w, info.Secure, s.secret, s.ttl)
+	}
+	s.isNew, s.dirty, s.secret = false, false, ""
+	return nil
+}
+
+func newSecret() string {
+	b := make([]byte, 32)
+	rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// setCookie issues the session cookie. Over HTTPS it is Secure and
+// SameSite=None, so SAML POST bindings from other sites still carry it (as
+// Authentik does); over plain HTTP browsers refuse SameSite=None without
+// Secure, so it is Lax.
+func (m *Manager) setCookie(w http.ResponseWriter, secure bool, value string, ttl time.Duration) {
+	c := &http.Cookie{Name: CookieName, Value: value, Path: "/", Domain: m.CookieDomain, HttpOnly: true,
+		Secure: secure, SameSite: http.SameSiteLaxMode}
+	if secure {
+		c.SameSite = http.SameSiteNoneMode
+	}
+	if ttl > 0 {
+		c.MaxAge = int(ttl.Seconds())
+	}
+	if value == "" {
+		c.MaxAge = -1
+	}
+	http.SetCookie(w, c)
+}
+
+// Login binds the session to user and issues a new secret, so a session ID
+// planted before login (fixation) is worthless after it. ttl 0 means until
+// the browser closes.
+func (m *Manager) Login(s *Session, userID uuid.UUID, ttl time.Duration, amr []string) {
+	now := m.Now()
+	s.rec.UserID = uuid.NullUUID{UUID: userID, Valid: true}
+	s.Data.AuthTime, s.Data.AMR = now, amr
+	s.Data.CSRF = "" // a new CSRF secret with the new identity
+	s.ttl = ttl
+	if ttl > 0 {
+		s.rec.Expires = now.Add(ttl)
+	} else {
+		s.rec.Expires = now.Add(m.DefaultAge)
+	}
+	s.secret = newSecret()
+	s.dirty = true
+}
+
+// Logout ends the session and clears the cookie.
+func (m *Manager) Logout(ctx context.Context, w http.ResponseWriter, s *Session) error {
+	info := httpx.From(ctx)
+	m.setCookie(w, info.Secure, "", 0)
+	if s.isNew {
+		return nil
+	}
+	err := s.sc.Sessions().Delete(ctx, s.rec.ID)
+	if errors.Is(err, store.ErrNotFound) {
+		err = nil
+	}
+	*s = Session{rec: &store.Session{ID: uuid.Must(uuid.NewV7())}, sc: s.sc, isNew: true}
+	return err
+}
+
+// CSRFToken returns the session's CSRF secret, creating it on first use.
+func (s *Session) CSRFToken() string {
+	if s.Data.CSRF == "" {
+		s.Data.CSRF = newSecret()
+		s.dirty = true
+	}
+	return s.Data.CSRF
+}
+
+// CheckCSRF compares a submitted token with the session's in constant time.
+func (s *Session) CheckCSRF(token string) bool {
+	return s.Data.CSRF != "" && token != "" && crypto.Equal(token, s.Data.CSRF)
+}
+
+// Value decodes a stored value into v; false if absent.
+func (s *Session) Value(key string, v any) bool {
+	raw, ok := s.Data.Values[key]
+	return ok && json.Unmarshal(raw, v) == nil
+}
+
+// SetValue stores v under key (nil deletes it).
+func (s *Session) SetValue(key string, v any) {
+	if v == nil {
+		if _, ok := s.Data.Values[key]; ok {
+			delete(s.Data.Values, key)
+			s.dirty = true
+		}
+		return
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return
+	}
+	if s.Data.Values == nil {
+		s.Data.Values = map[string]json.RawMessage{}
+	}
+	s.Data.Values[key] = b
+	s.dirty = true
+}
