@@ -5,14 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
 	"strings"
 
 	"github.com/google/uuid"
 
+	gapp "github.com/gatehouse-id/gatehouse/internal/app"
 	"github.com/gatehouse-id/gatehouse/internal/config"
 	"github.com/gatehouse-id/gatehouse/internal/core"
-	"github.com/gatehouse-id/gatehouse/internal/crypto/password"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 	"github.com/gatehouse-id/gatehouse/internal/store/sqlstore"
 )
@@ -50,23 +49,11 @@ func (a *cli) open(ctx context.Context) (*app, error) {
 	if err != nil {
 		return nil, err
 	}
-	opts := sqlstore.Options{Driver: "sqlite", DSN: cfg.SQLitePath(), Logger: log}
-	if cfg.UsesPostgreSQL() {
-		opts = sqlstore.Options{Driver: "postgres", DSN: cfg.PostgresDSN(), MaxConns: cfg.PostgreSQL.MaxConns, Logger: log}
-	} else if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
-		// With a configured secret key nothing else has created it yet,
-		// and SQLite would only say "unable to open database file".
-		return nil, fmt.Errorf("data_dir: %w", err)
-	}
-	db, err := sqlstore.Open(ctx, opts)
+	db, err := gapp.OpenStore(ctx, cfg, log)
 	if err != nil {
 		return nil, err
 	}
-	if err := db.Migrate(ctx); err != nil {
-		db.Close()
-		return nil, err
-	}
-	return &app{cfg: cfg, log: log, db: db, core: core.New(db, password.NewHasher(password.DefaultParams, 0), log)}, nil
+	return &app{cfg: cfg, log: log, db: db, core: gapp.NewCore(db, log)}, nil
 }
 
 func (x *app) Close() { x.db.Close() }

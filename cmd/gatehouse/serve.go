@@ -7,8 +7,7 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/gatehouse-id/gatehouse/internal/core"
-	"github.com/gatehouse-id/gatehouse/internal/server"
+	gapp "github.com/gatehouse-id/gatehouse/internal/app"
 	"github.com/gatehouse-id/gatehouse/internal/version"
 )
 
@@ -26,47 +25,26 @@ func runServe(ctx context.Context, a *cli, args []string) error {
 		return err
 	}
 	started := time.Now()
-	x, err := a.open(ctx)
+	cfg, log, err := a.loadConfig()
 	if err != nil {
 		return err
 	}
-	defer x.Close()
-	def, err := x.db.Tenants().EnsureDefault(ctx)
+	g, err := gapp.New(ctx, cfg, log, gapp.Options{})
 	if err != nil {
 		return err
 	}
-	boot, err := x.core.Bootstrap(ctx, x.db.Scope(def.ID), core.BootstrapOptions{
-		Password: x.cfg.BootstrapPassword, Email: x.cfg.BootstrapEmail, Token: x.cfg.BootstrapToken})
-	if err != nil {
-		return fmt.Errorf("bootstrap: %w", err)
-	}
-	svc, err := wire(x)
+	defer g.Close()
+	ls, err := g.Server.Listen()
 	if err != nil {
 		return err
 	}
-	if err := applyDefaults(ctx, x, svc); err != nil {
-		return fmt.Errorf("default blueprints: %w", err)
-	}
-	srv, err := server.New(ctx, server.Options{Config: x.cfg, Store: x.db, Logger: x.log, Handlers: svc.handlers})
-	if err != nil {
-		return err
-	}
-	ls, err := srv.Listen()
-	if err != nil {
-		return err
-	}
-	x.log.Info("gatehouse started", "version", version.String(), "database", x.db.Driver(),
+	log.Info("gatehouse started", "version", version.String(), "database", g.DB().Driver(),
 		"startup", time.Since(started).Round(time.Millisecond).String())
-	if boot.NeedsSetup {
-		x.log.Warn("finish initial setup: open " + setupURL(x.cfg.ExternalURL, x.cfg.Listen.HTTP) +
+	if g.NeedsSetup {
+		log.Warn("finish initial setup: open " + setupURL(cfg.ExternalURL, cfg.Listen.HTTP) +
 			" to set the password of akadmin")
 	}
-	go func() {
-		if err := svc.queue.Run(ctx, 2); err != nil && ctx.Err() == nil {
-			x.log.Error("job queue stopped", "error", err)
-		}
-	}()
-	return srv.Run(ctx, ls, *grace)
+	return g.Run(ctx, ls, *grace)
 }
 
 // setupURL is where the operator finishes setup, as Authentik prints it.

@@ -14,6 +14,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/gatehouse-id/gatehouse/internal/job"
+	"github.com/gatehouse-id/gatehouse/internal/mail/mailtest"
 	"github.com/gatehouse-id/gatehouse/internal/store/sqlstore"
 )
 
@@ -57,13 +58,13 @@ func waitForJob(t *testing.T, q *job.Queue, state job.State) job.Info {
 }
 
 func TestEnqueuedMessageIsDelivered(t *testing.T) {
-	ts := startServer(t, serverOptions{STARTTLS: true, Username: "gatehouse", Password: "s3cret"})
-	q := newQueue(t, ts.sender(ts.config()))
+	ts := mailtest.Start(t, mailtest.Options{STARTTLS: true, Username: "gatehouse", Password: "s3cret"})
+	q := newQueue(t, sender(ts, ts.Config()))
 	tenant := uuid.New()
 	if err := Enqueue(t.Context(), q, tenant, resetMessage(t, "en")); err != nil {
 		t.Fatal(err)
 	}
-	checkDelivered(t, ts.wait(1))
+	checkDelivered(t, ts.Wait(1))
 	done := waitForJob(t, q, job.Done)
 	if done.TenantID.UUID != tenant || done.Attempts != 1 {
 		t.Errorf("job = %+v, want tenant %s and one attempt", done, tenant)
@@ -71,29 +72,29 @@ func TestEnqueuedMessageIsDelivered(t *testing.T) {
 }
 
 func TestTemporaryFailuresAreRetriedUntilDelivered(t *testing.T) {
-	ts := startServer(t, serverOptions{TempFailures: 2})
-	q := newQueue(t, ts.sender(ts.config()))
+	ts := mailtest.Start(t, mailtest.Options{TempFailures: 2})
+	q := newQueue(t, sender(ts, ts.Config()))
 	if err := Enqueue(t.Context(), q, uuid.Nil, resetMessage(t, "zh-Hans")); err != nil {
 		t.Fatal(err)
 	}
-	got := ts.wait(1)
+	got := ts.Wait(1)
 	done := waitForJob(t, q, job.Done)
 	time.Sleep(50 * time.Millisecond) // several polls: no duplicate may follow
-	if n := len(ts.messages()); n != 1 || done.Attempts != 3 {
+	if n := len(ts.Messages()); n != 1 || done.Attempts != 3 {
 		t.Errorf("%d messages delivered after %d attempts, want exactly 1 after 3", n, done.Attempts)
 	}
-	if link := ExtractLink(got.Raw); link != resetLink {
+	if link := mailtest.ExtractLink(got.Raw); link != resetLink {
 		t.Errorf("link = %q, want %q", link, resetLink)
 	}
-	parts, _ := MIMEParts(got.Raw)
+	parts, _ := mailtest.MIMEParts(got.Raw)
 	if !strings.Contains(parts["text/plain"], "重置您账户密码") {
 		t.Errorf("the Chinese text did not survive the queue and MIME encoding:\n%s", parts["text/plain"])
 	}
 }
 
 func TestFailedDeliveryKeepsTheError(t *testing.T) {
-	ts := startServer(t, serverOptions{TempFailures: 100})
-	q := newQueue(t, ts.sender(ts.config()))
+	ts := mailtest.Start(t, mailtest.Options{TempFailures: 100})
+	q := newQueue(t, sender(ts, ts.Config()))
 	if err := Enqueue(t.Context(), q, uuid.Nil, resetMessage(t, "en")); err != nil {
 		t.Fatal(err)
 	}

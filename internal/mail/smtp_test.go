@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-id/gatehouse/internal/config"
+	"github.com/gatehouse-id/gatehouse/internal/mail/mailtest"
 )
 
 const resetLink = "https://id.example.com/if/flow/default-recovery-flow/?flow_token=Zm9vYmFyYmF6cXV1eC0xMjM0NTY3ODkwLWFiY2RlZmdoaWprbG1ub3BxcnN0dXZ3eHl6&next=%2Fif%2Fuser%2F"
@@ -25,7 +26,7 @@ func resetMessage(t *testing.T, lang string) Message {
 
 // checkDelivered asserts the message arrived whole: envelope, headers, both
 // parts, and the link a reader would follow.
-func checkDelivered(t *testing.T, got received) {
+func checkDelivered(t *testing.T, got mailtest.Received) {
 	t.Helper()
 	if got.From != "noreply@id.example.com" || strings.Join(got.To, ",") != "alice@example.com" {
 		t.Errorf("envelope from %q to %v, want noreply@id.example.com to [alice@example.com]", got.From, got.To)
@@ -37,10 +38,10 @@ func checkDelivered(t *testing.T, got received) {
 			t.Errorf("received message lacks header %q:\n%s", h, raw)
 		}
 	}
-	if link := ExtractLink(got.Raw); link != resetLink {
+	if link := mailtest.ExtractLink(got.Raw); link != resetLink {
 		t.Errorf("link in the received text part = %q, want %q", link, resetLink)
 	}
-	parts, err := MIMEParts(got.Raw)
+	parts, err := mailtest.MIMEParts(got.Raw)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -50,52 +51,52 @@ func checkDelivered(t *testing.T, got received) {
 }
 
 func TestSendPlain(t *testing.T) {
-	ts := startServer(t, serverOptions{})
-	if err := ts.sender(ts.config()).Send(t.Context(), resetMessage(t, "en")); err != nil {
+	ts := mailtest.Start(t, mailtest.Options{})
+	if err := sender(ts, ts.Config()).Send(t.Context(), resetMessage(t, "en")); err != nil {
 		t.Fatal(err)
 	}
-	checkDelivered(t, ts.wait(1))
+	checkDelivered(t, ts.Wait(1))
 }
 
 func TestSendSTARTTLS(t *testing.T) {
-	ts := startServer(t, serverOptions{STARTTLS: true, Username: "gatehouse", Password: "s3cret"})
-	if err := ts.sender(ts.config()).Send(t.Context(), resetMessage(t, "en")); err != nil {
+	ts := mailtest.Start(t, mailtest.Options{STARTTLS: true, Username: "gatehouse", Password: "s3cret"})
+	if err := sender(ts, ts.Config()).Send(t.Context(), resetMessage(t, "en")); err != nil {
 		t.Fatal(err)
 	}
-	checkDelivered(t, ts.wait(1))
+	checkDelivered(t, ts.Wait(1))
 
 	// The certificate is checked: without the test CA, delivery fails.
-	err := NewSMTP(ts.config()).Send(t.Context(), resetMessage(t, "en"))
+	err := NewSMTP(ts.Config()).Send(t.Context(), resetMessage(t, "en"))
 	if err == nil || !strings.Contains(err.Error(), hintCertificate) {
 		t.Errorf("STARTTLS to an untrusted certificate = %v, want an error with the certificate hint", err)
 	}
 }
 
 func TestSendSTARTTLSIsRequiredNotOpportunistic(t *testing.T) {
-	ts := startServer(t, serverOptions{}) // no STARTTLS on offer
-	cfg := ts.config()
+	ts := mailtest.Start(t, mailtest.Options{}) // no STARTTLS on offer
+	cfg := ts.Config()
 	cfg.UseTLS = true
-	err := ts.sender(cfg).Send(t.Context(), resetMessage(t, "en"))
+	err := sender(ts, cfg).Send(t.Context(), resetMessage(t, "en"))
 	if err == nil || !strings.Contains(err.Error(), "does not support STARTTLS") || !strings.Contains(err.Error(), hintNoSTARTTLS) {
 		t.Errorf("use_tls against a server without STARTTLS = %v, want a STARTTLS error with a hint", err)
 	}
-	if n := len(ts.messages()); n != 0 {
+	if n := len(ts.Messages()); n != 0 {
 		t.Errorf("%d messages were sent in clear text, want none", n)
 	}
 }
 
 func TestSendImplicitTLS(t *testing.T) {
-	ts := startServer(t, serverOptions{ImplicitTLS: true, Username: "gatehouse", Password: "s3cret"})
-	if err := ts.sender(ts.config()).Send(t.Context(), resetMessage(t, "en")); err != nil {
+	ts := mailtest.Start(t, mailtest.Options{ImplicitTLS: true, Username: "gatehouse", Password: "s3cret"})
+	if err := sender(ts, ts.Config()).Send(t.Context(), resetMessage(t, "en")); err != nil {
 		t.Fatal(err)
 	}
-	checkDelivered(t, ts.wait(1))
+	checkDelivered(t, ts.Wait(1))
 
 	// Implicit TLS against a plain server fails fast with a hint.
-	plain := startServer(t, serverOptions{})
-	cfg := plain.config()
+	plain := mailtest.Start(t, mailtest.Options{})
+	cfg := plain.Config()
 	cfg.UseSSL = true
-	err := plain.sender(cfg).Send(t.Context(), resetMessage(t, "en"))
+	err := sender(plain, cfg).Send(t.Context(), resetMessage(t, "en"))
 	if err == nil || !strings.Contains(err.Error(), hintNotTLS) {
 		t.Errorf("use_ssl against a plain server = %v, want an error with the not-TLS hint", err)
 	}
@@ -114,15 +115,15 @@ func TestSendAuth(t *testing.T) {
 		{"login wrong password", []string{"LOGIN"}, "wrong", "535"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			ts := startServer(t, serverOptions{STARTTLS: true, Username: "gatehouse", Password: "s3cret", Mechanisms: tc.mechanisms})
-			cfg := ts.config()
+			ts := mailtest.Start(t, mailtest.Options{STARTTLS: true, Username: "gatehouse", Password: "s3cret", Mechanisms: tc.mechanisms})
+			cfg := ts.Config()
 			cfg.Password = tc.password
-			err := ts.sender(cfg).Send(t.Context(), resetMessage(t, "en"))
+			err := sender(ts, cfg).Send(t.Context(), resetMessage(t, "en"))
 			if tc.wantErr == "" {
 				if err != nil {
 					t.Fatal(err)
 				}
-				checkDelivered(t, ts.wait(1))
+				checkDelivered(t, ts.Wait(1))
 				return
 			}
 			if err == nil || !strings.Contains(err.Error(), tc.wantErr) || !strings.Contains(err.Error(), hintAuthFailed) {
@@ -131,7 +132,7 @@ func TestSendAuth(t *testing.T) {
 			if strings.Contains(err.Error(), tc.password) {
 				t.Errorf("the error reveals the password: %v", err)
 			}
-			if n := len(ts.messages()); n != 0 {
+			if n := len(ts.Messages()); n != 0 {
 				t.Errorf("%d messages delivered without authentication, want none", n)
 			}
 		})
@@ -140,8 +141,8 @@ func TestSendAuth(t *testing.T) {
 
 func TestSendAuthNeedsEncryptionExceptToLocalhost(t *testing.T) {
 	// A relay on localhost may take a password in clear text...
-	local := startServer(t, serverOptions{Username: "gatehouse", Password: "s3cret", InsecureAuth: true})
-	if err := local.sender(local.config()).Send(t.Context(), resetMessage(t, "en")); err != nil {
+	local := mailtest.Start(t, mailtest.Options{Username: "gatehouse", Password: "s3cret", InsecureAuth: true})
+	if err := sender(local, local.Config()).Send(t.Context(), resetMessage(t, "en")); err != nil {
 		t.Fatalf("AUTH to a relay on 127.0.0.1 without TLS: %v", err)
 	}
 	// ...any other host may not, even if it offers AUTH before STARTTLS.
@@ -150,16 +151,16 @@ func TestSendAuthNeedsEncryptionExceptToLocalhost(t *testing.T) {
 		t.Skip("127.0.0.2 is not a loopback address here:", err)
 	}
 	l.Close()
-	remote := startServer(t, serverOptions{Username: "gatehouse", Password: "s3cret", InsecureAuth: true, ListenHost: "127.0.0.2"})
-	err = remote.sender(remote.config()).Send(t.Context(), resetMessage(t, "en"))
+	remote := mailtest.Start(t, mailtest.Options{Username: "gatehouse", Password: "s3cret", InsecureAuth: true, ListenHost: "127.0.0.2"})
+	err = sender(remote, remote.Config()).Send(t.Context(), resetMessage(t, "en"))
 	if err == nil || !strings.Contains(err.Error(), hintUnencrypted) {
 		t.Errorf("AUTH without TLS to a non-local host = %v, want a refusal with the hint", err)
 	}
 	// A server that offers AUTH only after STARTTLS gets a hint too.
-	tlsOnly := startServer(t, serverOptions{STARTTLS: true, Username: "gatehouse", Password: "s3cret"})
-	cfg := tlsOnly.config()
+	tlsOnly := mailtest.Start(t, mailtest.Options{STARTTLS: true, Username: "gatehouse", Password: "s3cret"})
+	cfg := tlsOnly.Config()
 	cfg.UseTLS = false
-	err = tlsOnly.sender(cfg).Send(t.Context(), resetMessage(t, "en"))
+	err = sender(tlsOnly, cfg).Send(t.Context(), resetMessage(t, "en"))
 	if err == nil || !strings.Contains(err.Error(), hintAuthAfterTLS) {
 		t.Errorf("username without use_tls against a STARTTLS server = %v, want the AUTH-after-TLS hint", err)
 	}
@@ -202,8 +203,8 @@ func TestSendToServerThatIsDown(t *testing.T) {
 }
 
 func TestSendRejectsHeaderInjection(t *testing.T) {
-	ts := startServer(t, serverOptions{})
-	s := ts.sender(ts.config())
+	ts := mailtest.Start(t, mailtest.Options{})
+	s := sender(ts, ts.Config())
 	base := resetMessage(t, "en")
 	for _, tc := range []struct {
 		name string
@@ -229,28 +230,28 @@ func TestSendRejectsHeaderInjection(t *testing.T) {
 			}
 		})
 	}
-	if n := len(ts.messages()); n != 0 {
+	if n := len(ts.Messages()); n != 0 {
 		t.Errorf("%d invalid messages reached the server, want none", n)
 	}
 
-	cfg := ts.config()
+	cfg := ts.Config()
 	cfg.From = "noreply@id.example.com\r\nBcc: mallory@evil.example"
-	if err := ts.sender(cfg).Send(t.Context(), base); err == nil || !strings.Contains(err.Error(), "email.from") {
+	if err := sender(ts, cfg).Send(t.Context(), base); err == nil || !strings.Contains(err.Error(), "email.from") {
 		t.Errorf("Send with a line break in email.from = %v, want an error naming email.from", err)
 	}
 }
 
 func TestSendTextOnly(t *testing.T) {
-	ts := startServer(t, serverOptions{})
+	ts := mailtest.Start(t, mailtest.Options{})
 	m := Message{To: []string{"alice@example.com"}, Subject: "Plain", Text: "Open https://id.example.com/x?a=1&b=2 now."}
-	if err := ts.sender(ts.config()).Send(t.Context(), m); err != nil {
+	if err := sender(ts, ts.Config()).Send(t.Context(), m); err != nil {
 		t.Fatal(err)
 	}
-	got := ts.wait(1)
+	got := ts.Wait(1)
 	if strings.Contains(string(got.Raw), "multipart/") {
 		t.Errorf("a text-only message was sent as multipart:\n%s", got.Raw)
 	}
-	if link := ExtractLink(got.Raw); link != "https://id.example.com/x?a=1&b=2" {
+	if link := mailtest.ExtractLink(got.Raw); link != "https://id.example.com/x?a=1&b=2" {
 		t.Errorf("ExtractLink = %q, want the link from the text", link)
 	}
 }

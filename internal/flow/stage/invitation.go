@@ -83,27 +83,27 @@ var errInvitationUsed = errors.New("invitation already used")
 
 // useInvitation consumes a single-use invitation inside the user_write
 // transaction: two sign-ups racing on one invitation cannot both succeed.
-func useInvitation(ctx context.Context, x *flow.Execution, tx store.Scope) error {
+// It returns the invitation used (nil if none) for the caller to record
+// after the transaction.
+func useInvitation(ctx context.Context, x *flow.Execution, tx store.Scope) (*store.Invitation, error) {
 	id := x.Plan.Context.String(flow.KeyInvitation)
 	if id == "" {
-		return nil
+		return nil, nil
 	}
 	inv, err := tx.Invitations().Get(ctx, uuid.MustParse(id))
 	if errors.Is(err, store.ErrNotFound) {
-		return errInvitationUsed
+		return nil, errInvitationUsed
 	}
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if inv.SingleUse {
 		if err := tx.Invitations().Delete(ctx, inv.ID); err != nil {
 			if errors.Is(err, store.ErrNotFound) {
-				return errInvitationUsed
+				return nil, errInvitationUsed
 			}
-			return err
+			return nil, err
 		}
 	}
-	x.Event(ctx, "invitation_used", nil, map[string]any{"invitation": inv.Name, "invitation_id": inv.ID.String()})
-	delete(x.Plan.Context, flow.KeyInvitation)
-	return nil
+	return inv, nil
 }

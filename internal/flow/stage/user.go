@@ -57,9 +57,13 @@ func (s *userWrite) Challenge(ctx context.Context, x *flow.Execution) flow.Outco
 	}
 	data := x.Plan.Context.PromptData()
 	var u *store.User
+	var inv *store.Invitation
 	var created bool
+	// Inside the transaction only tx may write: on SQLite a write through
+	// another scope would wait for this transaction's lock.
 	err = x.Scope.Tx(ctx, func(tx store.Scope) error {
-		if err := useInvitation(ctx, x, tx); err != nil {
+		var err error
+		if inv, err = useInvitation(ctx, x, tx); err != nil {
 			return err
 		}
 		if create {
@@ -100,6 +104,10 @@ func (s *userWrite) Challenge(ctx context.Context, x *flow.Execution) flow.Outco
 		return flow.Deny("invitation.invalid", "This invitation is invalid or has already been used.")
 	case err != nil:
 		return flow.Fail(err)
+	}
+	if inv != nil {
+		delete(x.Plan.Context, flow.KeyInvitation)
+		x.Event(ctx, "invitation_used", u, map[string]any{"invitation": inv.Name, "invitation_id": inv.ID.String()})
 	}
 	_, pwSet := data["password"]
 	// Secrets leave the plan as soon as they are stored.

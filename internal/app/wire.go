@@ -1,4 +1,4 @@
-package main
+package app
 
 import (
 	"context"
@@ -20,7 +20,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/web"
 )
 
-// services is the running product, wired from an app.
+// services is the running product's parts.
 type services struct {
 	handlers []server.Handler
 	queue    *job.Queue
@@ -28,7 +28,7 @@ type services struct {
 	policies *policy.Engine
 }
 
-func wire(x *app) (*services, error) {
+func wire(x *App, sender mail.Sender) (*services, error) {
 	events := func(ctx context.Context, sc store.Scope, e *store.Event) {
 		if err := sc.Events().Create(ctx, e); err != nil {
 			x.log.Warn("event not recorded", "action", e.Action, "error", err)
@@ -46,7 +46,10 @@ func wire(x *app) (*services, error) {
 	}, x.log)
 
 	q := job.New(x.db.SQL(), x.db.Driver(), x.log)
-	mail.RegisterJob(q, mail.NewSMTP(x.cfg.Email))
+	if sender == nil {
+		sender = mail.NewSMTP(x.cfg.Email)
+	}
+	mail.RegisterJob(q, sender)
 	scheduleCleanup(x, q)
 
 	t := x.cfg.Throttle
@@ -76,7 +79,7 @@ func wire(x *app) (*services, error) {
 
 // applyDefaults creates the default flows, stages and policies in every
 // tenant; objects that exist (perhaps edited by an admin) are left alone.
-func applyDefaults(ctx context.Context, x *app, s *services) error {
+func applyDefaults(ctx context.Context, x *App, s *services) error {
 	tenants, err := x.db.Tenants().List(ctx)
 	if err != nil {
 		return err
@@ -125,7 +128,7 @@ func (m mailer) SendTemplate(ctx context.Context, tenant uuid.UUID, to, template
 
 // scheduleCleanup deletes expired rows of every tenant, as Authentik's
 // clean_expired_models task does every five minutes.
-func scheduleCleanup(x *app, q *job.Queue) {
+func scheduleCleanup(x *App, q *job.Queue) {
 	q.Schedule("clean_expired_models", 5*time.Minute, func(ctx context.Context) error {
 		tenants, err := x.db.Tenants().List(ctx)
 		if err != nil {

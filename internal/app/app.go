@@ -1,0 +1,145 @@
+// Package app assembles Gatehouse from its parts: it opens and migrates the
+// store, bootstraps the default tenant, wires the flow engine, policies,
+// job queue and HTTP handlers, and runs them. The CLI's serve command and
+// the end-to-end tests both build the product here, so what is tested is
+// what runs.
+package app
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/gatehouse-id/gatehouse/internal/config"
+	"github.com/gatehouse-id/gatehouse/internal/core"
+	"github.com/gatehouse-id/gatehouse/internal/crypto/password"
+	"github.com/gatehouse-id/gatehouse/internal/flow"
+	"github.com/gatehouse-id/gatehouse/internal/job"
+	"github.com/gatehouse-id/gatehouse/internal/mail"
+	"github.com/gatehouse-id/gatehouse/internal/server"
+	"github.com/gatehouse-id/gatehouse/internal/store/sqlstore"
+)
+
+// OpenStore connects to the configured database and applies pending
+// migrations, so every command works on a fresh data directory.
+func OpenStore(ctx context.Context, cfg *config.Config, log *slog.Logger) (*sqlstore.DB, error) {
+	opts := sqlstore.Options{Driver: "sqlite", DSN: cfg.SQLitePath(), Logger: log}
+	if cfg.UsesPostgreSQL() {
+		opts = sqlstore.Options{Driver: "postgres", DSN: cfg.PostgresDSN(), MaxConns: cfg.PostgreSQL.MaxConns, Logger: log}
+	} else if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		// With a configured secret key nothing else has created it yet,
+		// and SQLite would only say "unable to open database file".
+		return nil, fmt.Errorf("data_dir: %w", err)
+	}
+	db, err := sqlstore.Open(ctx, opts)
+	if err != nil {
+		return nil, err
+	}
+	if err := db.Migrate(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
+// NewCore returns the identity rules over db with the default hasher.
+func NewCore(db *sqlstore.DB, log *slog.Logger) *core.Core {
+	return core.New(db, password.NewHasher(password.DefaultParams, 0), log)
+}
+
+// Options change how the product is built, for tests.
+type Options struct {
+	// Mail replaces SMTP delivery (tests capture messages).
+	Mail mail.Sender
+}
+
+// App is the assembled product.
+type App struct {
+	cfg  *config.Config
+	log  *slog.Logger
+	db   *sqlstore.DB
+	core *core.Core
+	svc  *services
+
+	Server *server.Server
+	// NeedsSetup is true while akadmin has no password: the operator
+	// finishes setup at /if/flow/initial-setup/.
+	NeedsSetup bool
+}
+
+// New builds the product on a fresh or existing database.
+func New(ctx context.Context, cfg *config.Config, log *slog.Logger, o Options) (*App, error) {
+	db, err := OpenStore(ctx, cfg, log)
+	if err != nil {
+		return nil, err
+	}
+	a := &App{cfg: cfg, log: log, db: db, core: NewCore(db, log)}
+	if err := a.build(ctx, o); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return a, nil
+}
+
+func (a *App) build(ctx context.Context, o Options) error {
+	def, err := a.db.Tenants().EnsureDefault(ctx)
+	if err != nil {
+		return err
+	}
+	boot, err := a.core.Bootstrap(ctx, a.db.Scope(def.ID), core.BootstrapOptions{
+		Password: a.cfg.BootstrapPassword, Email: a.cfg.BootstrapEmail, Token: a.cfg.BootstrapToken})
+	if err != nil {
+		return fmt.Errorf("bootstrap: %w", err)
+	}
+	a.NeedsSetup = boot.NeedsSetup
+	if a.svc, err = wire(a, o.Mail); err != nil {
+		return err
+	}
+	if err := applyDefaults(ctx, a, a.svc); err != nil {
+		return fmt.Errorf("default blueprints: %w", err)
+	}
+	a.Server, err = server.New(ctx, server.Options{Config: a.cfg, Store: a.db, Logger: a.log, Handlers: a.svc.handlers})
+	return err
+}
+
+// DB is the store, for tests and administrative commands.
+func (a *App) DB() *sqlstore.DB { return a.db }
+
+// Core is the identity rules.
+func (a *App) Core() *core.Core { return a.core }
+
+// Executor is the flow engine.
+func (a *App) Executor() *flow.Executor { return a.svc.executor }
+
+// Queue is the job queue.
+func (a *App) Queue() *job.Queue { return a.svc.queue }
+
+// Handler is the HTTP application (for httptest servers).
+func (a *App) Handler() http.Handler { return a.Server.Handler() }
+
+// RunJobs works the job queue until ctx ends.
+func (a *App) RunJobs(ctx context.Context) error { return a.svc.queue.Run(ctx, 2) }
+
+// Run serves on ls and works the job queue until ctx ends; it returns
+// after both have stopped, so the caller may close the database.
+func (a *App) Run(ctx context.Context, ls *server.Listeners, grace time.Duration) error {
+	var wg sync.WaitGroup
+	jobsCtx, stopJobs := context.WithCancel(ctx)
+	defer stopJobs()
+	wg.Go(func() {
+		if err := a.RunJobs(jobsCtx); err != nil && jobsCtx.Err() == nil {
+			a.log.Error("job queue stopped", "error", err)
+		}
+	})
+	err := a.Server.Run(ctx, ls, grace)
+	stopJobs()
+	wg.Wait()
+	return err
+}
+
+// Close releases the database.
+func (a *App) Close() error { return a.db.Close() }
