@@ -139,7 +139,7 @@ func scheduleCleanup(x *App, q *job.Queue) {
 			sc := x.db.Scope(t.ID)
 			for _, del := range []func(context.Context, time.Time) (int, error){
 				sc.Sessions().DeleteExpired, sc.Tokens().DeleteExpired, sc.FlowTokens().DeleteExpired,
-				sc.Reputation().DeleteExpired, sc.Events().DeleteExpired,
+				sc.Reputation().DeleteExpired, sc.Events().DeleteExpired, sc.Artifacts().DeleteExpired,
 			} {
 				if _, err := del(ctx, now); err != nil {
 					return err

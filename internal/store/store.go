@@ -40,6 +40,9 @@ type Scope interface {
 	FlowTokens() FlowTokens
 	Consents() Consents
 	Reputation() Reputation
+	Applications() Applications
+	Providers() Providers
+	Artifacts() Artifacts
 	// Tx runs fn in one transaction. Inside fn, use only the Scope it is
 	// given. Nested calls join the outer transaction.
 	Tx(ctx context.Context, fn func(Scope) error) error

@@ -36,6 +36,7 @@ func RunTests(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"TenantIsolation", testTenantIsolation},
 	}
 	tests = append(tests, flowTests()...)
+	tests = append(tests, appTests()...)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, newStore(t)) })
 	}
