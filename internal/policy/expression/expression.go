@@ -24,12 +24,17 @@ type Limits struct {
 	Timeout time.Duration
 	// MaxSourceLen is the longest accepted source, in bytes.
 	MaxSourceLen int
-	// MaxValueLen caps the length of every string, bytes, list or tuple an
-	// expression builds with +, *, %, str.format, str.join, str.replace,
-	// list.extend, range and str/repr: the step limit cannot see a single
-	// step that allocates a gigabyte.
+	// MaxValueLen caps the length (bytes, or elements) of each string,
+	// list, tuple, dict or set that one operation builds, and of ranges:
+	// the step limit cannot see a single step that allocates a gigabyte.
+	// The operations that copy data (see guard.go) may together allocate
+	// at most allocFactor times MaxValueLen bytes in one run.
 	MaxValueLen int
 }
+
+// allocFactor sets a run's cumulative allocation budget from
+// Limits.MaxValueLen: 64 MiB by default.
+const allocFactor = 64
 
 // DefaultLimits are the limits used for zero fields of a Limits value, and
 // by Compile for the source length.
@@ -216,19 +221,64 @@ type Output struct {
 // entryName names the function that wraps the source.
 const entryName = "expression"
 
+// abandonGrace is how long Run waits, after the deadline, for the
+// interpreter to notice its cancellation. The interpreter checks it between
+// instructions; a single builtin can be slower (sorting a large list, or
+// hashing a tuple nested in itself many times, which is exponential), and
+// then Run returns without it: the caller gets its answer on time, and the
+// abandoned goroutine ends when the builtin does.
+const abandonGrace = 100 * time.Millisecond
+
+type result struct {
+	out Output
+	err error
+}
+
 // Run runs the program once. It is safe to call concurrently. Errors are
 // *RuntimeError; those caused by the deadline wrap ErrTimeout, those caused
-// by the step budget wrap ErrStepLimit.
-func (p *Program) Run(ctx context.Context, in Input, lim Limits) (out Output, err error) {
+// by the step budget wrap ErrStepLimit. Run returns by the deadline plus a
+// fraction of a second, whatever the expression does.
+func (p *Program) Run(ctx context.Context, in Input, lim Limits) (Output, error) {
 	lim = lim.withDefaults()
 	if p.srcLen > lim.MaxSourceLen {
 		return Output{}, &RuntimeError{Name: p.name, Msg: fmt.Sprintf(
 			"expression is too long (%d bytes, the limit is %d)", p.srcLen, lim.MaxSourceLen)}
 	}
-	ctx, cancel := context.WithTimeout(ctx, lim.Timeout)
+	budget := lim.Timeout
+	if dl, ok := ctx.Deadline(); ok {
+		budget = min(budget, time.Until(dl))
+	}
+	ctx, cancel := context.WithTimeout(ctx, budget)
 	defer cancel()
+	r := &run{ctx: ctx, in: &in, lim: lim, name: p.name, allocBudget: int64(lim.MaxValueLen) * allocFactor,
+		timeLimit: max(budget.Round(time.Millisecond), 0)}
+	done := make(chan result, 1)
+	go func() {
+		out, err := p.exec(r)
+		done <- result{out, err}
+	}()
+	select {
+	case res := <-done:
+		return res.out, res.err
+	case <-ctx.Done():
+	}
+	grace := time.NewTimer(abandonGrace)
+	defer grace.Stop()
+	select {
+	case res := <-done:
+		return res.out, res.err
+	case <-grace.C:
+		// r belongs to the running goroutine now: read nothing from it.
+		re := &RuntimeError{Name: p.name, Msg: fmt.Sprintf("time limit exceeded (%s)", r.timeLimit), Err: ErrTimeout}
+		if errors.Is(context.Cause(ctx), context.Canceled) {
+			re.Msg, re.Err = "cancelled", context.Canceled
+		}
+		return Output{}, re
+	}
+}
 
-	r := &run{ctx: ctx, in: &in, lim: lim, name: p.name}
+// exec runs the program on the calling goroutine.
+func (p *Program) exec(r *run) (out Output, err error) {
 	thread := &starlark.Thread{
 		Name:  p.name,
 		Print: func(*starlark.Thread, string) {},
@@ -239,7 +289,7 @@ func (p *Program) Run(ctx context.Context, in Input, lim Limits) (out Output, er
 	r.thread = thread
 	thread.SetLocal(runKey, r)
 	r.startStepCheckpoints()
-	stop := context.AfterFunc(ctx, func() {
+	stop := context.AfterFunc(r.ctx, func() {
 		r.stop.CompareAndSwap(stopNone, stopDeadline)
 		thread.Cancel("time limit exceeded")
 	})
@@ -263,7 +313,7 @@ func (p *Program) Run(ctx context.Context, in Input, lim Limits) (out Output, er
 	if err != nil {
 		return Output{Messages: r.messages}, r.runtimeError(err)
 	}
-	value, err := toGo(v, lim.MaxValueLen)
+	value, err := toGo(v, r.lim.MaxValueLen)
 	if err != nil {
 		return Output{Messages: r.messages}, &RuntimeError{Name: p.name, Msg: "returned value: " + err.Error()}
 	}
@@ -301,6 +351,9 @@ type run struct {
 	vals     runValues
 	messages []string
 	msgBytes int
+
+	timeLimit              time.Duration // for messages: the earlier of the deadlines
+	allocated, allocBudget int64         // bytes, see charge
 }
 
 func runOf(thread *starlark.Thread) *run {
@@ -353,7 +406,7 @@ func (r *run) runtimeError(err error) *RuntimeError {
 		if errors.Is(context.Cause(r.ctx), context.Canceled) {
 			re.Msg, re.Err = "cancelled", context.Canceled
 		} else {
-			re.Msg, re.Err = fmt.Sprintf("time limit exceeded (%s)", r.lim.Timeout), ErrTimeout
+			re.Msg, re.Err = fmt.Sprintf("time limit exceeded (%s)", r.timeLimit), ErrTimeout
 		}
 		return re
 	}

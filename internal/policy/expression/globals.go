@@ -5,26 +5,41 @@ import (
 	"strings"
 
 	"go.starlark.net/starlark"
+	"go.starlark.net/syntax"
 )
 
 // staticGlobals are the names that are the same in every run: guarded
 // replacements of Starlark builtins, the hidden guards the rewriter calls,
 // and the Authentik helpers (which find their run through the thread).
 var staticGlobals = starlark.StringDict{
-	"$add":    builtin("+", guardAdd),
+	"$add":    builtin("+", binaryGuard(syntax.PLUS)),
+	"$sub":    builtin("-", binaryGuard(syntax.MINUS)),
+	"$mul":    builtin("*", binaryGuard(syntax.STAR)),
+	"$mod":    builtin("%", binaryGuard(syntax.PERCENT)),
+	"$or":     builtin("|", binaryGuard(syntax.PIPE)),
+	"$and":    builtin("&", binaryGuard(syntax.AMP)),
+	"$xor":    builtin("^", binaryGuard(syntax.CIRCUMFLEX)),
 	"$iadd":   builtin("+=", guardIAdd),
-	"$mul":    builtin("*", guardMul),
-	"$mod":    builtin("%", guardMod),
 	"$method": builtin("getattr", guardMethod),
+	"$sliced": builtin("slice", guardSliced),
 
 	"str":        builtin("str", stringify),
 	"repr":       builtin("repr", stringify),
-	"print":      builtin("print", print),
+	"print":      builtin("print", noop),
 	"fail":       builtin("fail", guardFail),
 	"range":      builtin("range", guardRange),
 	"int":        builtin("int", guardInt),
 	"getattr":    builtin("getattr", guardGetattr),
 	"isinstance": builtin("isinstance", isinstance),
+	"list":       builtin("list", charging("list")),
+	"tuple":      builtin("tuple", charging("tuple")),
+	"dict":       builtin("dict", charging("dict")),
+	"set":        builtin("set", charging("set")),
+	"sorted":     builtin("sorted", charging("sorted")),
+	"reversed":   builtin("reversed", charging("reversed")),
+	"enumerate":  builtin("enumerate", charging("enumerate")),
+	"zip":        builtin("zip", charging("zip")),
+	"bytes":      builtin("bytes", charging("bytes")),
 
 	"ak_message":         builtin("ak_message", akMessage),
 	"ak_is_group_member": builtin("ak_is_group_member", akIsGroupMember),
@@ -90,8 +105,11 @@ func (r *run) globals(free []freeName) (starlark.StringDict, error) {
 		}
 		mk, ok := runNames[f.name]
 		if !ok {
-			return nil, &RuntimeError{Name: r.name, Line: f.line, Column: f.col,
-				Msg: fmt.Sprintf("name '%s' is not defined", f.name)}
+			msg := fmt.Sprintf("name '%s' is not defined", f.name)
+			if near := r.nearestName(f.name); near != "" {
+				msg += fmt.Sprintf(" (did you mean %s?)", near)
+			}
+			return nil, &RuntimeError{Name: r.name, Line: f.line, Column: f.col, Msg: msg}
 		}
 		v, err := mk(r)
 		if err != nil {
@@ -100,6 +118,51 @@ func (r *run) globals(free []freeName) (starlark.StringDict, error) {
 		env[f.name] = v
 	}
 	return env, nil
+}
+
+// nearestName returns the defined name closest to a misspelled one, if
+// any is within two edits.
+func (r *run) nearestName(name string) string {
+	best, bestDist := "", 3
+	consider := func(n string) {
+		if d := editDistance(name, n); d < bestDist && !strings.HasPrefix(n, "$") {
+			best, bestDist = n, d
+		}
+	}
+	for n := range staticGlobals {
+		consider(n)
+	}
+	for n := range runNames {
+		consider(n)
+	}
+	for n := range r.in.Extra {
+		consider(n)
+	}
+	for n := range starlark.Universe {
+		consider(n)
+	}
+	return best
+}
+
+// editDistance is the Levenshtein distance between a and b.
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur := make([]int, len(b)+1)
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev = cur
+	}
+	return prev[len(b)]
 }
 
 // The values of one run are built on first use and shared, so that

@@ -10,9 +10,12 @@ import (
 
 // Memory guards. The step limit counts interpreter steps, but one step can
 // allocate without bound: "a" * (1 << 29), s = s + s thirty times, str() of
-// a list that holds itself through a thousand paths. Each guard computes
-// the size of what an operation is about to build and refuses when it
-// exceeds Limits.MaxValueLen, before allocating.
+// a list that holds itself through a million paths, list(big) kept in a
+// loop. The rewriter (rewrite.go) routes operators, slicing and copying
+// methods here, and globals.go replaces the copying builtins. Each guard
+// refuses, before allocating when the result can be far larger than the
+// inputs, any single value over Limits.MaxValueLen, and charges what it
+// built against the run's budget of allocFactor × MaxValueLen bytes.
 
 // maxIntBits bounds integers built by multiplication (Python has no bound;
 // squaring a number repeatedly doubles its size at each step).
@@ -53,21 +56,100 @@ func twoArgs(b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) 
 	return nil
 }
 
-// guardAdd is x + y.
-func guardAdd(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-	if err := twoArgs(b, args, kwargs); err != nil {
-		return nil, err
+// Approximate costs, in bytes, of an element of a built value, measured
+// with runtime.MemStats (growth garbage included).
+const (
+	elemCost      = 16  // a list or tuple slot
+	pairCost      = 96  // a slot holding a new 2-tuple: items(), enumerate(), zip()
+	hashEntryCost = 150 // a dict or set entry
+)
+
+// pairOps build lists of new 2-tuples.
+var pairOps = map[string]bool{"items": true, "enumerate": true, "zip": true}
+
+// sizeOf approximates the bytes that the top level of a value occupies.
+func sizeOf(v starlark.Value) int64 {
+	switch v := v.(type) {
+	case starlark.String:
+		return int64(len(v))
+	case starlark.Bytes:
+		return int64(len(v))
+	case *starlark.List:
+		return elemCost * int64(v.Len())
+	case starlark.Tuple:
+		return elemCost * int64(len(v))
+	case *starlark.Dict:
+		return hashEntryCost * int64(v.Len())
+	case *starlark.Set:
+		return hashEntryCost * int64(v.Len())
+	case starlark.Int:
+		if _, ok := v.Int64(); !ok {
+			return int64(v.BigInt().BitLen() / 8)
+		}
 	}
-	if err := checkAdd(thread, args[0], args[1]); err != nil {
-		return nil, err
-	}
-	return starlark.Binary(syntax.PLUS, args[0], args[1])
+	return 0
 }
 
-func checkAdd(thread *starlark.Thread, x, y starlark.Value) error {
+// charge counts n bytes against the run's allocation budget: each guard
+// charges what it builds, garbage or not, so that a loop that keeps copies
+// of large values cannot fill the memory within its step budget.
+func (r *run) charge(op string, n int64) error {
+	if r.allocated += n; r.allocated > r.allocBudget {
+		return fmt.Errorf("memory budget exceeded: %s takes the expression past %d MiB of allocations", op, r.allocBudget>>20)
+	}
+	return nil
+}
+
+// result checks and charges the value an operation built.
+func (r *run) result(op string, v starlark.Value, err error) (starlark.Value, error) {
+	if err != nil {
+		return nil, err
+	}
+	if _, isInt := v.(starlark.Int); !isInt {
+		if n := starlark.Len(v); n > r.lim.MaxValueLen {
+			return nil, tooLarge(op, n, r.lim.MaxValueLen, v.Type())
+		}
+	}
+	size := sizeOf(v)
+	if pairOps[op] {
+		size = pairCost * int64(starlark.Len(v))
+	}
+	if err := r.charge(op, size); err != nil {
+		return nil, err
+	}
+	return v, nil
+}
+
+// binaryGuard is the guard of x op y.
+func binaryGuard(op syntax.Token) builtinFunc {
+	return func(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+		if err := twoArgs(b, args, kwargs); err != nil {
+			return nil, err
+		}
+		r, x, y := runOf(thread), args[0], args[1]
+		var err error
+		switch op {
+		case syntax.PLUS:
+			err = r.checkAdd(x, y)
+		case syntax.STAR:
+			err = r.checkMul(x, y)
+		case syntax.PERCENT:
+			if format, ok := x.(starlark.String); ok {
+				err = r.checkFormat("%", string(format), strings.Count(string(format), "%"), args[1:], nil)
+			}
+		}
+		if err != nil {
+			return nil, err
+		}
+		v, err := starlark.Binary(op, x, y)
+		return r.result(op.String(), v, err)
+	}
+}
+
+func (r *run) checkAdd(x, y starlark.Value) error {
 	n, kind := seqLen(x)
 	m, kind2 := seqLen(y)
-	if max := runOf(thread).lim.MaxValueLen; n >= 0 && kind == kind2 && n+m > max {
+	if max := r.lim.MaxValueLen; n >= 0 && kind == kind2 && n+m > max {
 		return tooLarge("+", n+m, max, kind)
 	}
 	return nil
@@ -80,7 +162,7 @@ func guardIAdd(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple
 	}
 	list, ok := args[0].(*starlark.List)
 	if !ok {
-		return guardAdd(thread, b, args, kwargs)
+		return binaryGuard(syntax.PLUS)(thread, b, args, kwargs)
 	}
 	if _, ok := args[1].(starlark.Iterable); !ok {
 		return starlark.Binary(syntax.PLUS, args[0], args[1])
@@ -94,7 +176,8 @@ func guardIAdd(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple
 // extendList appends the elements of y to list, refusing to pass the size
 // limit. It copies y's elements first, so that l.extend(l) works.
 func extendList(thread *starlark.Thread, list *starlark.List, y starlark.Value, op string) error {
-	max := runOf(thread).lim.MaxValueLen
+	r := runOf(thread)
+	max := r.lim.MaxValueLen
 	if n := starlark.Len(y); n >= 0 && list.Len()+n > max {
 		return tooLarge(op, list.Len()+n, max, "list")
 	}
@@ -105,6 +188,9 @@ func extendList(thread *starlark.Thread, list *starlark.List, y starlark.Value, 
 		}
 		elems = append(elems, v)
 	}
+	if err := r.charge(op, elemCost*int64(len(elems))); err != nil {
+		return err
+	}
 	for _, v := range elems {
 		if err := list.Append(v); err != nil {
 			return fmt.Errorf("%s: %v", op, err)
@@ -113,13 +199,8 @@ func extendList(thread *starlark.Thread, list *starlark.List, y starlark.Value, 
 	return nil
 }
 
-// guardMul is x * y.
-func guardMul(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-	if err := twoArgs(b, args, kwargs); err != nil {
-		return nil, err
-	}
-	x, y := args[0], args[1]
-	max := runOf(thread).lim.MaxValueLen
+func (r *run) checkMul(x, y starlark.Value) error {
+	max := r.lim.MaxValueLen
 	xi, xInt := x.(starlark.Int)
 	yi, yInt := y.(starlark.Int)
 	switch {
@@ -128,7 +209,7 @@ func guardMul(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple,
 		_, ySmall := yi.Int64()
 		if !xSmall || !ySmall {
 			if bits := xi.BigInt().BitLen() + yi.BigInt().BitLen(); bits > maxIntBits {
-				return nil, fmt.Errorf("value too large: * would build an integer of %d bits (the limit is %d)", bits, maxIntBits)
+				return fmt.Errorf("value too large: * would build an integer of %d bits (the limit is %d)", bits, maxIntBits)
 			}
 		}
 	case xInt || yInt:
@@ -138,33 +219,36 @@ func guardMul(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple,
 		}
 		if n, kind := seqLen(seq); n > 0 {
 			if c, err := starlark.AsInt32(count); err == nil && c > 0 && int64(n)*int64(c) > int64(max) {
-				return nil, tooLarge("*", int(min(int64(n)*int64(c), 1<<62)), max, kind)
+				return tooLarge("*", int(min(int64(n)*int64(c), 1<<62)), max, kind)
 			}
 		}
 	}
-	return starlark.Binary(syntax.STAR, x, y)
+	return nil
 }
 
-// guardMod is x % y; string formatting may repeat its arguments.
-func guardMod(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+// guardSliced is the operand of a slice x[i:j:k]: slicing a list or a
+// tuple copies it, and so does slicing a string with a step.
+func guardSliced(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	if err := twoArgs(b, args, kwargs); err != nil {
 		return nil, err
 	}
-	if format, ok := args[0].(starlark.String); ok {
-		if err := checkFormat(thread, "%", string(format), strings.Count(string(format), "%"), args[1:], nil); err != nil {
-			return nil, err
+	x := args[0]
+	switch x.(type) {
+	case starlark.String, starlark.Bytes:
+		if hasStep, _ := starlark.AsInt32(args[1]); hasStep == 0 {
+			return x, nil // a substring shares its bytes
 		}
 	}
-	return starlark.Binary(syntax.PERCENT, args[0], args[1])
+	return x, runOf(thread).charge("slice", sizeOf(x))
 }
 
 // checkFormat bounds the result of formatting: the format text plus, for
 // each of its fields, the largest argument.
-func checkFormat(thread *starlark.Thread, op, format string, fields int, args starlark.Tuple, kwargs []starlark.Tuple) error {
+func (r *run) checkFormat(op, format string, fields int, args starlark.Tuple, kwargs []starlark.Tuple) error {
 	if fields == 0 {
 		return nil
 	}
-	max := runOf(thread).lim.MaxValueLen
+	max := r.lim.MaxValueLen
 	largest := 0
 	for _, v := range args {
 		largest = strSize(v, max, largest)
@@ -273,24 +357,28 @@ func getAttr(x starlark.Value, name string) (starlark.Value, error) {
 	return nil, fmt.Errorf("%s has no .%s field or method", x.Type(), name)
 }
 
-// guardedAttr wraps the methods that can build large values in a check
-// that runs before them.
+// guardedAttr wraps the methods that copy data: it checks the size of
+// what they are about to build when that can be far larger than their
+// inputs, and charges what they built.
 func guardedAttr(recv starlark.Value, name string, method starlark.Value) starlark.Value {
-	var check func(thread *starlark.Thread, args starlark.Tuple, kwargs []starlark.Tuple) error
+	if _, ok := method.(*starlark.Builtin); !ok {
+		return method
+	}
+	var check func(r *run, args starlark.Tuple, kwargs []starlark.Tuple) error
 	switch recv := recv.(type) {
 	case starlark.String:
 		switch name {
 		case "format":
-			check = func(thread *starlark.Thread, args starlark.Tuple, kwargs []starlark.Tuple) error {
-				return checkFormat(thread, "format", string(recv), strings.Count(string(recv), "{"), args, kwargs)
+			check = func(r *run, args starlark.Tuple, kwargs []starlark.Tuple) error {
+				return r.checkFormat("format", string(recv), strings.Count(string(recv), "{"), args, kwargs)
 			}
 		case "join":
-			check = func(thread *starlark.Thread, args starlark.Tuple, _ []starlark.Tuple) error {
-				return checkJoin(thread, string(recv), args)
+			check = func(r *run, args starlark.Tuple, _ []starlark.Tuple) error {
+				return r.checkJoin(string(recv), args)
 			}
 		case "replace":
-			check = func(thread *starlark.Thread, args starlark.Tuple, _ []starlark.Tuple) error {
-				return checkReplace(thread, string(recv), args)
+			check = func(r *run, args starlark.Tuple, _ []starlark.Tuple) error {
+				return r.checkReplace(string(recv), args)
 			}
 		}
 	case *starlark.List:
@@ -304,18 +392,19 @@ func guardedAttr(recv starlark.Value, name string, method starlark.Value) starla
 			})
 		}
 	}
-	if check == nil {
-		return method
-	}
 	return starlark.NewBuiltin(name, func(thread *starlark.Thread, _ *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-		if err := check(thread, args, kwargs); err != nil {
-			return nil, fmt.Errorf("%s: %v", name, err)
+		r := runOf(thread)
+		if check != nil {
+			if err := check(r, args, kwargs); err != nil {
+				return nil, fmt.Errorf("%s: %v", name, err)
+			}
 		}
-		return starlark.Call(thread, method, args, kwargs)
+		v, err := starlark.Call(thread, method, args, kwargs)
+		return r.result(name, v, err)
 	})
 }
 
-func checkJoin(thread *starlark.Thread, sep string, args starlark.Tuple) error {
+func (r *run) checkJoin(sep string, args starlark.Tuple) error {
 	if len(args) != 1 {
 		return nil // join reports it
 	}
@@ -323,7 +412,7 @@ func checkJoin(thread *starlark.Thread, sep string, args starlark.Tuple) error {
 	if !ok {
 		return nil
 	}
-	max, n, count := runOf(thread).lim.MaxValueLen, 0, 0
+	max, n, count := r.lim.MaxValueLen, 0, 0
 	for v := range starlark.Elements(iterable) {
 		if s, ok := v.(starlark.String); ok {
 			n += len(s)
@@ -335,7 +424,7 @@ func checkJoin(thread *starlark.Thread, sep string, args starlark.Tuple) error {
 	return nil
 }
 
-func checkReplace(thread *starlark.Thread, s string, args starlark.Tuple) error {
+func (r *run) checkReplace(s string, args starlark.Tuple) error {
 	if len(args) < 2 {
 		return nil
 	}
@@ -350,7 +439,7 @@ func checkReplace(thread *starlark.Thread, s string, args starlark.Tuple) error 
 			count = min(count, c)
 		}
 	}
-	max := runOf(thread).lim.MaxValueLen
+	max := r.lim.MaxValueLen
 	if n := int64(len(s)) + int64(count)*int64(len(repl)-len(old)); n > int64(max) {
 		return tooLarge("replace", int(min(n, 1<<62)), max, "string")
 	}

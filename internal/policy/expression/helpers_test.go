@@ -49,7 +49,7 @@ func (h *fakeHelpers) CreateEvent(_ context.Context, action string, data map[str
 }
 
 // blockingHelpers wait for the run's deadline, as a slow directory would.
-type blockingHelpers struct{ fakeHelpers }
+type blockingHelpers struct{ *fakeHelpers }
 
 func (blockingHelpers) IsGroupMember(ctx context.Context, _, _ string) (bool, error) {
 	<-ctx.Done()
@@ -83,7 +83,7 @@ var (
 func directory() *fakeHelpers { return &fakeHelpers{users: []*User{alice, bob}} }
 
 // run compiles and runs src, failing the test on a compile error.
-func run(t testing.TB, src string, in Input, lim Limits) (Output, error) {
+func runSrc(t testing.TB, src string, in Input, lim Limits) (Output, error) {
 	t.Helper()
 	p, err := Compile("test", src)
 	if err != nil {
@@ -95,7 +95,7 @@ func run(t testing.TB, src string, in Input, lim Limits) (Output, error) {
 // mustRun also fails the test on a runtime error.
 func mustRun(t testing.TB, src string, in Input) Output {
 	t.Helper()
-	out, err := run(t, src, in, Limits{})
+	out, err := runSrc(t, src, in, Limits{})
 	if err != nil {
 		t.Fatalf("Run(%q): %v", src, err)
 	}

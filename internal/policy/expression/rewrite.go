@@ -11,10 +11,11 @@ import (
 // a huge value in a single interpreter step with calls to guarded builtins
 // (guard.go):
 //
-//	x + y, x * y, x % y    ->  $add(x, y), $mul(x, y), $mod(x, y)
-//	x += y (and *=, %=)    ->  x = $iadd(x, y)      ($iadd extends lists in place)
-//	a[i] += y              ->  $t0 = a; $t1 = i; $t0[$t1] = $iadd($t0[$t1], y)
-//	s.format, s.join, s.replace, l.extend  ->  $method(s, "format") ...
+//	x + y, x * y, x % y ...  ->  $add(x, y), $mul(x, y), $mod(x, y) ...
+//	x += y (and *=, %=)      ->  x = $iadd(x, y)    ($iadd extends lists in place)
+//	a[i] += y                ->  $t0 = a; $t1 = i; $t0[$t1] = $iadd($t0[$t1], y)
+//	x[i:j]                   ->  $sliced(x, 0)[i:j]
+//	s.format, l.extend ...   ->  $method(s, "format") ...
 //
 // The names start with '$', which no source can spell, so an expression
 // can neither call nor shadow them. Positions are kept, so errors point at
@@ -25,9 +26,13 @@ type rewriter struct {
 
 // guardedBinary maps the operators the rewriter replaces to their guards.
 var guardedBinary = map[syntax.Token]string{
-	syntax.PLUS:    "$add",
-	syntax.STAR:    "$mul",
-	syntax.PERCENT: "$mod",
+	syntax.PLUS:       "$add",
+	syntax.MINUS:      "$sub",
+	syntax.STAR:       "$mul",
+	syntax.PERCENT:    "$mod",
+	syntax.PIPE:       "$or",
+	syntax.AMP:        "$and",
+	syntax.CIRCUMFLEX: "$xor",
 }
 
 // guardedAugmented maps augmented assignments to their guards.
@@ -37,9 +42,15 @@ var guardedAugmented = map[syntax.Token]string{
 	syntax.PERCENT_EQ: "$mod",
 }
 
-// guardedMethods are the methods of built-in types whose result can be far
-// larger than their receiver and arguments.
-var guardedMethods = map[string]bool{"format": true, "join": true, "replace": true, "extend": true}
+// guardedMethods are the methods of built-in types that copy data, some
+// into results far larger than their receiver and arguments.
+var guardedMethods = map[string]bool{
+	"format": true, "join": true, "replace": true, "extend": true,
+	"items": true, "keys": true, "values": true,
+	"split": true, "rsplit": true, "splitlines": true,
+	"lower": true, "upper": true, "title": true, "capitalize": true,
+	"union": true, "difference": true, "intersection": true, "symmetric_difference": true,
+}
 
 func call(fn string, pos syntax.Position, args ...syntax.Expr) *syntax.CallExpr {
 	return &syntax.CallExpr{
@@ -230,7 +241,11 @@ func (rw *rewriter) expr(e syntax.Expr) syntax.Expr {
 	case *syntax.ParenExpr:
 		e.X = rw.expr(e.X)
 	case *syntax.SliceExpr:
-		e.X = rw.expr(e.X)
+		hasStep := &syntax.Literal{Token: syntax.INT, TokenPos: e.Lbrack, Raw: "0", Value: int64(0)}
+		if e.Step != nil {
+			hasStep.Raw, hasStep.Value = "1", int64(1)
+		}
+		e.X = call("$sliced", e.Lbrack, rw.expr(e.X), hasStep)
 		if e.Lo != nil {
 			e.Lo = rw.expr(e.Lo)
 		}

@@ -28,6 +28,11 @@ var (
 // stringify is str and repr: they refuse values whose text would be too
 // large (a list that contains itself many times over, for example).
 func stringify(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	if len(args) == 1 && len(kwargs) == 0 && b.Name() == "str" {
+		if s, ok := args[0].(starlark.String); ok {
+			return s, nil // no copy, nothing to charge
+		}
+	}
 	if len(args) == 1 && len(kwargs) == 0 {
 		if _, ok := args[0].(starlark.String); !ok || b.Name() == "repr" {
 			max := runOf(thread).lim.MaxValueLen
@@ -36,10 +41,22 @@ func stringify(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple
 			}
 		}
 	}
+	fn := builtinStr
 	if b.Name() == "repr" {
-		return builtinRepr.CallInternal(thread, args, kwargs)
+		fn = builtinRepr
 	}
-	return builtinStr.CallInternal(thread, args, kwargs)
+	v, err := fn.CallInternal(thread, args, kwargs)
+	return runOf(thread).result(b.Name(), v, err)
+}
+
+// charging wraps a Starlark builtin that copies data (list, sorted, ...)
+// so that what it builds counts against the run's limits.
+func charging(name string) builtinFunc {
+	fn := universe(name)
+	return func(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+		v, err := fn.CallInternal(thread, args, kwargs)
+		return runOf(thread).result(name, v, err)
+	}
 }
 
 func guardFail(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
@@ -50,7 +67,9 @@ func guardFail(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple
 	return builtinFail.CallInternal(thread, args, kwargs)
 }
 
-func print(*starlark.Thread, *starlark.Builtin, starlark.Tuple, []starlark.Tuple) (starlark.Value, error) {
+// noop is print and the methods of ak_logger: they accept anything and do
+// nothing (Starlark's print writes to stderr).
+func noop(*starlark.Thread, *starlark.Builtin, starlark.Tuple, []starlark.Tuple) (starlark.Value, error) {
 	return starlark.None, nil
 }
 
@@ -106,12 +125,11 @@ func isinstance(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tupl
 		list = starlark.Tuple{types}
 	}
 	for _, t := range list {
-		fn, ok := t.(*starlark.Builtin)
-		names, known := isinstanceTypes[""]
-		if ok {
-			names, known = isinstanceTypes[fn.Name()]
+		var names []string
+		if fn, ok := t.(*starlark.Builtin); ok {
+			names = isinstanceTypes[fn.Name()]
 		}
-		if !known {
+		if names == nil {
 			return nil, fmt.Errorf("isinstance: want str, int, float, bool, list, dict, tuple, set or bytes, got %s", t)
 		}
 		for _, n := range names {

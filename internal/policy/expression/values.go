@@ -282,21 +282,21 @@ func (s *groupSet) filter(args starlark.Tuple, kwargs []starlark.Tuple) (starlar
 	if len(args) > 0 {
 		return nil, fmt.Errorf("filter: takes keyword arguments only, such as name=\"admins\"")
 	}
+	for _, kv := range kwargs {
+		if key := string(kv[0].(starlark.String)); groupLookups[key] == nil {
+			lookups := make([]string, 0, len(groupLookups))
+			for k := range groupLookups {
+				lookups = append(lookups, k)
+			}
+			sort.Strings(lookups)
+			return nil, fmt.Errorf("filter: unsupported lookup %s (supported: %s)", key, strings.Join(lookups, ", "))
+		}
+	}
 	out := &groupSet{}
 	for _, name := range s.names {
 		keep := true
 		for _, kv := range kwargs {
-			key := string(kv[0].(starlark.String))
-			match, ok := groupLookups[key]
-			if !ok {
-				lookups := make([]string, 0, len(groupLookups))
-				for k := range groupLookups {
-					lookups = append(lookups, k)
-				}
-				sort.Strings(lookups)
-				return nil, fmt.Errorf("filter: unsupported lookup %s (supported: %s)", key, strings.Join(lookups, ", "))
-			}
-			ok, err := match(name, kv[1])
+			ok, err := groupLookups[string(kv[0].(starlark.String))](name, kv[1])
 			if err != nil {
 				return nil, fmt.Errorf("filter: %v", err)
 			}
@@ -354,7 +354,7 @@ var logger = &objectValue{
 	attr: func(name string) (starlark.Value, error) {
 		switch name {
 		case "critical", "debug", "error", "exception", "info", "warn", "warning":
-			return starlark.NewBuiltin(name, print), nil
+			return starlark.NewBuiltin(name, noop), nil
 		}
 		return nil, nil
 	},
