@@ -163,8 +163,8 @@ func TestDefaultsParse(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(bps) != 9 {
-		t.Errorf("got %d default blueprints, want 9", len(bps))
+	if len(bps) != 10 {
+		t.Errorf("got %d default blueprints, want 10 (9 flows, the OAuth2 scope mappings)", len(bps))
 	}
 	for _, bp := range bps {
 		if !bp.Instantiate() || bp.Metadata.Name == "" {

@@ -94,6 +94,8 @@ const (
 	FamilyStage  = "stage"
 	FamilyPolicy = "policy"
 	FamilyPrompt = "prompt"
+	// FamilyMapping is property mappings (OAuth2 scope mappings, ...).
+	FamilyMapping = "property_mapping"
 )
 
 // Tx is what a model handler works with while an entry is applied: the

@@ -47,6 +47,7 @@ func init() {
 		Register(model, objectModel{family: FamilyPolicy, kind: kind})
 	}
 	Register("authentik_stages_prompt.prompt", objectModel{family: FamilyPrompt})
+	Register("authentik_providers_oauth2.scopemapping", objectModel{family: FamilyMapping, kind: "scope"})
 }
 
 // objectModel maps a stage, policy or prompt model onto the store's
@@ -64,6 +65,8 @@ func (m objectModel) table(sc store.Scope) store.Objects {
 		return sc.Stages()
 	case FamilyPolicy:
 		return sc.Policies()
+	case FamilyMapping:
+		return sc.PropertyMappings()
 	}
 	return sc.Prompts()
 }
@@ -84,6 +87,14 @@ func (m objectModel) Find(ctx context.Context, tx *Tx, by Values) (uuid.UUID, bo
 			return uuid.Nil, false, serr
 		}
 		o, ok, err = found(m.table(tx.Scope).GetByName(ctx, name))
+	} else if _, has := by["managed"]; has && m.kind != "" {
+		// Managed objects (Authentik's built-in scope mappings) are found
+		// by their managed ID, which lives in the configuration.
+		managed, _, serr := by.String("managed")
+		if serr != nil || managed == "" {
+			return uuid.Nil, false, serr
+		}
+		o, ok, err = m.findManaged(ctx, tx, managed)
 	} else {
 		return uuid.Nil, false, errors.New(m.family + "s are looked up by name or pk")
 	}
@@ -105,6 +116,26 @@ func (m objectModel) Find(ctx context.Context, tx *Tx, by Values) (uuid.UUID, bo
 	}
 	have["pk"], have["name"] = o.ID, o.Name
 	return o.ID, matchAll(by, have), nil
+}
+
+func (m objectModel) findManaged(ctx context.Context, tx *Tx, managed string) (*store.Object, bool, error) {
+	for page := 1; ; page++ {
+		list, total, err := m.table(tx.Scope).List(ctx, store.ObjectQuery{Kind: m.kind, Page: store.Page{Number: page, Size: store.MaxPageSize}})
+		if err != nil {
+			return nil, false, err
+		}
+		for _, o := range list {
+			var c struct {
+				Managed string `json:"managed"`
+			}
+			if json.Unmarshal(o.Config, &c) == nil && c.Managed == managed {
+				return o, true, nil
+			}
+		}
+		if page*store.MaxPageSize >= total {
+			return nil, false, nil
+		}
+	}
 }
 
 // split separates the name and the kind from the attributes that form the

@@ -66,6 +66,10 @@ type Request struct {
 	Query url.Values
 	// Context seeds a new plan (e.g. an OAuth authorization request).
 	Context Context
+	// Fresh discards any plan in progress and plans the flow anew; Extra
+	// stages (in memory, e.g. OAuth fulfillment) run after the flow's own.
+	Fresh bool
+	Extra []Binding
 	Lang    string
 }
 
@@ -95,7 +99,9 @@ func (e *Executor) Run(ctx context.Context, req *Request) Result {
 	if q == nil {
 		q = req.HTTP.URL.Query()
 	}
-	x.Plan = e.currentPlan(ctx, req, q)
+	if !req.Fresh {
+		x.Plan = e.currentPlan(ctx, req, q)
+	}
 	if x.Plan == nil {
 		// A response without a plan (first request of a native client, or
 		// a session that expired) answers the first stage of a new plan,
@@ -104,6 +110,7 @@ func (e *Executor) Run(ctx context.Context, req *Request) Result {
 			e.savePlan(req.Session, nil)
 			return res
 		}
+		x.Plan.Bindings = append(x.Plan.Bindings, req.Extra...)
 	}
 	posted := req.Post
 	for range maxSteps {
@@ -159,6 +166,9 @@ func (e *Executor) Run(ctx context.Context, req *Request) Result {
 		case outRedirect:
 			e.savePlan(req.Session, nil)
 			return redirect(out.url)
+		case outFinal:
+			e.savePlan(req.Session, nil)
+			return Result{Challenge: out.challenge, Status: http.StatusOK}
 		case outFail:
 			e.savePlan(req.Session, nil)
 			return e.fail(ctx, out.err)

@@ -104,7 +104,7 @@ func (e *Executor) plan(ctx context.Context, x *Execution, req *Request, q url.V
 		x.Plan.Bindings = append(x.Plan.Bindings, Binding{ID: b.ID, StageID: b.StageID, ReEvaluate: b.ReEvaluatePolicies,
 			InvalidResponseAction: b.InvalidResponseAction, Checked: b.EvaluateOnPlan})
 	}
-	if len(x.Plan.Bindings) == 0 && f.Designation != store.DesignationAuthorization &&
+	if len(x.Plan.Bindings) == 0 && len(req.Extra) == 0 && f.Designation != store.DesignationAuthorization &&
 		f.Designation != store.DesignationInvalidation {
 		return deny(http.StatusOK, x, "flow.empty", "This flow has no stages that apply to you."), true
 	}

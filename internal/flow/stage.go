@@ -43,6 +43,7 @@ const (
 	outDeny
 	outRedirect
 	outFail
+	outFinal
 )
 
 // Outcome is what a stage decided.
@@ -69,6 +70,10 @@ func Deny(code, msg string) Outcome { return Outcome{kind: outDeny, code: code, 
 
 // RedirectTo ends the flow by sending the browser to url.
 func RedirectTo(url string) Outcome { return Outcome{kind: outRedirect, url: url} }
+
+// Final ends the flow by showing c, which leaves this site (an autosubmit
+// form posting the result to another one).
+func Final(c Challenge) Outcome { return Outcome{kind: outFinal, challenge: c} }
 
 // Fail ends the request with an internal error (logged, not shown).
 func Fail(err error) Outcome { return Outcome{kind: outFail, err: err} }

@@ -34,6 +34,7 @@ type Scope interface {
 	Stages() Objects
 	Policies() Objects
 	Prompts() Objects
+	PropertyMappings() Objects
 	FlowStageBindings() FlowStageBindings
 	PolicyBindings() PolicyBindings
 	Invitations() Invitations

@@ -18,9 +18,10 @@ type objects struct {
 	table string
 }
 
-func (sc *scope) Stages() store.Objects   { return objects{sc, "stages"} }
-func (sc *scope) Policies() store.Objects { return objects{sc, "policies"} }
-func (sc *scope) Prompts() store.Objects  { return objects{sc, "prompts"} }
+func (sc *scope) Stages() store.Objects           { return objects{sc, "stages"} }
+func (sc *scope) Policies() store.Objects         { return objects{sc, "policies"} }
+func (sc *scope) Prompts() store.Objects          { return objects{sc, "prompts"} }
+func (sc *scope) PropertyMappings() store.Objects { return objects{sc, "property_mappings"} }
 
 const objectColumns = `id, name, kind, config, created_at, updated_at, version`
 

@@ -71,7 +71,7 @@ func testFlows(t *testing.T, s store.Store) {
 func testObjects(t *testing.T, s store.Store) {
 	ctx := t.Context()
 	sc := mustTenant(t, s, "t")
-	for name, objs := range map[string]store.Objects{"stages": sc.Stages(), "policies": sc.Policies(), "prompts": sc.Prompts()} {
+	for name, objs := range map[string]store.Objects{"stages": sc.Stages(), "policies": sc.Policies(), "prompts": sc.Prompts(), "property_mappings": sc.PropertyMappings()} {
 		a := mustObject(t, objs, name+"-a", "identification")
 		mustObject(t, objs, name+"-b", "password")
 		wantErr(t, name+" duplicate name", objs.Create(ctx, &store.Object{Name: name + "-a", Kind: "x"}), store.ErrConflict)

@@ -1,0 +1,253 @@
+package oauth2
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/gatehouse-id/gatehouse/internal/core"
+	"github.com/gatehouse-id/gatehouse/internal/crypto/secretbox"
+	"github.com/gatehouse-id/gatehouse/internal/flow"
+	"github.com/gatehouse-id/gatehouse/internal/httpx"
+	"github.com/gatehouse-id/gatehouse/internal/policy"
+	"github.com/gatehouse-id/gatehouse/internal/session"
+	"github.com/gatehouse-id/gatehouse/internal/store"
+	"github.com/gatehouse-id/gatehouse/internal/web"
+)
+
+// Signer signs tokens with one key.
+type Signer interface {
+	Sign(claims any, typ string) (string, error)
+	Algorithm() string
+}
+
+// Keys is what the provider needs of the key manager.
+type Keys interface {
+	Signer(ctx context.Context, sc store.Scope, keyID uuid.UUID) (Signer, error)
+	JWKS(ctx context.Context, sc store.Scope, keyIDs ...uuid.UUID) ([]byte, error)
+	// HMAC signs with a client secret, for providers without a key (as Authentik).
+	HMAC(secret []byte) Signer
+}
+
+// Service is the OAuth 2.0 / OpenID Connect provider.
+type Service struct {
+	Store       store.Store
+	Keys        Keys
+	Box         *secretbox.Box
+	Core        *core.Core
+	Executor    *flow.Executor
+	Sessions    *session.Manager
+	Policies    *policy.Engine
+	Web         *web.Renderer
+	Events      flow.EventWriter
+	ExternalURL string
+	Log         *slog.Logger
+	Now         func() time.Time
+
+	mu      sync.Mutex
+	clients map[clientKey]*client
+	docs    docCache
+}
+
+func mustID(s string) uuid.UUID { return uuid.MustParse(s) }
+
+// clientTTL bounds how long a provider's settings are cached: the token
+// endpoint reads them on every request.
+const clientTTL = 5 * time.Second
+
+type clientKey struct {
+	tenant uuid.UUID
+	by     string // "id:<client_id>" or "slug:<app slug>"
+}
+
+// client is a provider with everything a request needs, resolved once.
+type client struct {
+	provider *store.Provider
+	cfg      *Config
+	app      *store.Application
+	secret   string
+	mappings []*mapping
+	loaded   time.Time
+}
+
+// SecretAAD binds a provider's sealed client secret to its row.
+func SecretAAD(tenant, provider uuid.UUID) secretbox.AAD {
+	return secretbox.AAD{Tenant: tenant.String(), Table: "providers", Column: "secret_enc", Row: provider.String()}
+}
+
+var errNoClient = errors.New("unknown client")
+
+// byClientID resolves a client by its client_id.
+func (s *Service) byClientID(ctx context.Context, sc store.Scope, clientID string) (*client, error) {
+	if clientID == "" || len(clientID) > 255 {
+		return nil, errNoClient
+	}
+	return s.cached(ctx, sc, "id:"+clientID, func() (*store.Provider, *store.Application, error) {
+		p, err := sc.Providers().GetByClientID(ctx, clientID)
+		if err != nil {
+			return nil, nil, err
+		}
+		app, err := sc.Applications().GetByProvider(ctx, p.ID)
+		if err != nil {
+			return nil, nil, err
+		}
+		return p, app, nil
+	})
+}
+
+// bySlug resolves the provider of an application slug (issuer paths).
+func (s *Service) bySlug(ctx context.Context, sc store.Scope, slug string) (*client, error) {
+	return s.cached(ctx, sc, "slug:"+slug, func() (*store.Provider, *store.Application, error) {
+		app, err := sc.Applications().GetBySlug(ctx, slug)
+		if err != nil {
+			return nil, nil, err
+		}
+		if !app.ProviderID.Valid {
+			return nil, nil, store.ErrNotFound
+		}
+		p, err := sc.Providers().Get(ctx, app.ProviderID.UUID)
+		if err != nil {
+			return nil, nil, err
+		}
+		return p, app, nil
+	})
+}
+
+func (s *Service) cached(ctx context.Context, sc store.Scope, by string, load func() (*store.Provider, *store.Application, error)) (*client, error) {
+	k := clientKey{sc.TenantID(), by}
+	now := s.Now()
+	s.mu.Lock()
+	c := s.clients[k]
+	s.mu.Unlock()
+	if c != nil && now.Sub(c.loaded) < clientTTL {
+		return c, nil
+	}
+	p, app, err := load()
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, errNoClient
+	}
+	if err != nil {
+		return nil, err
+	}
+	if p.Kind != Kind {
+		return nil, errNoClient
+	}
+	cfg, err := ParseConfig(p.Config)
+	if err != nil {
+		return nil, err
+	}
+	c = &client{provider: p, cfg: cfg, app: app, loaded: now}
+	if p.SecretEnc != "" {
+		if c.secret, err = s.Box.OpenString(p.SecretEnc, SecretAAD(sc.TenantID(), p.ID)); err != nil {
+			return nil, err
+		}
+	}
+	if c.mappings, err = loadMappings(ctx, sc, cfg.PropertyMappings); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	if s.clients == nil || len(s.clients) > 10_000 {
+		s.clients = map[clientKey]*client{}
+	}
+	s.clients[k] = c
+	s.mu.Unlock()
+	return c, nil
+}
+
+// Invalidate forgets cached providers of a tenant after an admin edit.
+func (s *Service) Invalidate(tenant uuid.UUID) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for k := range s.clients {
+		if k.tenant == tenant {
+			delete(s.clients, k)
+		}
+	}
+}
+
+// baseURL is the scheme and host clients reach us at.
+func (s *Service) baseURL(r *http.Request) string {
+	if s.ExternalURL != "" {
+		return s.ExternalURL
+	}
+	scheme := "http"
+	if httpx.From(r.Context()).Secure {
+		scheme = "https"
+	}
+	return scheme + "://" + r.Host
+}
+
+// issuer follows the provider's issuer mode: per provider
+// (/application/o/<slug>/, Authentik's default) or global.
+func (s *Service) issuer(r *http.Request, c *client) string {
+	if c.cfg.IssuerMode == "global" {
+		return s.baseURL(r) + "/"
+	}
+	return s.baseURL(r) + "/application/o/" + c.app.Slug + "/"
+}
+
+// subject computes the sub claim for the provider's sub mode.
+func subject(c *client, tenant uuid.UUID, u *store.User) string {
+	switch c.cfg.SubMode {
+	case "user_id", "user_uuid":
+		return u.ID.String()
+	case "user_username":
+		return u.Username
+	case "user_email":
+		if u.Email != "" {
+			return u.Email
+		}
+	case "user_upn":
+		if upn, ok := u.Attributes["upn"].(string); ok && upn != "" {
+			return upn
+		}
+	}
+	return UID(tenant, u.ID)
+}
+
+// UID is Authentik's user.uid: a stable pseudonymous ID per tenant.
+func UID(tenant, user uuid.UUID) string {
+	h := sha256.Sum256([]byte(user.String() + "-" + tenant.String()))
+	return hex.EncodeToString(h[:])
+}
+
+// signer returns the provider's signing key, or HS256 with the client
+// secret when the provider has no key (Authentik's behaviour).
+func (s *Service) signer(ctx context.Context, sc store.Scope, c *client) (Signer, error) {
+	if c.cfg.SigningKey == "" {
+		if c.secret == "" {
+			return nil, errors.New("provider has neither a signing key nor a client secret")
+		}
+		return s.Keys.HMAC([]byte(c.secret)), nil
+	}
+	return s.Keys.Signer(ctx, sc, uuid.MustParse(c.cfg.SigningKey))
+}
+
+func (s *Service) scope(r *http.Request) store.Scope {
+	return s.Store.Scope(httpx.From(r.Context()).Tenant.ID)
+}
+
+// event records an audit event for the request.
+func (s *Service) event(r *http.Request, sc store.Scope, action string, u *store.User, c *client, data map[string]any) {
+	if s.Events == nil {
+		return
+	}
+	e := &store.Event{Action: action, ClientIP: httpx.From(r.Context()).ClientIP, Context: data}
+	if e.Context == nil {
+		e.Context = map[string]any{}
+	}
+	if u != nil {
+		e.UserID, e.Username = uuid.NullUUID{UUID: u.ID, Valid: true}, u.Username
+	}
+	if c != nil {
+		e.App = c.app.Slug
+	}
+	s.Events(r.Context(), sc, e)
+}
