@@ -103,6 +103,9 @@ func runHealthcheck(ctx context.Context, a *cli, args []string) error {
 			return err
 		}
 		_, port, _ := net.SplitHostPort(cfg.Listen.HTTP)
+		if port == "" {
+			return usagef("listen.http is disabled; pass --url")
+		}
 		target = "http://127.0.0.1:" + port + "/-/health/ready/"
 	}
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)

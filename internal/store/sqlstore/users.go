@@ -224,12 +224,14 @@ func (s users) update(ctx context.Context, id uuid.UUID, want int64, fn func(*st
 		if err := u.Validate(); err != nil {
 			return nil, err
 		}
+		// last_login is RecordLogin's alone: it does not bump the version,
+		// so writing it here could put back a stale value.
 		res, err := s.q.ExecContext(ctx, `UPDATE users SET username = $3, name = $4, email = $5,
 			email_verified = $6, type = $7, is_active = $8, path = $9, attributes = $10, password_hash = $11,
-			password_change_date = $12, last_login = $13, updated_at = $14, version = $15
-			WHERE tenant_id = $1 AND id = $2 AND version = $16`,
+			password_change_date = $12, updated_at = $13, version = $14
+			WHERE tenant_id = $1 AND id = $2 AND version = $15`,
 			s.tenant, id, u.Username, u.Name, u.Email, u.EmailVerified, u.Type, u.IsActive, u.Path,
-			encodeAttributes(u.Attributes), u.PasswordHash, micros(u.PasswordChangeDate), micros(u.LastLogin),
+			encodeAttributes(u.Attributes), u.PasswordHash, micros(u.PasswordChangeDate),
 			micros(u.UpdatedAt), u.Version, old.Version)
 		if err := s.exactlyOne(res, err); err == nil {
 			return u, nil
