@@ -2,17 +2,22 @@ package app
 
 import (
 	"context"
+	"maps"
 	"time"
 
 	"github.com/google/uuid"
 
 	"github.com/gatehouse-id/gatehouse/internal/blueprint"
+	"github.com/gatehouse-id/gatehouse/internal/crypto/jwt"
+	"github.com/gatehouse-id/gatehouse/internal/crypto/keys"
+	"github.com/gatehouse-id/gatehouse/internal/crypto/secretbox"
 	"github.com/gatehouse-id/gatehouse/internal/flow"
 	"github.com/gatehouse-id/gatehouse/internal/flow/stage"
 	"github.com/gatehouse-id/gatehouse/internal/flowhttp"
 	"github.com/gatehouse-id/gatehouse/internal/job"
 	"github.com/gatehouse-id/gatehouse/internal/mail"
 	"github.com/gatehouse-id/gatehouse/internal/policy"
+	"github.com/gatehouse-id/gatehouse/internal/provider/oauth2"
 	"github.com/gatehouse-id/gatehouse/internal/ratelimit"
 	"github.com/gatehouse-id/gatehouse/internal/server"
 	"github.com/gatehouse-id/gatehouse/internal/session"
@@ -26,6 +31,9 @@ type services struct {
 	queue    *job.Queue
 	executor *flow.Executor
 	policies *policy.Engine
+	box      *secretbox.Box
+	keys     *keys.Manager
+	oidc     *oauth2.Service
 }
 
 func wire(x *App, sender mail.Sender) (*services, error) {
@@ -68,13 +76,24 @@ func wire(x *App, sender mail.Sender) (*services, error) {
 		Log:              x.log,
 		Now:              time.Now,
 	}
-	exec := flow.NewExecutor(env, stage.Kinds())
 	renderer, err := web.New()
 	if err != nil {
 		return nil, err
 	}
+	box, err := secretbox.New(x.cfg.SecretKey, x.cfg.SecretKeyPrevious...)
+	if err != nil {
+		return nil, err
+	}
+	km := keys.NewManager(x.db, box, time.Now)
+	oidc := &oauth2.Service{Store: x.db, Keys: keySource{km}, Box: box, Core: x.core, Sessions: env.Sessions,
+		Policies: policies, Web: renderer, Events: events, ExternalURL: x.cfg.ExternalURL, Log: x.log, Now: time.Now}
+	kinds := stage.Kinds()
+	maps.Copy(kinds, oidc.StageKinds())
+	exec := flow.NewExecutor(env, kinds)
+	oidc.Executor = exec
 	fh := &flowhttp.Handler{Store: x.db, Core: x.core, Executor: exec, Sessions: env.Sessions, Web: renderer, Log: x.log}
-	return &services{handlers: []server.Handler{renderer, fh}, queue: q, executor: exec, policies: policies}, nil
+	return &services{handlers: []server.Handler{renderer, fh, oidc}, queue: q, executor: exec, policies: policies,
+		box: box, keys: km, oidc: oidc}, nil
 }
 
 // applyDefaults creates the default flows, stages and policies in every
@@ -85,6 +104,9 @@ func applyDefaults(ctx context.Context, x *App, s *services) error {
 		return err
 	}
 	for _, t := range tenants {
+		if _, err := s.keys.EnsureDefault(ctx, x.db.Scope(t.ID)); err != nil {
+			return err
+		}
 		// A default that cannot be applied (an admin reused one of its
 		// names for something else) is logged; the others still apply.
 		if _, err := blueprint.ApplyDefaults(ctx, x.db.Scope(t.ID), blueprint.Options{
@@ -110,9 +132,25 @@ func (s *services) validateConfig(model, kind string, config []byte) error {
 		return s.policies.Validate(kind, config)
 	case "prompt":
 		return stage.ValidatePrompt(config)
+	case blueprint.FamilyMapping:
+		_, err := oauth2.ParseMapping("mapping", config)
+		return err
 	}
 	return nil
 }
+
+// keySource adapts the key manager to what the OAuth2 provider consumes.
+type keySource struct{ m *keys.Manager }
+
+func (k keySource) Signer(ctx context.Context, sc store.Scope, id uuid.UUID) (oauth2.Signer, error) {
+	return k.m.Signer(ctx, sc, id)
+}
+
+func (k keySource) JWKS(ctx context.Context, sc store.Scope, ids ...uuid.UUID) ([]byte, error) {
+	return k.m.JWKS(ctx, sc, ids...)
+}
+
+func (k keySource) HMAC(secret []byte) oauth2.Signer { return jwt.NewHMACSigner(secret) }
 
 // mailer renders a template and queues the message.
 type mailer struct{ q *job.Queue }

@@ -44,6 +44,7 @@ type Scope interface {
 	Applications() Applications
 	Providers() Providers
 	Artifacts() Artifacts
+	CertificateKeyPairs() CertificateKeyPairs
 	// Tx runs fn in one transaction. Inside fn, use only the Scope it is
 	// given. Nested calls join the outer transaction.
 	Tx(ctx context.Context, fn func(Scope) error) error

@@ -37,6 +37,7 @@ func RunTests(t *testing.T, newStore func(t *testing.T) store.Store) {
 	}
 	tests = append(tests, flowTests()...)
 	tests = append(tests, appTests()...)
+	tests = append(tests, keyTests()...)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, newStore(t)) })
 	}
