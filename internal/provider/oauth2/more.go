@@ -1,16 +1,13 @@
 package oauth2
 
-import (
-	"context"
-	"net/http"
-
-	"github.com/gatehouse-id/gatehouse/internal/store"
-)
-
-// moreGrants lists the grants beyond authorization_code and refresh_token.
-func (s *Service) moreGrants() map[string]grantHandler { return map[string]grantHandler{} }
-
-// authenticateAssertion authenticates a client by a JWT assertion (RFC 7523).
-func (s *Service) authenticateAssertion(ctx context.Context, r *http.Request, sc store.Scope) (*client, *Error) {
-	return nil, errInvalidClient("client assertions are not accepted yet")
+// moreGrants lists the grants beyond authorization_code and refresh_token;
+// each grant family lives in its own file and contributes its handlers.
+func (s *Service) moreGrants() map[string]grantHandler {
+	out := map[string]grantHandler{}
+	for _, m := range []map[string]grantHandler{s.clientGrants(), s.deviceGrants()} {
+		for k, v := range m {
+			out[k] = v
+		}
+	}
+	return out
 }
