@@ -32,7 +32,7 @@ type Application struct {
 }
 
 // reservedSlugs would collide with the OAuth2 endpoints under /application/o/.
-var reservedSlugs = []string{"authorize", "token", "device", "userinfo", "introspect", "revoke"}
+var reservedSlugs = []string{"authorize", "token", "device", "userinfo", "introspect", "revoke", "par"}
 
 var appSlugRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,99}$`)
 

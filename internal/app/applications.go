@@ -1,0 +1,105 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"net"
+	"strings"
+
+	"github.com/google/uuid"
+
+	"github.com/gatehouse-id/gatehouse/internal/provider/oauth2"
+	"github.com/gatehouse-id/gatehouse/internal/store"
+)
+
+// NewOAuth2App is an application with an OAuth2/OpenID Connect provider,
+// what the seed's walkthrough creates in two admin pages.
+type NewOAuth2App struct {
+	Name, Slug, LaunchURL string
+	// ClientType is confidential (default) or public.
+	ClientType             string
+	RedirectURIs           []string // strict matches
+	PostLogoutRedirectURIs []string
+}
+
+// OAuth2AppCreated holds what the relying party needs; ClientSecret is
+// only here once (and shown again on request with `app show --secret`).
+type OAuth2AppCreated struct {
+	App                    *store.Application
+	Provider               *store.Provider
+	ClientID, ClientSecret string
+	Issuer                 string
+}
+
+// CreateOAuth2App stores the provider and the application in one
+// transaction, with the tenant's default flows, signing key and scope
+// mappings, so a failure on either leaves nothing behind.
+func (a *App) CreateOAuth2App(ctx context.Context, sc store.Scope, n NewOAuth2App) (*OAuth2AppCreated, error) {
+	key, err := a.svc.keys.EnsureDefault(ctx, sc)
+	if err != nil {
+		return nil, err
+	}
+	defs, err := oauth2.LoadTenantDefaults(ctx, sc, key.ID)
+	if err != nil {
+		return nil, err
+	}
+	cfg := oauth2.Defaults()
+	if n.ClientType != "" {
+		cfg.ClientType = n.ClientType
+	}
+	cfg.RedirectURIs = []oauth2.RedirectURI{}
+	for _, u := range n.RedirectURIs {
+		cfg.RedirectURIs = append(cfg.RedirectURIs, oauth2.RedirectURI{MatchingMode: "strict", URL: u})
+	}
+	for _, u := range n.PostLogoutRedirectURIs {
+		cfg.RedirectURIs = append(cfg.RedirectURIs, oauth2.RedirectURI{MatchingMode: "strict", URL: u, Type: "logout"})
+	}
+	var out *OAuth2AppCreated
+	err = sc.Tx(ctx, func(tx store.Scope) error {
+		created, err := oauth2.CreateProvider(ctx, tx, a.svc.box, defs, oauth2.NewProvider{Name: n.Name, Config: &cfg})
+		if err != nil {
+			return err
+		}
+		app := &store.Application{Name: n.Name, Slug: n.Slug, LaunchURL: n.LaunchURL,
+			ProviderID: uuid.NullUUID{UUID: created.Provider.ID, Valid: true}}
+		if err := tx.Applications().Create(ctx, app); err != nil {
+			return err
+		}
+		out = &OAuth2AppCreated{App: app, Provider: created.Provider, ClientID: created.ClientID,
+			ClientSecret: created.ClientSecret, Issuer: a.PublicURL() + "/application/o/" + app.Slug + "/"}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	a.svc.oidc.Invalidate(sc.TenantID())
+	return out, nil
+}
+
+// OAuth2Secret returns a provider's client secret for an admin who asked
+// to see it again ("" for public clients).
+func (a *App) OAuth2Secret(sc store.Scope, p *store.Provider) (string, error) {
+	if p.Kind != oauth2.Kind {
+		return "", errors.New("not an OAuth2 provider")
+	}
+	if p.SecretEnc == "" {
+		return "", nil
+	}
+	return oauth2.ClientSecret(a.svc.box, sc.TenantID(), p)
+}
+
+// PublicURL is where users reach the server: external_url, else the HTTP
+// listener on localhost (what the seed's walkthrough uses).
+func (a *App) PublicURL() string {
+	if a.cfg.ExternalURL != "" {
+		return a.cfg.ExternalURL
+	}
+	host, port, err := net.SplitHostPort(a.cfg.Listen.HTTP)
+	if err != nil {
+		return "http://localhost:9000"
+	}
+	if host == "" || host == "0.0.0.0" || host == "::" || strings.HasPrefix(host, "127.") {
+		host = "localhost"
+	}
+	return "http://" + net.JoinHostPort(host, port)
+}
