@@ -8,6 +8,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/gatehouse-id/gatehouse/internal/blueprint"
 	"github.com/gatehouse-id/gatehouse/internal/provider/oauth2"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 )
@@ -102,4 +103,17 @@ func (a *App) PublicURL() string {
 		host = "localhost"
 	}
 	return "http://" + net.JoinHostPort(host, port)
+}
+
+// ApplyBlueprint applies bp to the tenant with the same validation the
+// server uses (stage, policy, prompt and mapping settings are checked by
+// the code that runs them), then drops cached providers so the change is
+// served at once. env is the !Env lookup (nil: none).
+func (a *App) ApplyBlueprint(ctx context.Context, sc store.Scope, bp *blueprint.Blueprint, env func(string) (string, bool)) (blueprint.Result, error) {
+	res, err := blueprint.Apply(ctx, sc, bp, blueprint.Options{Env: env, ValidateConfig: a.svc.validateConfig,
+		HashPassword: func(p string) (string, error) { return a.core.Hasher.Hash(ctx, p) }})
+	if err == nil {
+		a.svc.oidc.Invalidate(sc.TenantID())
+	}
+	return res, err
 }
