@@ -43,7 +43,7 @@ func (a *cli) openFull(ctx context.Context) (*gapp.App, *app, error) {
 }
 
 var appFlags = map[string]string{"name": "--name", "slug": "--slug", "launch_url": "--launch-url",
-	"redirect_uris": "--redirect-uri", "client_type": "--public", "url": "--redirect-uri"}
+	"redirect_uris": "--redirect-uri", "client_type": "--public", "url": "--redirect-uri", "signing_key": "--signing-key"}
 
 func runAppCreate(ctx context.Context, a *cli, args []string) error {
 	fs := a.flags("app create", "--name NAME --slug SLUG --redirect-uri URL [flags]",
@@ -57,6 +57,7 @@ func runAppCreate(ctx context.Context, a *cli, args []string) error {
 	var redirects, logouts listFlag
 	fs.Var(&redirects, "redirect-uri", "allowed redirect URI, exact match (repeatable)")
 	fs.Var(&logouts, "post-logout-redirect-uri", "allowed post-logout redirect URI (repeatable)")
+	signingKey := fs.String("signing-key", "", "name of the key that signs tokens (default: the tenant's RS256 key; see 'key generate')")
 	tenant := fs.String("tenant", "", "tenant domain or ID (default: the default tenant)")
 	if err := parse(fs, args); err != nil {
 		return err
@@ -79,6 +80,11 @@ func runAppCreate(ctx context.Context, a *cli, args []string) error {
 		return err
 	}
 	n := gapp.NewOAuth2App{Name: *name, Slug: *slug, LaunchURL: *launch, RedirectURIs: redirects, PostLogoutRedirectURIs: logouts}
+	if *signingKey != "" {
+		if n.SigningKey, err = keyID(ctx, sc, *signingKey); err != nil {
+			return usagef("--signing-key: no key %q", *signingKey)
+		}
+	}
 	if *public {
 		n.ClientType = "public"
 	}

@@ -104,3 +104,41 @@ entries:
 	h.fails(2, []string{"missing.yaml: no such file or directory"}, "", "blueprint", "apply", filepath.Join(dir, "missing.yaml"))
 	h.fails(2, []string{"a blueprint FILE is required"}, "", "blueprint", "apply")
 }
+
+func TestKeys(t *testing.T) {
+	t.Parallel()
+	h := newHome(t)
+	out := h.ok("", "key", "generate", "--name", "es-key", "--type", "ec")
+	if !strings.Contains(out, "\tes-key\tec\tkid=") {
+		t.Fatalf("key generate printed %q", out)
+	}
+	h.ok("", "app", "create", "--name", "grafana", "--slug", "grafana", "--signing-key", "es-key",
+		"--redirect-uri", "https://grafana.example.com/login/generic_oauth")
+	_, sc := h.app()
+	ap, _ := sc.Applications().GetBySlug(t.Context(), "grafana")
+	p, _ := sc.Providers().Get(t.Context(), ap.ProviderID.UUID)
+	k, _ := sc.CertificateKeyPairs().GetByName(t.Context(), "es-key")
+	if !strings.Contains(string(p.Config), k.ID.String()) {
+		t.Errorf("provider config %s does not name es-key %s", p.Config, k.ID)
+	}
+	rot := h.ok("", "key", "rotate", "--name", "es-key", "--publish-ahead", "hours=24", "--grace", "hours=2")
+	if !strings.Contains(rot, "es-key (") {
+		t.Errorf("key rotate printed %q", rot)
+	}
+	list := h.ok("", "key", "list")
+	if strings.Count(list, "es-key") != 2 || !strings.Contains(list, "Gatehouse Self-signed Certificate") {
+		t.Errorf("key list:\n%s", list)
+	}
+
+	h.fails(2, []string{"--name is required"}, "", "key", "generate")
+	h.fails(2, []string{"--type: must be one of rsa, ec, ed25519"}, "", "key", "generate", "--name", "x", "--type", "dsa")
+	h.fails(2, []string{"--name: already exists"}, "", "key", "generate", "--name", "es-key")
+	h.fails(2, []string{`--name: no key "nope"`}, "", "key", "rotate", "--name", "nope")
+	h.fails(2, []string{`--grace: "-1h" is not a duration`}, "", "key", "rotate", "--name", "es-key", "--grace", "-1h")
+	h.fails(2, []string{`--signing-key: no key "nope"`}, "", "app", "create", "--name", "a", "--slug", "a", "--signing-key", "nope")
+	dir := t.TempDir()
+	garbage := filepath.Join(dir, "c.pem")
+	os.WriteFile(garbage, []byte("not pem"), 0o600)
+	h.fails(2, []string{"--cert: is not a PEM-encoded X.509 certificate"}, "", "key", "import", "--name", "x", "--cert", garbage)
+	h.fails(2, []string{"--cert: no such file or directory"}, "", "key", "import", "--name", "x", "--cert", filepath.Join(dir, "missing"))
+}

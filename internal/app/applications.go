@@ -21,6 +21,8 @@ type NewOAuth2App struct {
 	ClientType             string
 	RedirectURIs           []string // strict matches
 	PostLogoutRedirectURIs []string
+	// SigningKey names a key pair; Nil means the tenant's default key.
+	SigningKey uuid.UUID
 }
 
 // OAuth2AppCreated holds what the relying party needs; ClientSecret is
@@ -36,11 +38,17 @@ type OAuth2AppCreated struct {
 // transaction, with the tenant's default flows, signing key and scope
 // mappings, so a failure on either leaves nothing behind.
 func (a *App) CreateOAuth2App(ctx context.Context, sc store.Scope, n NewOAuth2App) (*OAuth2AppCreated, error) {
-	key, err := a.svc.keys.EnsureDefault(ctx, sc)
-	if err != nil {
-		return nil, err
+	keyID := n.SigningKey
+	if keyID == uuid.Nil {
+		key, err := a.svc.keys.EnsureDefault(ctx, sc)
+		if err != nil {
+			return nil, err
+		}
+		keyID = key.ID
+	} else if _, err := a.svc.keys.Signer(ctx, sc, keyID); err != nil {
+		return nil, store.Invalid("signing_key", "must name a key pair with a private key")
 	}
-	defs, err := oauth2.LoadTenantDefaults(ctx, sc, key.ID)
+	defs, err := oauth2.LoadTenantDefaults(ctx, sc, keyID)
 	if err != nil {
 		return nil, err
 	}

@@ -152,7 +152,9 @@ func parseAuthRequest(q url.Values, c *client) (*authRequest, *pageError, *Error
 	if ar.CodeChallenge != "" && (len(ar.CodeChallenge) < 43 || len(ar.CodeChallenge) > 128) {
 		return ar, nil, errInvalidRequest("code_challenge must be 43 to 128 characters")
 	}
-	if c.cfg.Public() && ar.has("code") && ar.CodeChallenge == "" {
+	// plain PKCE protects nothing against an attacker who can read the
+	// authorization request, which is the threat for public clients.
+	if c.cfg.Public() && ar.has("code") && ar.CodeChallengeMethod != "S256" {
 		return ar, nil, errInvalidRequest("public clients must use PKCE (code_challenge with S256)")
 	}
 	return ar, nil, nil
