@@ -70,7 +70,7 @@ type Request struct {
 	// stages (in memory, e.g. OAuth fulfillment) run after the flow's own.
 	Fresh bool
 	Extra []Binding
-	Lang    string
+	Lang  string
 }
 
 // Result is what to show.

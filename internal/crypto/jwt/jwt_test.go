@@ -221,7 +221,9 @@ func TestVerifyRejects(t *testing.T) {
 func TestVerifyHMACRejects(t *testing.T) {
 	k := testKeys()
 	now := time.Now()
-	hs := func(secret []byte, alg jose.SignatureAlgorithm) string { return sign(t, alg, secret, "", claimsNow(now), nil) }
+	hs := func(secret []byte, alg jose.SignatureAlgorithm) string {
+		return sign(t, alg, secret, "", claimsNow(now), nil)
+	}
 	cases := []struct {
 		name    string
 		token   string
