@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -11,7 +12,10 @@ import (
 
 func TestRun(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if u, p, _ := r.BasicAuth(); r.Method != http.MethodPost || u != "id" || p != "s:ecret" || r.FormValue("grant_type") != "client_credentials" {
+		u, p, _ := r.BasicAuth()
+		// RFC 6749 §2.3.1: client credentials are form-encoded inside Basic.
+		p, _ = url.QueryUnescape(p)
+		if r.Method != http.MethodPost || u != "id" || p != "s:ecret" || r.FormValue("grant_type") != "client_credentials" {
 			http.Error(w, "bad", http.StatusUnauthorized)
 		}
 	}))
