@@ -2,12 +2,15 @@ package app
 
 import (
 	"context"
+	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/coreos/go-oidc/v3/oidc"
 	jose "github.com/go-jose/go-jose/v4"
+	xoauth2 "golang.org/x/oauth2"
 
 	"github.com/gatehouse-id/gatehouse/internal/crypto/keys"
 	"github.com/gatehouse-id/gatehouse/internal/provider/oauth2"
@@ -87,5 +90,52 @@ func TestOIDCSigningKeyTypesAndRotation(t *testing.T) {
 	_, body := c.status("/application/o/rotating/jwks/")
 	if strings.Count(body, `"kid"`) != 2 {
 		t.Errorf("JWKS during the grace period: %s; want the old and the new key", body)
+	}
+}
+
+func TestOIDCPublicClient(t *testing.T) {
+	e := newEnv(t)
+	e.createUser("alice", "Alice-Password-1", store.UserInternal)
+	id, secret := e.oidcApp("spa", func(c *oauth2.Config) { c.ClientType = "public" })
+	if secret != "" {
+		t.Fatalf("a public client got a secret")
+	}
+	r := e.rp("spa", id, "")
+	c := e.client()
+	c.login("alice", "Alice-Password-1")
+
+	// Without PKCE, or with plain PKCE, the request goes back with an error.
+	for name, opts := range map[string][]xoauth2.AuthCodeOption{
+		"none":  nil,
+		"plain": {xoauth2.SetAuthURLParam("code_challenge", strings.Repeat("a", 43)), xoauth2.SetAuthURLParam("code_challenge_method", "plain")},
+	} {
+		cb := c.authorize(r.conf.AuthCodeURL("s", opts...))
+		if cb.Query().Get("error") != "invalid_request" || cb.Query().Get("code") != "" {
+			t.Errorf("public client, PKCE %s: callback %v, want invalid_request", name, cb.Query())
+		}
+	}
+
+	verifier := xoauth2.GenerateVerifier()
+	cb := c.authorize(r.conf.AuthCodeURL("s", xoauth2.S256ChallengeOption(verifier)))
+	// The browser app's own origin may read the token response; another may not.
+	exchange := func(origin string) *http.Response {
+		form := url.Values{"grant_type": {"authorization_code"}, "code": {cb.Query().Get("code")}, "client_id": {id},
+			"redirect_uri": {testRedirect}, "code_verifier": {verifier}}
+		req, _ := http.NewRequest(http.MethodPost, e.URL+"/application/o/token/", strings.NewReader(form.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("Origin", origin)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp
+	}
+	if resp := exchange("http://localhost:8000"); resp.StatusCode != 200 || resp.Header.Get("Access-Control-Allow-Origin") != "http://localhost:8000" {
+		t.Errorf("exchange from the app's origin: %d, ACAO %q", resp.StatusCode, resp.Header.Get("Access-Control-Allow-Origin"))
+	}
+	cb = c.authorize(r.conf.AuthCodeURL("s", xoauth2.S256ChallengeOption(verifier)))
+	if resp := exchange("https://evil.example"); resp.Header.Get("Access-Control-Allow-Origin") != "" {
+		t.Errorf("another origin may read the token response: ACAO %q", resp.Header.Get("Access-Control-Allow-Origin"))
 	}
 }

@@ -45,6 +45,7 @@ func (s *Service) token(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, e)
 		return
 	}
+	allowOrigin(w, r, c)
 	resp, e := h(ctx, r, sc, c)
 	if e != nil {
 		writeError(w, r, e)
@@ -297,4 +298,23 @@ func (s *Service) userinfo(w http.ResponseWriter, r *http.Request) {
 	claims["sub"] = subject(c, sc.TenantID(), u)
 	w.Header().Set("Access-Control-Allow-Origin", "*")
 	writeJSON(w, claims)
+}
+
+// allowOrigin lets a browser app read the token response when it runs on
+// the origin of one of the client's redirect URIs (a public client's code
+// exchange is a CORS "simple request"). Other origins get no header, so a
+// page elsewhere cannot read tokens even if it obtained a code.
+func allowOrigin(w http.ResponseWriter, r *http.Request, c *client) {
+	origin := r.Header.Get("Origin")
+	if origin == "" {
+		return
+	}
+	for _, ru := range c.cfg.RedirectURIs {
+		u, err := url.Parse(ru.URL)
+		if err == nil && ru.MatchingMode != "regex" && u.Scheme+"://"+u.Host == origin {
+			w.Header().Set("Access-Control-Allow-Origin", origin)
+			w.Header().Add("Vary", "Origin")
+			return
+		}
+	}
 }
