@@ -3,6 +3,10 @@
 // job queue and HTTP handlers, and runs them. The CLI's serve command and
 // the end-to-end tests both build the product here, so what is tested is
 // what runs.
+//
+// Dependencies, and why: github.com/prometheus/client_golang (metrics.go),
+// the reference implementation of the format every monitoring stack
+// scrapes; the server package already uses it for HTTP metrics.
 package app
 
 import (
@@ -103,7 +107,11 @@ func (a *App) build(ctx context.Context, o Options) error {
 		return fmt.Errorf("default blueprints: %w", err)
 	}
 	a.Server, err = server.New(ctx, server.Options{Config: a.cfg, Store: a.db, Logger: a.log, Handlers: a.svc.handlers})
-	return err
+	if err != nil {
+		return err
+	}
+	a.svc.metrics.register(a.Server.Registry(), a.db, a.svc.queue)
+	return nil
 }
 
 // DB is the store, for tests and administrative commands.

@@ -34,13 +34,17 @@ type services struct {
 	box      *secretbox.Box
 	keys     *keys.Manager
 	oidc     *oauth2.Service
+	metrics  *productMetrics
 }
 
 func wire(x *App, sender mail.Sender) (*services, error) {
+	pm := newProductMetrics()
 	events := func(ctx context.Context, sc store.Scope, e *store.Event) {
 		if err := sc.Events().Create(ctx, e); err != nil {
 			x.log.Warn("event not recorded", "action", e.Action, "error", err)
+			return
 		}
+		pm.event(e.Action)
 	}
 	policies := policy.NewEngine(policy.Kinds(time.Now), policy.Hooks{
 		Exception: func(ctx context.Context, req *policy.Request, p *store.Object, err error) {
@@ -51,6 +55,7 @@ func wire(x *App, sender mail.Sender) (*services, error) {
 			events(ctx, req.Scope, &store.Event{Action: "policy_execution",
 				Context: map[string]any{"policy": p.Name, "passing": res.Passing, "messages": res.Texts()}})
 		},
+		Evaluated: pm.policy,
 	}, x.log)
 
 	q := job.New(x.db.SQL(), x.db.Driver(), x.log)
@@ -75,6 +80,7 @@ func wire(x *App, sender mail.Sender) (*services, error) {
 		ExternalURL:      x.cfg.ExternalURL,
 		Log:              x.log,
 		Now:              time.Now,
+		Observer:         pm,
 	}
 	renderer, err := web.New()
 	if err != nil {
@@ -85,7 +91,7 @@ func wire(x *App, sender mail.Sender) (*services, error) {
 		return nil, err
 	}
 	km := keys.NewManager(x.db, box, time.Now)
-	oidc := &oauth2.Service{Store: x.db, Keys: keySource{km}, Box: box, Core: x.core, Sessions: env.Sessions,
+	oidc := &oauth2.Service{Store: x.db, Keys: keySource{km}, Box: box, Core: x.core, Sessions: env.Sessions, Issued: pm.issued,
 		Policies: policies, Web: renderer, Events: events, ExternalURL: x.cfg.ExternalURL, Log: x.log, Now: time.Now}
 	kinds := stage.Kinds()
 	maps.Copy(kinds, oidc.StageKinds())
@@ -93,7 +99,7 @@ func wire(x *App, sender mail.Sender) (*services, error) {
 	oidc.Executor = exec
 	fh := &flowhttp.Handler{Store: x.db, Core: x.core, Executor: exec, Sessions: env.Sessions, Web: renderer, Log: x.log}
 	return &services{handlers: []server.Handler{renderer, fh, oidc}, queue: q, executor: exec, policies: policies,
-		box: box, keys: km, oidc: oidc}, nil
+		box: box, keys: km, oidc: oidc, metrics: pm}, nil
 }
 
 // applyDefaults creates the default flows, stages and policies in every

@@ -135,12 +135,14 @@ func (e *Executor) Run(ctx context.Context, req *Request) Result {
 			return e.fail(ctx, fmt.Errorf("stage %s: %w", b.StageID, err))
 		}
 		var out Outcome
+		start := time.Now()
 		if posted {
 			out = st.Respond(ctx, x, req.Response)
 			posted = false
 		} else {
 			out = st.Challenge(ctx, x)
 		}
+		e.observe(def, b, out, time.Since(start))
 		switch out.kind {
 		case outShow:
 			return e.show(x, out.challenge)
@@ -237,6 +239,9 @@ func (e *Executor) show(x *Execution, c Challenge) Result {
 
 // finish ends the flow: to the plan's redirect, else ?next=, else "/".
 func (e *Executor) finish(x *Execution, req *Request) Result {
+	if o := e.env.Observer; o != nil {
+		o.Flow(x.Flow.Slug, "completed")
+	}
 	e.savePlan(req.Session, nil)
 	to := x.Plan.Context.String(KeyRedirect)
 	if to == "" {
@@ -278,6 +283,31 @@ func deny(status int, x *Execution, code, msg string) Result {
 		c.CSRFToken = x.Session.CSRFToken()
 	}
 	return Result{Challenge: c, Status: status}
+}
+
+// outcomeNames label stage outcomes in metrics.
+var outcomeNames = map[outcomeKind]string{outShow: "challenge", outInvalid: "invalid", outNext: "next",
+	outDeny: "denied", outRedirect: "redirect", outFinal: "final", outFail: "error"}
+
+// observe reports a stage step, and the flow's end when the step ended it
+// other than by completing (finish reports that).
+func (e *Executor) observe(def *definition, b *Binding, out Outcome, d time.Duration) {
+	o := e.env.Observer
+	if o == nil {
+		return
+	}
+	kind := b.Kind
+	if st := def.stages[b.StageID]; st != nil {
+		kind = st.Kind
+	}
+	name := outcomeNames[out.kind]
+	o.Stage(def.flow.Slug, kind, name, d)
+	switch out.kind {
+	case outDeny:
+		o.Flow(def.flow.Slug, "denied")
+	case outFail:
+		o.Flow(def.flow.Slug, "error")
+	}
 }
 
 // fail logs err with the request ID and shows only the ID.

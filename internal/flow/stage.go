@@ -135,6 +135,18 @@ type Env struct {
 	ExternalURL string
 	Log         *slog.Logger
 	Now         func() time.Time
+	// Observer receives timings and outcomes for metrics; nil is fine.
+	Observer Observer
+}
+
+// Observer is told what flows and stages do, for metrics. Labels are
+// bounded: flow slugs and stage kinds are admin-defined, outcomes fixed.
+type Observer interface {
+	// Stage reports one stage step: kind (e.g. "password"), outcome
+	// (challenge, invalid, next, denied, redirect, final, error).
+	Stage(flow, kind, outcome string, d time.Duration)
+	// Flow reports how a flow ended: completed, denied or error.
+	Flow(flow, result string)
 }
 
 // Execution is one request's view of a running flow.

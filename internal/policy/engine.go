@@ -91,6 +91,9 @@ type Hooks struct {
 	Exception func(ctx context.Context, req *Request, policy *store.Object, err error)
 	// Executed records a policy_execution event when the policy asks for it.
 	Executed func(ctx context.Context, req *Request, policy *store.Object, res Result)
+	// Evaluated is told every evaluation of a policy object (for metrics):
+	// its kind, the result (pass, fail or error) and how long it took.
+	Evaluated func(kind, result string, d time.Duration)
 }
 
 // Engine evaluates bindings. It is safe for concurrent use.
@@ -225,8 +228,16 @@ func (e *Engine) one(ctx context.Context, req *Request, b *store.PolicyBinding, 
 		}
 		tctx, cancel := context.WithTimeout(ctx, timeout)
 		var res Result
+		start := time.Now()
 		res, err = safeEvaluate(tctx, ev, req)
 		cancel()
+		if e.hooks.Evaluated != nil {
+			result := "error"
+			if err == nil {
+				result = map[bool]string{true: "pass", false: "fail"}[res.Passing]
+			}
+			e.hooks.Evaluated(p.Kind, result, time.Since(start))
+		}
 		if err == nil {
 			if e.hooks.Executed != nil && executionLogging(p) {
 				e.hooks.Executed(ctx, req, p, res)

@@ -75,6 +75,10 @@ func New(ctx context.Context, o Options) (*Server, error) {
 // Handler is the whole HTTP application, for tests and for the listeners.
 func (s *Server) Handler() http.Handler { return s.wrap(s.mux) }
 
+// MetricsHandler serves the Prometheus text format (what :9300/metrics
+// serves), for tests and embedding.
+func (s *Server) MetricsHandler() http.Handler { return s.metrics.handler() }
+
 // Registry lets feature packages register their own metrics.
 func (s *Server) Registry() prometheus.Registerer {
 	return s.metrics.reg

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -50,6 +51,9 @@ type Service struct {
 	ExternalURL string
 	Log         *slog.Logger
 	Now         func() time.Time
+	// Issued is told each token response, by provider name and grant type
+	// (for metrics); nil is fine.
+	Issued func(provider, grant string)
 
 	mu      sync.Mutex
 	clients map[clientKey]*client
@@ -75,6 +79,9 @@ type client struct {
 	secret   string
 	mappings []*mapping
 	loaded   time.Time
+	// account is the client_credentials service account, cached as long
+	// as the client is, so a machine token costs no user lookup.
+	account atomic.Pointer[store.User]
 }
 
 // SecretAAD binds a provider's sealed client secret to its row.

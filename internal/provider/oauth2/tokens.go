@@ -191,6 +191,13 @@ func (s *Service) issue(ctx context.Context, r *http.Request, sc store.Scope, g 
 		}
 		resp.RefreshToken = rt
 	}
+	if s.Issued != nil {
+		gt := r.PostForm.Get("grant_type")
+		if gt == "" {
+			gt = "implicit" // tokens from the authorization endpoint
+		}
+		s.Issued(g.c.provider.Name, gt)
+	}
 	return resp, nil
 }
 
