@@ -7,6 +7,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/gatehouse-id/gatehouse/internal/audit"
 	"github.com/gatehouse-id/gatehouse/internal/blueprint"
 	"github.com/gatehouse-id/gatehouse/internal/crypto/jwt"
 	"github.com/gatehouse-id/gatehouse/internal/crypto/keys"
@@ -39,13 +40,7 @@ type services struct {
 
 func wire(x *App, sender mail.Sender) (*services, error) {
 	pm := newProductMetrics()
-	events := func(ctx context.Context, sc store.Scope, e *store.Event) {
-		if err := sc.Events().Create(ctx, e); err != nil {
-			x.log.Warn("event not recorded", "action", e.Action, "error", err)
-			return
-		}
-		pm.event(e.Action)
-	}
+	events := (&audit.Writer{Log: x.log, Recorded: pm.event}).Record
 	policies := policy.NewEngine(policy.Kinds(time.Now), policy.Hooks{
 		Exception: func(ctx context.Context, req *policy.Request, p *store.Object, err error) {
 			events(ctx, req.Scope, &store.Event{Action: "policy_exception",

@@ -24,6 +24,8 @@ type Info struct {
 	// Host is the request host without port, lower-case.
 	Host   string
 	Tenant *store.Tenant
+	// Method, Path and UserAgent describe the request for audit events.
+	Method, Path, UserAgent string
 }
 
 type infoKey struct{}

@@ -22,7 +22,8 @@ func (s *Server) wrap(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		abort := false
-		info := &httpx.Info{RequestID: rand.Text(), Host: hostOnly(r.Host)}
+		info := &httpx.Info{RequestID: rand.Text(), Host: hostOnly(r.Host), Method: r.Method, Path: r.URL.Path,
+			UserAgent: truncate(r.UserAgent(), 512)}
 		info.ClientIP, info.Secure = s.clientAddr(r)
 		info.Tenant = s.tenants.resolve(info.Host)
 		r = r.WithContext(httpx.WithInfo(r.Context(), info))
@@ -172,3 +173,11 @@ func (w *statusWriter) code() int {
 
 // Unwrap lets http.ResponseController reach Flush and deadlines.
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// truncate bounds a client-supplied string kept in events.
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return strings.ToValidUTF8(s[:n], "")
+}
