@@ -9,6 +9,7 @@ import (
 	"text/tabwriter"
 
 	gapp "github.com/gatehouse-id/gatehouse/internal/app"
+	"github.com/gatehouse-id/gatehouse/internal/audit"
 	"github.com/gatehouse-id/gatehouse/internal/provider/oauth2"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 )
@@ -189,7 +190,7 @@ func runAppShow(ctx context.Context, a *cli, args []string) error {
 		if sec, err = full.OAuth2Secret(sc, p); err != nil {
 			return err
 		}
-		_ = sc.Events().Create(ctx, &store.Event{Action: "secret_view", App: ap.Slug,
+		(&audit.Writer{Log: x.log}).Record(ctx, sc, &store.Event{Action: "secret_view", App: ap.Slug,
 			Context: map[string]any{"provider": p.Name, "via": "cli"}})
 	}
 	printClient(a, full.PublicURL()+"/application/o/"+ap.Slug+"/", p.ClientID, sec)
