@@ -7,6 +7,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/gatehouse-id/gatehouse/internal/api"
 	"github.com/gatehouse-id/gatehouse/internal/audit"
 	"github.com/gatehouse-id/gatehouse/internal/blueprint"
 	"github.com/gatehouse-id/gatehouse/internal/crypto/jwt"
@@ -93,7 +94,9 @@ func wire(x *App, sender mail.Sender) (*services, error) {
 	exec := flow.NewExecutor(env, kinds)
 	oidc.Executor = exec
 	fh := &flowhttp.Handler{Store: x.db, Core: x.core, Executor: exec, Sessions: env.Sessions, Web: renderer, Log: x.log}
-	return &services{handlers: []server.Handler{renderer, fh, oidc}, queue: q, executor: exec, policies: policies,
+	rest := &api.API{Store: x.db, Core: x.core, Sessions: env.Sessions, Events: events, Log: x.log, Now: time.Now, UID: oauth2.UID}
+	rest.Init()
+	return &services{handlers: []server.Handler{renderer, fh, oidc, rest}, queue: q, executor: exec, policies: policies,
 		box: box, keys: km, oidc: oidc, metrics: pm}, nil
 }
 

@@ -1,0 +1,336 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/gatehouse-id/gatehouse/internal/store"
+)
+
+// User is Authentik's user serializer, less what would cost a query per
+// row in a list (groups, is_superuser: see core/groups/).
+type User struct {
+	PK                 uuid.UUID      `json:"pk"`
+	Username           string         `json:"username"`
+	Name               string         `json:"name"`
+	Email              string         `json:"email"`
+	EmailVerified      bool           `json:"email_verified"`
+	IsActive           bool           `json:"is_active"`
+	Type               string         `json:"type" enum:"internal,external,service_account,internal_service_account"`
+	Path               string         `json:"path"`
+	Attributes         map[string]any `json:"attributes"`
+	LastLogin          *time.Time     `json:"last_login"`
+	PasswordChangeDate *time.Time     `json:"password_change_date"`
+	DateJoined         time.Time      `json:"date_joined"`
+	UID                string         `json:"uid" doc:"stable pseudonymous ID (Authentik's uid)"`
+	version            int64
+}
+
+func (u User) Meta() Meta { return Meta{ID: u.PK, Name: u.Username, Version: u.version} }
+
+// UserRequest is what create and update accept.
+type UserRequest struct {
+	Username      *string         `json:"username"`
+	Name          *string         `json:"name"`
+	Email         *string         `json:"email"`
+	EmailVerified *bool           `json:"email_verified"`
+	IsActive      *bool           `json:"is_active"`
+	Type          *string         `json:"type" enum:"internal,external,service_account,internal_service_account"`
+	Path          *string         `json:"path"`
+	Attributes    *map[string]any `json:"attributes"`
+}
+
+func timePtr(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	return &t
+}
+
+func nullID(id uuid.UUID) uuid.NullUUID { return uuid.NullUUID{UUID: id, Valid: id != uuid.Nil} }
+
+func (a *API) userOut(sc store.Scope, u *store.User) User {
+	attrs := map[string]any(u.Attributes)
+	if attrs == nil {
+		attrs = map[string]any{}
+	}
+	return User{PK: u.ID, Username: u.Username, Name: u.Name, Email: u.Email, EmailVerified: u.EmailVerified,
+		IsActive: u.IsActive, Type: string(u.Type), Path: u.Path, Attributes: attrs, LastLogin: timePtr(u.LastLogin),
+		PasswordChangeDate: timePtr(u.PasswordChangeDate), DateJoined: u.CreatedAt, UID: a.uid(sc.TenantID(), u.ID),
+		version: u.Version}
+}
+
+func (in *UserRequest) apply(u *store.User) {
+	set(&u.Username, in.Username)
+	set(&u.Name, in.Name)
+	set(&u.Email, in.Email)
+	set(&u.EmailVerified, in.EmailVerified)
+	set(&u.IsActive, in.IsActive)
+	set(&u.Path, in.Path)
+	if in.Type != nil {
+		u.Type = store.UserType(*in.Type)
+	}
+	if in.Attributes != nil {
+		u.Attributes = *in.Attributes
+	}
+}
+
+func set[T any](dst *T, v *T) {
+	if v != nil {
+		*dst = *v
+	}
+}
+
+// checkVersion refuses an update based on a version that moved on; inside
+// a store Update function it is race-free (the write compares versions).
+func checkVersion(want, have int64) error {
+	if want != 0 && want != have {
+		return store.ErrConflict
+	}
+	return nil
+}
+
+// SetPasswordRequest is the body of core/users/{id}/set_password/.
+type SetPasswordRequest struct {
+	Password *string `json:"password"`
+}
+
+// MeResponse is core/users/me/, Authentik's shape, plus the session's
+// CSRF token for browser scripts (CORS keeps other origins from reading it).
+type MeResponse struct {
+	User        User   `json:"user"`
+	IsSuperuser bool   `json:"is_superuser"`
+	CSRFToken   string `json:"csrf_token,omitempty" doc:"send as X-CSRFToken on unsafe requests authenticated by the session cookie"`
+}
+
+func (a *API) registerUsers() {
+	Register(a, Resource[User, UserRequest]{
+		Path: "core/users/", Tag: "core", Model: "authentik_core.user", Required: []string{"username", "name"},
+		Filters: []Param{{Name: "type", Enum: []string{"internal", "external", "service_account", "internal_service_account"}},
+			{Name: "is_active", Bool: true}, {Name: "groups_by_pk", Description: "direct members of this group (ID)"}},
+		Ordering: []string{"username", "name", "email", "last_login", "created"},
+		List: func(ctx context.Context, c *Caller, q Query) ([]User, int, error) {
+			uq := store.UserQuery{Search: q.Search, Type: store.UserType(q.Filters["type"]), IsActive: q.Bool("is_active"),
+				Ordering: q.Ordering, Page: q.Page}
+			if g, ok := q.Filters["groups_by_pk"]; ok {
+				id, err := uuid.Parse(g)
+				if err != nil {
+					return nil, 0, store.Invalid("groups_by_pk", "must be a group ID")
+				}
+				uq.GroupID = id
+			}
+			us, total, err := c.Scope.Users().List(ctx, uq)
+			out := make([]User, len(us))
+			for i, u := range us {
+				out[i] = a.userOut(c.Scope, u)
+			}
+			return out, total, err
+		},
+		Get: func(ctx context.Context, c *Caller, id uuid.UUID) (User, error) {
+			u, err := c.Scope.Users().Get(ctx, id)
+			if err != nil {
+				return User{}, err
+			}
+			return a.userOut(c.Scope, u), nil
+		},
+		Create: func(ctx context.Context, c *Caller, in *UserRequest) (User, error) {
+			u := &store.User{IsActive: true, Type: store.UserInternal, Path: "users"}
+			in.apply(u)
+			if err := a.Core.CreateUser(ctx, c.Scope, u, ""); err != nil {
+				return User{}, err
+			}
+			return a.userOut(c.Scope, u), nil
+		},
+		Update: func(ctx context.Context, c *Caller, id uuid.UUID, version int64, in *UserRequest) (User, error) {
+			u, err := c.Scope.Users().Update(ctx, id, func(u *store.User) error {
+				if err := checkVersion(version, u.Version); err != nil {
+					return err
+				}
+				in.apply(u)
+				return nil
+			})
+			if err != nil {
+				return User{}, err
+			}
+			if !u.IsActive {
+				// A deactivated user's sessions end now, not at expiry.
+				if _, err := c.Scope.Sessions().DeleteForUser(ctx, u.ID, uuid.Nil); err != nil {
+					return User{}, err
+				}
+			}
+			return a.userOut(c.Scope, u), nil
+		},
+		Delete: func(ctx context.Context, c *Caller, id uuid.UUID) error {
+			if id == c.User.ID {
+				return Errorf(http.StatusBadRequest, "you cannot delete yourself")
+			}
+			return c.Scope.Users().Delete(ctx, id)
+		},
+	})
+	Action(a, http.MethodPost, "core/users/{id}/set_password/", "core", "core_users_set_password_create",
+		"Set a user's password", "authentik_core.reset_user_password", http.StatusNoContent,
+		func(ctx context.Context, c *Caller, r *http.Request, in *SetPasswordRequest) (*struct{}, error) {
+			id, err := pathID(r)
+			if err != nil {
+				return nil, err
+			}
+			if in.Password == nil || *in.Password == "" {
+				return nil, store.Invalid("password", "this field is required")
+			}
+			if _, err := c.Scope.Users().Get(ctx, id); err != nil {
+				return nil, err
+			}
+			if err := a.Core.SetPassword(ctx, c.Scope, id, *in.Password); err != nil {
+				return nil, err
+			}
+			a.Events(ctx, c.Scope, &store.Event{Action: "password_set", UserID: nullID(id),
+				Context: map[string]any{"by": c.User.Username, "via": "api"}})
+			return nil, nil
+		})
+	Action(a, http.MethodGet, "core/users/me/", "core", "core_users_me_retrieve", "The authenticated user", "", http.StatusOK,
+		func(ctx context.Context, c *Caller, r *http.Request, _ *struct{}) (*MeResponse, error) {
+			return &MeResponse{User: a.userOut(c.Scope, c.User), IsSuperuser: c.Superuser, CSRFToken: c.csrf}, nil
+		})
+}
+
+// Group is Authentik's group serializer without the member list (one
+// query per row); members are listed with core/users/?groups_by_pk=.
+type Group struct {
+	PK          uuid.UUID      `json:"pk"`
+	Name        string         `json:"name"`
+	IsSuperuser bool           `json:"is_superuser"`
+	Parent      uuid.NullUUID  `json:"parent"`
+	Attributes  map[string]any `json:"attributes"`
+	version     int64
+}
+
+func (g Group) Meta() Meta { return Meta{ID: g.PK, Name: g.Name, Version: g.version} }
+
+// GroupRequest is what create and update accept.
+type GroupRequest struct {
+	Name        *string         `json:"name"`
+	IsSuperuser *bool           `json:"is_superuser"`
+	Parent      *uuid.NullUUID  `json:"parent"`
+	Attributes  *map[string]any `json:"attributes"`
+}
+
+// MemberRequest names a user to add to or remove from a group.
+type MemberRequest struct {
+	PK *uuid.UUID `json:"pk"`
+}
+
+func groupOut(g *store.Group) Group {
+	attrs := map[string]any(g.Attributes)
+	if attrs == nil {
+		attrs = map[string]any{}
+	}
+	return Group{PK: g.ID, Name: g.Name, IsSuperuser: g.IsSuperuser, Parent: g.ParentID, Attributes: attrs, version: g.Version}
+}
+
+func (in *GroupRequest) apply(g *store.Group) {
+	set(&g.Name, in.Name)
+	set(&g.IsSuperuser, in.IsSuperuser)
+	set(&g.ParentID, in.Parent)
+	if in.Attributes != nil {
+		g.Attributes = *in.Attributes
+	}
+}
+
+func (a *API) registerGroups() {
+	Register(a, Resource[Group, GroupRequest]{
+		Path: "core/groups/", Tag: "core", Model: "authentik_core.group", Required: []string{"name"},
+		Ordering: []string{"name", "created"},
+		List: func(ctx context.Context, c *Caller, q Query) ([]Group, int, error) {
+			gs, total, err := c.Scope.Groups().List(ctx, store.GroupQuery{Search: q.Search, Ordering: q.Ordering, Page: q.Page})
+			out := make([]Group, len(gs))
+			for i, g := range gs {
+				out[i] = groupOut(g)
+			}
+			return out, total, err
+		},
+		Get: func(ctx context.Context, c *Caller, id uuid.UUID) (Group, error) {
+			g, err := c.Scope.Groups().Get(ctx, id)
+			if err != nil {
+				return Group{}, err
+			}
+			return groupOut(g), nil
+		},
+		Create: func(ctx context.Context, c *Caller, in *GroupRequest) (Group, error) {
+			g := &store.Group{}
+			in.apply(g)
+			if err := a.superuserGrant(c, g.IsSuperuser); err != nil {
+				return Group{}, err
+			}
+			if err := c.Scope.Groups().Create(ctx, g); err != nil {
+				return Group{}, err
+			}
+			return groupOut(g), nil
+		},
+		Update: func(ctx context.Context, c *Caller, id uuid.UUID, version int64, in *GroupRequest) (Group, error) {
+			g, err := c.Scope.Groups().Update(ctx, id, func(g *store.Group) error {
+				if err := checkVersion(version, g.Version); err != nil {
+					return err
+				}
+				in.apply(g)
+				return a.superuserGrant(c, g.IsSuperuser)
+			})
+			if err != nil {
+				return Group{}, err
+			}
+			return groupOut(g), nil
+		},
+		Delete: func(ctx context.Context, c *Caller, id uuid.UUID) error { return c.Scope.Groups().Delete(ctx, id) },
+	})
+	for _, op := range []struct{ path, verb string }{{"add_user", "Add"}, {"remove_user", "Remove"}} {
+		Action(a, http.MethodPost, "core/groups/{id}/"+op.path+"/", "core", "core_groups_"+op.path+"_create",
+			op.verb+" a member", "authentik_core.change_group", http.StatusNoContent,
+			func(ctx context.Context, c *Caller, r *http.Request, in *MemberRequest) (*struct{}, error) {
+				gid, err := pathID(r)
+				if err != nil {
+					return nil, err
+				}
+				if in.PK == nil {
+					return nil, store.Invalid("pk", "this field is required")
+				}
+				g, err := c.Scope.Groups().Get(ctx, gid)
+				if err != nil {
+					return nil, err
+				}
+				if err := a.superuserGrant(c, g.IsSuperuser); err != nil {
+					return nil, err
+				}
+				if _, err := c.Scope.Users().Get(ctx, *in.PK); err != nil {
+					if errors.Is(err, store.ErrNotFound) {
+						return nil, store.Invalid("pk", "no such user")
+					}
+					return nil, err
+				}
+				if op.path == "add_user" {
+					err = c.Scope.Groups().AddMember(ctx, gid, *in.PK)
+				} else {
+					err = c.Scope.Groups().RemoveMember(ctx, gid, *in.PK)
+				}
+				return nil, err
+			})
+	}
+}
+
+// superuserGrant stops privilege escalation: only a superuser may make a
+// group superuser or change a superuser group's members.
+func (a *API) superuserGrant(c *Caller, superuserGroup bool) error {
+	if superuserGroup && !c.Superuser {
+		return Errorf(http.StatusForbidden, "only superusers may grant superuser rights")
+	}
+	return nil
+}
+
+// Init registers the built-in resources; more come from RegisterX calls
+// of other packages before Mount.
+func (a *API) Init() {
+	a.registerUsers()
+	a.registerGroups()
+}

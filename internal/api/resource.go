@@ -1,0 +1,402 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"reflect"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/google/uuid"
+
+	"github.com/gatehouse-id/gatehouse/internal/httpx"
+	"github.com/gatehouse-id/gatehouse/internal/store"
+)
+
+// Object is what a resource returns: its identity for ETags and events.
+type Object interface {
+	Meta() Meta
+}
+
+// Meta identifies an object in events and ETags.
+type Meta struct {
+	ID      uuid.UUID
+	Name    string
+	Version int64
+}
+
+// Param is a query parameter of a list endpoint.
+type Param struct {
+	Name, Description string
+	Enum              []string // allowed values, if fixed
+	Bool              bool     // true/false instead of a string
+}
+
+// Query is a list request: Authentik's page, page_size, search and
+// ordering, plus the resource's own filters.
+type Query struct {
+	Page     store.Page
+	Search   string
+	Ordering string
+	Filters  map[string]string
+}
+
+// Bool reads a boolean filter; nil when absent.
+func (q Query) Bool(name string) *bool {
+	v, ok := q.Filters[name]
+	if !ok {
+		return nil
+	}
+	b := v == "true"
+	return &b
+}
+
+// Resource declares one model's endpoints. Out is the JSON the API
+// returns, In what it accepts on create and update (pointer fields, so a
+// PATCH can tell "absent" from "zero"). Nil functions mean the endpoint
+// does not exist (e.g. events cannot be created).
+type Resource[Out Object, In any] struct {
+	// Path is relative to /api/v3/ with Authentik's trailing slash
+	// ("core/users/"); the detail path adds "{id}/".
+	Path string
+	// Tag groups endpoints in the OpenAPI document ("core").
+	Tag string
+	// Model is the permission model, "authentik_core.user": the endpoints
+	// need view_user, add_user, change_user and delete_user.
+	Model string
+	// Required lists In's JSON fields that create and PUT must give.
+	Required []string
+	Filters  []Param
+	Ordering []string
+
+	List   func(ctx context.Context, c *Caller, q Query) ([]Out, int, error)
+	Get    func(ctx context.Context, c *Caller, id uuid.UUID) (Out, error)
+	Create func(ctx context.Context, c *Caller, in *In) (Out, error)
+	// Update applies in (only the fields it gives) to the object whose
+	// version is version, or to the current one when version is 0.
+	Update func(ctx context.Context, c *Caller, id uuid.UUID, version int64, in *In) (Out, error)
+	Delete func(ctx context.Context, c *Caller, id uuid.UUID) error
+}
+
+// perm turns "authentik_core.user" and "view" into "authentik_core.view_user".
+func perm(model, action string) string {
+	app, name, _ := strings.Cut(model, ".")
+	return app + "." + action + "_" + name
+}
+
+// endpoint is one method and path: what the handler runs and what the
+// OpenAPI document says about it.
+type endpoint struct {
+	method, path, tag, opID, summary string
+	perm                             string
+	params                           []Param
+	list                             bool // paginated list of resp
+	req, resp                        reflect.Type
+	required                         []string
+	status                           int
+	run                              func(ctx context.Context, c *Caller, w http.ResponseWriter, r *http.Request) error
+}
+
+// Register adds r's endpoints to a.
+func Register[Out Object, In any](a *API, r Resource[Out, In]) {
+	out, in := reflect.TypeFor[Out](), reflect.TypeFor[In]()
+	_, modelName, _ := strings.Cut(r.Model, ".")
+	opBase := strings.ReplaceAll(strings.Trim(r.Path, "/"), "/", "_")
+	detail := r.Path + "{id}/"
+	if r.List != nil {
+		params := append([]Param{{Name: "page", Description: "page number, from 1"},
+			{Name: "page_size", Description: fmt.Sprintf("results per page, at most %d", store.MaxPageSize)},
+			{Name: "search", Description: "case-insensitive substring search"}}, r.Filters...)
+		if len(r.Ordering) > 0 {
+			params = append(params, Param{Name: "ordering", Description: "sort field, - for descending", Enum: orderings(r.Ordering)})
+		}
+		a.endpoints = append(a.endpoints, &endpoint{method: http.MethodGet, path: r.Path, tag: r.Tag, opID: opBase + "_list",
+			summary: "List " + modelName + "s", perm: perm(r.Model, "view"), params: params, list: true, resp: out, status: 200,
+			run: func(ctx context.Context, c *Caller, w http.ResponseWriter, req *http.Request) error {
+				q, err := parseQuery(req, params)
+				if err != nil {
+					return err
+				}
+				items, total, err := r.List(ctx, c, q)
+				if err != nil {
+					return err
+				}
+				writePage(w, req, q.Page, items, total)
+				return nil
+			}})
+	}
+	if r.Create != nil {
+		a.endpoints = append(a.endpoints, &endpoint{method: http.MethodPost, path: r.Path, tag: r.Tag, opID: opBase + "_create",
+			summary: "Create a " + modelName, perm: perm(r.Model, "add"), req: in, resp: out, required: r.Required, status: 201,
+			run: func(ctx context.Context, c *Caller, w http.ResponseWriter, req *http.Request) error {
+				body, err := decode[In](req, r.Required)
+				if err != nil {
+					return err
+				}
+				obj, err := r.Create(ctx, c, body)
+				if err != nil {
+					return err
+				}
+				a.modelEvent(ctx, c, "model_created", r.Model, obj.Meta(), nil)
+				writeObject(w, http.StatusCreated, obj)
+				return nil
+			}})
+	}
+	if r.Get != nil {
+		a.endpoints = append(a.endpoints, &endpoint{method: http.MethodGet, path: detail, tag: r.Tag, opID: opBase + "_retrieve",
+			summary: "Read a " + modelName, perm: perm(r.Model, "view"), resp: out, status: 200,
+			run: func(ctx context.Context, c *Caller, w http.ResponseWriter, req *http.Request) error {
+				id, err := pathID(req)
+				if err != nil {
+					return err
+				}
+				obj, err := r.Get(ctx, c, id)
+				if err != nil {
+					return err
+				}
+				writeObject(w, http.StatusOK, obj)
+				return nil
+			}})
+	}
+	if r.Update != nil {
+		for _, m := range []string{http.MethodPut, http.MethodPatch} {
+			required := r.Required
+			verb, op := "Replace", "_update"
+			if m == http.MethodPatch {
+				required, verb, op = nil, "Change", "_partial_update"
+			}
+			a.endpoints = append(a.endpoints, &endpoint{method: m, path: detail, tag: r.Tag, opID: opBase + op,
+				summary: verb + " a " + modelName + " (If-Match with the ETag refuses a lost update)", perm: perm(r.Model, "change"),
+				req: in, resp: out, required: required, status: 200,
+				run: func(ctx context.Context, c *Caller, w http.ResponseWriter, req *http.Request) error {
+					id, err := pathID(req)
+					if err != nil {
+						return err
+					}
+					version, err := ifMatch(req)
+					if err != nil {
+						return err
+					}
+					body, err := decode[In](req, required)
+					if err != nil {
+						return err
+					}
+					var before []byte
+					if r.Get != nil {
+						if old, err := r.Get(ctx, c, id); err == nil {
+							before, _ = json.Marshal(old)
+						}
+					}
+					obj, err := r.Update(ctx, c, id, version, body)
+					if version != 0 && err != nil && errorsIsConflictNotUnique(err) {
+						return Errorf(http.StatusPreconditionFailed, "the object changed since the ETag you sent; reload and retry")
+					}
+					if err != nil {
+						return err
+					}
+					after, _ := json.Marshal(obj)
+					a.modelEvent(ctx, c, "model_updated", r.Model, obj.Meta(), changes(before, after))
+					writeObject(w, http.StatusOK, obj)
+					return nil
+				}})
+		}
+	}
+	if r.Delete != nil {
+		a.endpoints = append(a.endpoints, &endpoint{method: http.MethodDelete, path: detail, tag: r.Tag, opID: opBase + "_destroy",
+			summary: "Delete a " + modelName, perm: perm(r.Model, "delete"), status: 204,
+			run: func(ctx context.Context, c *Caller, w http.ResponseWriter, req *http.Request) error {
+				id, err := pathID(req)
+				if err != nil {
+					return err
+				}
+				meta := Meta{ID: id}
+				if r.Get != nil {
+					if old, err := r.Get(ctx, c, id); err == nil {
+						meta = old.Meta()
+					}
+				}
+				if err := r.Delete(ctx, c, id); err != nil {
+					return err
+				}
+				a.modelEvent(ctx, c, "model_deleted", r.Model, meta, nil)
+				w.WriteHeader(http.StatusNoContent)
+				return nil
+			}})
+	}
+}
+
+// Action adds a custom endpoint (e.g. POST core/users/{id}/set_password/).
+// run decodes its own input with Decode; resp is the type it writes (nil
+// for 204).
+func Action[In, Out any](a *API, method, path, tag, opID, summary, permission string, status int,
+	run func(ctx context.Context, c *Caller, r *http.Request, in *In) (*Out, error)) {
+	var req reflect.Type
+	if reflect.TypeFor[In]() != reflect.TypeFor[struct{}]() {
+		req = reflect.TypeFor[In]()
+	}
+	var resp reflect.Type
+	if reflect.TypeFor[Out]() != reflect.TypeFor[struct{}]() {
+		resp = reflect.TypeFor[Out]()
+	}
+	a.endpoints = append(a.endpoints, &endpoint{method: method, path: path, tag: tag, opID: opID, summary: summary,
+		perm: permission, req: req, resp: resp, status: status,
+		run: func(ctx context.Context, c *Caller, w http.ResponseWriter, r *http.Request) error {
+			in := new(In)
+			if req != nil {
+				var err error
+				if in, err = decode[In](r, nil); err != nil {
+					return err
+				}
+			}
+			out, err := run(ctx, c, r, in)
+			if err != nil {
+				return err
+			}
+			if out == nil || resp == nil {
+				w.WriteHeader(http.StatusNoContent)
+				return nil
+			}
+			httpx.WriteJSON(w, status, out)
+			return nil
+		}})
+}
+
+// handle authenticates, checks the endpoint's permission and runs it.
+func (a *API) handle(e *endpoint) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "no-store")
+		ctx := r.Context()
+		sc := a.Store.Scope(httpx.From(ctx).Tenant.ID)
+		c, err := a.authenticate(ctx, w, r, sc)
+		if err != nil {
+			a.problem(w, r, err)
+			return
+		}
+		if e.perm != "" && !c.Can(e.perm) {
+			a.problem(w, r, forbidden(e.perm))
+			return
+		}
+		if err := e.run(ctx, c, w, r); err != nil {
+			a.problem(w, r, err)
+		}
+	})
+}
+
+func pathID(r *http.Request) (uuid.UUID, error) {
+	id, err := uuid.Parse(r.PathValue("id"))
+	if err != nil {
+		// A malformed ID names no object: the same answer as a missing one.
+		return uuid.Nil, store.ErrNotFound
+	}
+	return id, nil
+}
+
+// ETag is the object's version, quoted as RFC 9110 wants.
+func etag(m Meta) string { return `"` + strconv.FormatInt(m.Version, 10) + `"` }
+
+func ifMatch(r *http.Request) (int64, error) {
+	h := strings.TrimSpace(r.Header.Get("If-Match"))
+	if h == "" || h == "*" {
+		return 0, nil
+	}
+	v, err := strconv.ParseInt(strings.Trim(strings.TrimPrefix(h, "W/"), `"`), 10, 64)
+	if err != nil || v <= 0 {
+		return 0, Errorf(http.StatusBadRequest, "If-Match must be an ETag this API returned")
+	}
+	return v, nil
+}
+
+func writeObject(w http.ResponseWriter, status int, obj Object) {
+	w.Header().Set("ETag", etag(obj.Meta()))
+	httpx.WriteJSON(w, status, obj)
+}
+
+// Pagination is Authentik's list envelope.
+type Pagination struct {
+	Next       int `json:"next"`
+	Previous   int `json:"previous"`
+	Count      int `json:"count"`
+	Current    int `json:"current"`
+	TotalPages int `json:"total_pages"`
+	StartIndex int `json:"start_index"`
+	EndIndex   int `json:"end_index"`
+}
+
+func writePage[T any](w http.ResponseWriter, r *http.Request, p store.Page, items []T, total int) {
+	p = p.Normalize()
+	pages := (total + p.Size - 1) / p.Size
+	pg := Pagination{Count: total, Current: p.Number, TotalPages: pages}
+	if p.Number < pages {
+		pg.Next = p.Number + 1
+	}
+	if p.Number > 1 {
+		pg.Previous = p.Number - 1
+	}
+	if len(items) > 0 {
+		pg.StartIndex = p.Offset() + 1
+		pg.EndIndex = p.Offset() + len(items)
+	}
+	if items == nil {
+		items = []T{}
+	}
+	httpx.WriteJSON(w, http.StatusOK, struct {
+		Pagination Pagination `json:"pagination"`
+		Results    []T        `json:"results"`
+	}{pg, items})
+}
+
+func orderings(fields []string) []string {
+	out := make([]string, 0, 2*len(fields))
+	for _, f := range fields {
+		out = append(out, f, "-"+f)
+	}
+	return out
+}
+
+// parseQuery reads the list parameters, refusing unknown ones and bad
+// values with a field error each.
+func parseQuery(r *http.Request, params []Param) (Query, error) {
+	q := Query{Filters: map[string]string{}}
+	v := &store.ValidationError{}
+	for key, vals := range r.URL.Query() {
+		i := slices.IndexFunc(params, func(p Param) bool { return p.Name == key })
+		if i < 0 {
+			v.Add(key, "is not a parameter of this endpoint")
+			continue
+		}
+		p, val := params[i], vals[len(vals)-1]
+		switch {
+		case key == "page" || key == "page_size":
+			n, err := strconv.Atoi(val)
+			if err != nil || n < 1 || (key == "page_size" && n > store.MaxPageSize) {
+				v.Add(key, "must be a whole number from 1%s", map[bool]string{true: fmt.Sprintf(" to %d", store.MaxPageSize)}[key == "page_size"])
+				continue
+			}
+			if key == "page" {
+				q.Page.Number = n
+			} else {
+				q.Page.Size = n
+			}
+		case key == "search":
+			q.Search = val
+		case len(p.Enum) > 0 && !slices.Contains(p.Enum, val):
+			v.Add(key, "must be one of %s", strings.Join(p.Enum, ", "))
+		case p.Bool && val != "true" && val != "false":
+			v.Add(key, "must be true or false")
+		case key == "ordering":
+			q.Ordering = val
+		default:
+			q.Filters[key] = val
+		}
+	}
+	if q.Page.Size == 0 {
+		q.Page.Size = 20
+	}
+	if q.Page.Number == 0 {
+		q.Page.Number = 1
+	}
+	return q, v.Err()
+}
