@@ -48,6 +48,9 @@ type API struct {
 	// UID computes Authentik's user uid (it lives with the OAuth2 subject
 	// code; passed in so this package imports no protocol).
 	UID func(tenant, user uuid.UUID) string
+	// Changed is told after every successful write, so caches of the
+	// tenant's flows and providers are dropped at once on this replica.
+	Changed func(tenant uuid.UUID)
 
 	endpoints []*endpoint
 	doc       schemaCache

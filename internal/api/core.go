@@ -333,4 +333,5 @@ func (a *API) superuserGrant(c *Caller, superuserGroup bool) error {
 func (a *API) Init() {
 	a.registerUsers()
 	a.registerGroups()
+	a.registerApplications()
 }

@@ -153,6 +153,9 @@ func changes(before, after []byte) map[string]any {
 // modelEvent records model_created, model_updated or model_deleted with
 // Authentik's context shape.
 func (a *API) modelEvent(ctx context.Context, c *Caller, action, model string, m Meta, changed map[string]any) {
+	if a.Changed != nil {
+		a.Changed(c.Scope.TenantID())
+	}
 	if a.Events == nil {
 		return
 	}

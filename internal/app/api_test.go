@@ -376,3 +376,33 @@ func TestAPIGroupsAndPasswords(t *testing.T) {
 		}
 	}
 }
+
+func TestAPIApplications(t *testing.T) {
+	e := newEnv(t)
+	admin := e.apiAs(e.superuser("root"))
+	_, _ = e.oidcApp("existing", nil)
+	app, _ := e.sc.Applications().GetBySlug(context.Background(), "existing")
+	r := admin.call("POST", "core/applications/", map[string]any{"name": "Wiki", "slug": "wiki",
+		"meta_launch_url": "https://wiki.example.com/", "provider": app.ProviderID.UUID}, true)
+	if r.status != 409 && r.status != 400 {
+		// One provider per application: the unique constraint refuses a second.
+		t.Errorf("second application on one provider: %d %s", r.status, r.body)
+	}
+	r = admin.call("POST", "core/applications/", map[string]any{"name": "Wiki", "slug": "wiki", "meta_launch_url": "https://wiki.example.com/"}, true)
+	if r.status != 201 {
+		t.Fatalf("create: %d %s", r.status, r.body)
+	}
+	for name, body := range map[string]map[string]any{
+		"reserved slug":    {"name": "x", "slug": "authorize"},
+		"bad launch url":   {"name": "x", "slug": "x", "meta_launch_url": "javascript:alert(1)"},
+		"unknown provider": {"name": "x", "slug": "x", "provider": uuid.NewString()},
+		"bad engine mode":  {"name": "x", "slug": "x", "policy_engine_mode": "some"},
+	} {
+		if r := admin.call("POST", "core/applications/", body, false); r.status != 400 {
+			t.Errorf("%s: %d %s, want 400", name, r.status, r.body)
+		}
+	}
+	if r := admin.call("GET", "core/applications/?search=wik", nil, true); len(r.json(t)["results"].([]any)) != 1 {
+		t.Errorf("search: %s", r.body)
+	}
+}

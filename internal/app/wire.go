@@ -94,7 +94,8 @@ func wire(x *App, sender mail.Sender) (*services, error) {
 	exec := flow.NewExecutor(env, kinds)
 	oidc.Executor = exec
 	fh := &flowhttp.Handler{Store: x.db, Core: x.core, Executor: exec, Sessions: env.Sessions, Web: renderer, Log: x.log}
-	rest := &api.API{Store: x.db, Core: x.core, Sessions: env.Sessions, Events: events, Log: x.log, Now: time.Now, UID: oauth2.UID}
+	rest := &api.API{Store: x.db, Core: x.core, Sessions: env.Sessions, Events: events, Log: x.log, Now: time.Now, UID: oauth2.UID,
+		Changed: func(tenant uuid.UUID) { oidc.Invalidate(tenant); exec.Invalidate(tenant) }}
 	rest.Init()
 	return &services{handlers: []server.Handler{renderer, fh, oidc, rest}, queue: q, executor: exec, policies: policies,
 		box: box, keys: km, oidc: oidc, metrics: pm}, nil
