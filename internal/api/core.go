@@ -328,10 +328,16 @@ func (a *API) superuserGrant(c *Caller, superuserGroup bool) error {
 	return nil
 }
 
-// Init registers the built-in resources; more come from RegisterX calls
-// of other packages before Mount.
+// builtin lists this package's resource groups; each file adds its own
+// from init, so adding a resource touches no shared list.
+var builtin []func(*API)
+
+func init() { builtin = append(builtin, (*API).registerUsers, (*API).registerGroups) }
+
+// Init registers the built-in resources; packages that own a model (a
+// provider, say) register theirs with Register and Action before Mount.
 func (a *API) Init() {
-	a.registerUsers()
-	a.registerGroups()
-	a.registerApplications()
+	for _, f := range builtin {
+		f(a)
+	}
 }
