@@ -12,6 +12,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/gatehouse-id/gatehouse/internal/config"
+	"github.com/gatehouse-id/gatehouse/internal/crypto/jwt"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 )
 
@@ -43,11 +44,16 @@ type Config struct {
 	IssuerMode              string        `json:"issuer_mode"`
 	PropertyMappings        []string      `json:"property_mappings"`
 	BackchannelLogoutURI    string        `json:"logout_uri,omitempty"`
-	JWKSURL                 string        `json:"jwks_url,omitempty"`  // for private_key_jwt client assertions
-	JWKS                    string        `json:"jwks,omitempty"`      // inline JWKS for private_key_jwt
+	JWKSURL                 string        `json:"jwks_url,omitempty"` // for private_key_jwt client assertions
+	JWKS                    string        `json:"jwks,omitempty"`     // inline JWKS for private_key_jwt
 	TokenEndpointAuthMethod string        `json:"token_endpoint_auth_method,omitempty"`
+	// ClientJWKS is the client's public keys as an inline JWK Set, for
+	// private_key_jwt client assertions (RFC 7523). Inline only: fetching
+	// a URL would make every token request depend on the client's server.
+	ClientJWKS json.RawMessage `json:"client_jwks,omitempty"`
 
 	codeTTL, accessTTL, refreshTTL, refreshThreshold time.Duration
+	clientKeys                                       jwt.Keys
 }
 
 // Defaults are Authentik's.
@@ -147,6 +153,13 @@ func ParseConfig(raw json.RawMessage) (*Config, error) {
 	}
 	if !slices.Contains(authMethods, c.TokenEndpointAuthMethod) {
 		v.Add("token_endpoint_auth_method", "must be one of %s", strings.Join(authMethods[1:], ", "))
+	}
+	c.clientKeys = parseClientJWKS(v, c.ClientJWKS)
+	switch {
+	case c.clientKeys != nil && c.Public():
+		v.Add("client_jwks", "only confidential clients authenticate with keys; set client_type to confidential")
+	case c.clientKeys == nil && c.TokenEndpointAuthMethod == "private_key_jwt":
+		v.Add("client_jwks", "is required when token_endpoint_auth_method is private_key_jwt")
 	}
 	if err := v.Err(); err != nil {
 		return nil, err
