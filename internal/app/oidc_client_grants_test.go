@@ -258,7 +258,17 @@ func TestClientCredentialsAppPassword(t *testing.T) {
 	}
 	r := e.postToken(url.Values{"grant_type": {"client_credentials"}, "username": {"deploy-bot"}}, id, secret)
 	r.wantError(t, "username without password", 400, "invalid_request")
-	if len(e.events("login_failed")) != len(wrong) {
+	// Authentik's documented form: client_id, username and app password,
+	// no client secret; the app password authenticates the request.
+	r = e.postToken(url.Values{"grant_type": {"client_credentials"}, "client_id": {id}, "username": {"deploy-bot"}, "password": {pw}})
+	if r.status != http.StatusOK {
+		t.Fatalf("client_id + username + app password without a secret: %d %s", r.status, r.raw)
+	}
+	r = e.postToken(url.Values{"grant_type": {"client_credentials"}, "client_id": {id}, "username": {"deploy-bot"}, "password": {"wrong"}})
+	r.wantError(t, "no secret and a wrong app password", 400, "invalid_grant")
+	r = e.postToken(url.Values{"grant_type": {"authorization_code"}, "client_id": {id}, "username": {"deploy-bot"}, "password": {pw}, "code": {"x"}})
+	r.wantError(t, "an app password does not authenticate other grants", 401, "invalid_client")
+	if len(e.events("login_failed")) != len(wrong)+1 {
 		t.Fatalf("want a login_failed event per wrong app password")
 	}
 }
@@ -615,4 +625,22 @@ func BenchmarkClientCredentials(b *testing.B) {
 			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "tokens/s")
 		})
 	}
+}
+
+func TestTokenEndpointAuthMethodIsEnforced(t *testing.T) {
+	e := newEnv(t)
+	id, secret := e.oidcApp("post-only", func(c *oauth2.Config) { c.TokenEndpointAuthMethod = "client_secret_post" })
+	form := url.Values{"grant_type": {"client_credentials"}}
+	e.postToken(form, id, secret).wantError(t, "client_secret_post client using Basic", 401, "invalid_client")
+	form.Set("client_id", id)
+	form.Set("client_secret", secret)
+	if r := e.postToken(form); r.status != http.StatusOK {
+		t.Fatalf("client_secret_post: %d %s", r.status, r.raw)
+	}
+	id, secret = e.oidcApp("basic-only", func(c *oauth2.Config) { c.TokenEndpointAuthMethod = "client_secret_basic" })
+	e.postToken(url.Values{"grant_type": {"client_credentials"}, "client_id": {id}, "client_secret": {secret}}).
+		wantError(t, "client_secret_basic client posting its secret", 401, "invalid_client")
+	id, secret = e.oidcApp("jwt-only", func(c *oauth2.Config) { c.TokenEndpointAuthMethod = "client_secret_jwt" })
+	e.postToken(url.Values{"grant_type": {"client_credentials"}}, id, secret).
+		wantError(t, "client_secret_jwt client sending its secret", 401, "invalid_client")
 }

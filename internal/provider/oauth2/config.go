@@ -44,8 +44,6 @@ type Config struct {
 	IssuerMode              string        `json:"issuer_mode"`
 	PropertyMappings        []string      `json:"property_mappings"`
 	BackchannelLogoutURI    string        `json:"logout_uri,omitempty"`
-	JWKSURL                 string        `json:"jwks_url,omitempty"` // for private_key_jwt client assertions
-	JWKS                    string        `json:"jwks,omitempty"`     // inline JWKS for private_key_jwt
 	TokenEndpointAuthMethod string        `json:"token_endpoint_auth_method,omitempty"`
 	// ClientJWKS is the client's public keys as an inline JWK Set, for
 	// private_key_jwt client assertions (RFC 7523). Inline only: fetching

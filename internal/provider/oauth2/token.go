@@ -92,7 +92,7 @@ func (s *Service) authenticateClient(ctx context.Context, r *http.Request, sc st
 	if r.PostForm.Get("client_assertion_type") != "" || r.PostForm.Get("client_assertion") != "" {
 		return s.authenticateAssertion(ctx, r, sc)
 	}
-	id, secret, _, e := clientCredentials(r)
+	id, secret, basic, e := clientCredentials(r)
 	if e != nil {
 		return nil, e
 	}
@@ -110,10 +110,29 @@ func (s *Service) authenticateClient(ctx context.Context, r *http.Request, sc st
 	if c.cfg.Public() {
 		return c, nil
 	}
+	if secret == "" && appPasswordGrant(r) {
+		// Authentik's machine login: the user's app password, checked by
+		// the grant, authenticates the request instead of the secret.
+		return c, nil
+	}
+	switch m := c.cfg.TokenEndpointAuthMethod; {
+	case m == "private_key_jwt" || m == "client_secret_jwt":
+		return nil, errInvalidClient("this client authenticates with a " + m + " client assertion, not its secret")
+	case m == "client_secret_basic" && !basic, m == "client_secret_post" && basic:
+		return nil, errInvalidClient("this client must authenticate with " + m)
+	}
 	if secret == "" || c.secret == "" || !crypto.Equal(secret, c.secret) {
 		return nil, errInvalidClient("client authentication failed")
 	}
 	return c, nil
+}
+
+// appPasswordGrant is a client_credentials or password request carrying a
+// username and an app password.
+func appPasswordGrant(r *http.Request) bool {
+	gt := r.PostForm.Get("grant_type")
+	return (gt == "client_credentials" || gt == "password") && r.PostForm.Get("username") != "" &&
+		r.PostForm.Get("password") != ""
 }
 
 func (s *Service) grantAuthorizationCode(ctx context.Context, r *http.Request, sc store.Scope, c *client) (*tokenResponse, *Error) {
