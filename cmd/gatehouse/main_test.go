@@ -136,6 +136,15 @@ var commandFlags = map[string][]string{
 	"group create":      {"-name", "-parent", "-superuser", "-tenant"},
 	"group add-member":  {"-group", "-username", "-tenant"},
 	"token create":      {"-username", "-identifier", "-intent", "-expires", "-description", "-tenant"},
+	"app create": {"-name", "-slug", "-launch-url", "-public", "-redirect-uri", "-post-logout-redirect-uri",
+		"-signing-key", "-tenant"},
+	"app list":        {"-tenant"},
+	"app show":        {"-slug", "-secret", "-tenant"},
+	"blueprint apply": {"-tenant"},
+	"key generate":    {"-name", "-type", "-validity", "-tenant"},
+	"key import":      {"-name", "-cert", "-key", "-tenant"},
+	"key list":        {"-tenant"},
+	"key rotate":      {"-name", "-publish-ahead", "-grace", "-tenant"},
 }
 
 func TestHelp(t *testing.T) {

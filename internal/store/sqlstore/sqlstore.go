@@ -44,6 +44,11 @@ type DB struct {
 	log *slog.Logger
 	// now is the clock for timestamps the store fills in; tests replace it.
 	now func() time.Time
+	// q runs statements outside transactions: the pool, through the
+	// statement cache on SQLite.
+	q     querier
+	stmts *stmtCache
+	gate  *writeGate // nil on PostgreSQL, which has row locks
 }
 
 var _ store.Store = (*DB)(nil)
@@ -96,7 +101,13 @@ func Open(ctx context.Context, o Options) (*DB, error) {
 		db.Close()
 		return nil, fmt.Errorf("sqlstore: connect to %s: %w", o.Driver, err)
 	}
-	return &DB{db: db, d: d, log: o.Logger, now: time.Now}, nil
+	out := &DB{db: db, d: d, log: o.Logger, now: time.Now, q: db}
+	if o.Driver == "sqlite" {
+		out.gate = newWriteGate()
+		out.stmts = newStmtCache(db, out.gate)
+		out.q = out.stmts
+	}
+	return out, nil
 }
 
 // Driver names the engine ("sqlite" or "postgres"), for health and system info.
@@ -110,12 +121,17 @@ func (s *DB) SQL() *sql.DB { return s.db }
 func (s *DB) SetClock(now func() time.Time) { s.now = now }
 
 func (s *DB) Ping(ctx context.Context) error { return s.db.PingContext(ctx) }
-func (s *DB) Close() error                   { return s.db.Close() }
+func (s *DB) Close() error {
+	if s.stmts != nil {
+		s.stmts.close()
+	}
+	return s.db.Close()
+}
 
 func (s *DB) Tenants() store.Tenants { return tenants{s: s, q: s.db} }
 
 func (s *DB) Scope(tenantID uuid.UUID) store.Scope {
-	return &scope{s: s, q: s.db, tenant: tenantID}
+	return &scope{s: s, q: s.q, tenant: tenantID}
 }
 
 // querier is what *sql.DB and *sql.Tx have in common.
@@ -150,6 +166,11 @@ func (sc *scope) Tx(ctx context.Context, fn func(store.Scope) error) error {
 }
 
 func (s *DB) inTx(ctx context.Context, fn func(*sql.Tx) error) error {
+	release, err := s.gate.acquire(ctx)
+	if err != nil {
+		return err
+	}
+	defer release()
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("sqlstore: begin: %w", err)
