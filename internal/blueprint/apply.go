@@ -9,6 +9,7 @@ import (
 	"github.com/google/uuid"
 	"go.yaml.in/yaml/v3"
 
+	"github.com/gatehouse-id/gatehouse/internal/crypto/secretbox"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 )
 
@@ -32,6 +33,9 @@ type Options struct {
 	// HashPassword hashes the password attribute of a user entry; the
 	// plain password is never stored.
 	HashPassword func(string) (string, error)
+	// Box seals secrets a blueprint sets (an OAuth2 provider's client
+	// secret) before they are stored. Nil: entries that must seal one fail.
+	Box *secretbox.Box
 }
 
 // Result counts what applying a blueprint did, by entry.

@@ -275,13 +275,13 @@ entries:
 	- model: authentik_flows.flow
 		identifiers: {slug: x}
 		attrs: {name: X, designation: authentication}
-	- model: authentik_core.application
+	- model: authentik_sources_oauth.oauthsource
 		identifiers: {slug: app}
 `)
 	_, err := blueprint.Apply(context.Background(), sc, bp, blueprint.Options{})
-	if err == nil || !strings.Contains(err.Error(), "entries[1] (authentik_core.application)") ||
+	if err == nil || !strings.Contains(err.Error(), "entries[1] (authentik_sources_oauth.oauthsource)") ||
 		!strings.Contains(err.Error(), "line 8") || !strings.Contains(err.Error(), "not supported") {
-		t.Errorf("error = %v, want entries[1] (authentik_core.application), line 8, not supported", err)
+		t.Errorf("error = %v, want entries[1] (authentik_sources_oauth.oauthsource), line 8, not supported", err)
 	}
 }
 

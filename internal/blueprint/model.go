@@ -14,6 +14,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/gatehouse-id/gatehouse/internal/crypto/secretbox"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 )
 
@@ -35,8 +36,8 @@ type Model interface {
 }
 
 // PolicyTarget is implemented by models whose objects policies, groups and
-// users can be bound to (flows, flow stage bindings; later applications
-// and sources). A policy binding's target must be an object of one of them.
+// users can be bound to (flows, flow stage bindings, applications; later
+// sources). A policy binding's target must be an object of one of them.
 type PolicyTarget interface {
 	Exists(ctx context.Context, tx *Tx, id uuid.UUID) (bool, error)
 }
@@ -122,6 +123,15 @@ func (t *Tx) HashPassword(password string) (string, error) {
 	return t.opt.HashPassword(password)
 }
 
+// Box is the secret box that seals secrets before they are stored
+// (Options.Box); nil when the caller gave none.
+func (t *Tx) Box() *secretbox.Box {
+	if t.opt == nil {
+		return nil
+	}
+	return t.opt.Box
+}
+
 // Values are an entry's evaluated fields. Accessors return ok=false for a
 // missing key and a validation error naming the key for a wrong type.
 type Values map[string]any
@@ -140,6 +150,40 @@ func (v Values) Check(allowed ...string) error {
 	}
 	sort.Strings(bad)
 	return store.Invalid(bad[0], "is not a supported field (supported: %s)", strings.Join(allowed, ", "))
+}
+
+// Matches reports whether every field of v equals the object's value in
+// have, compared as JSON so that 10 and 10.0, or an ID and its string,
+// agree. Models registered from other packages use it in Find.
+func (v Values) Matches(have map[string]any) bool { return matchAll(v, have) }
+
+// Unsupported handles fields of Authentik's that gatehouse does not
+// implement: an export writes them as null or empty, which is accepted, and
+// any other value is refused rather than silently ignored. It returns v
+// without them.
+func (v Values) Unsupported(keys ...string) (Values, error) {
+	out := maps.Clone(v)
+	for _, k := range keys {
+		x, ok := v[k]
+		if !ok {
+			continue
+		}
+		delete(out, k)
+		switch e := x.(type) {
+		case nil:
+			continue
+		case string:
+			if e == "" {
+				continue
+			}
+		case []any:
+			if len(e) == 0 {
+				continue
+			}
+		}
+		return nil, store.Invalid(k, "is not supported by gatehouse; remove it or set it to null")
+	}
+	return out, nil
 }
 
 // String reads a string; null reads as "".

@@ -361,7 +361,7 @@ func checkPolicyBinding(ctx context.Context, tx *Tx, b *store.PolicyBinding) err
 		}
 	}
 	if !ok {
-		return store.Invalid("target", "no flow, flow stage binding or other binding target with ID %s exists", b.TargetID)
+		return store.Invalid("target", "no flow, flow stage binding or application with ID %s exists", b.TargetID)
 	}
 	var err error
 	switch {

@@ -52,9 +52,9 @@ version: 1
 entries:
 	- model: authentik_flows.flow
 		identifiers: {slug: a}
-	- model: authentik_core.application
+	- model: authentik_sources_oauth.oauthsource
 		identifiers: {slug: app}
-`, []string{"entries[1] (authentik_core.application)", "line 5", `model "authentik_core.application" is not supported`}},
+`, []string{"entries[1] (authentik_sources_oauth.oauthsource)", "line 5", `model "authentik_sources_oauth.oauthsource" is not supported`}},
 		{"unknown tag", `
 version: 1
 entries:

@@ -99,7 +99,7 @@ func TestTagErrorsNameTheLine(t *testing.T) {
 		{`!Format ["%d", abc]`, "a number is required"},
 		{"!Condition [MAYBE, true]", `"MAYBE" must be one of`},
 		{"!If [a, b]", "!If takes [condition, when_true, when_false]"},
-		{"!Find [authentik_core.application, [slug, x]]", "not supported"},
+		{"!Find [authentik_sources_oauth.oauthsource, [slug, x]]", "not supported"},
 		{"!Find [authentik_flows.flow, [colour, blue]]", "colour"},
 		{"!AtIndex [[a], 5]", "not found"},
 		{"!ParseJSON '{'", "!ParseJSON"},
