@@ -134,6 +134,22 @@ const (
 	ConsentDenied      = "consent.denied"
 )
 
+// The device login page (/device, the OAuth 2.0 device authorization
+// grant; docs/oauth2-device.md), and the problems it reports.
+const (
+	DeviceTitle       = "oauth2.device.title"
+	DeviceEnter       = "oauth2.device.enter"
+	DeviceCodeLabel   = "oauth2.device.code_label"
+	DeviceConfirm     = "oauth2.device.confirm" // args: app
+	DeviceConfirmHint = "oauth2.device.confirm_hint"
+	DeviceApproved    = "oauth2.device.approved" // args: app
+	DeviceDenied      = "oauth2.device.denied"   // args: app
+	DeviceClose       = "oauth2.device.close"
+
+	DeviceCodeInvalid     = "oauth2.device.code_invalid"
+	DeviceTooManyAttempts = "oauth2.device.too_many_attempts"
+)
+
 // Password policy messages (internal/policy/pwpolicy, docs/password-policy.md).
 const (
 	PasswordTooShort       = "password.too_short"         // args: min, count

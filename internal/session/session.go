@@ -78,6 +78,11 @@ type Manager struct {
 	DefaultAge   time.Duration
 	CookieDomain string
 	Now          func() time.Time
+	// Ended, when set, is told about every stored session that Logout
+	// deletes, with the request that ended it (nil if none was at hand):
+	// protocol packages, which this package must not import, notify the
+	// applications the session signed in to (OpenID back-channel logout).
+	Ended func(ctx context.Context, r *http.Request, sc store.Scope, ended store.Session)
 }
 
 // NewManager returns a manager with Authentik-like defaults.
@@ -125,7 +130,7 @@ const touchEvery = time.Minute
 func (m *Manager) Save(ctx context.Context, w http.ResponseWriter, r *http.Request, s *Session) error {
 	now := m.Now()
 	if s.end {
-		return m.Logout(ctx, w, s)
+		return m.logout(ctx, w, r, s)
 	}
 	if s.isNew && !s.dirty {
 		return nil
@@ -214,12 +219,22 @@ func (m *Manager) Login(s *Session, userID uuid.UUID, ttl time.Duration, amr []s
 
 // Logout ends the session and clears the cookie.
 func (m *Manager) Logout(ctx context.Context, w http.ResponseWriter, s *Session) error {
+	return m.logout(ctx, w, nil, s)
+}
+
+func (m *Manager) logout(ctx context.Context, w http.ResponseWriter, r *http.Request, s *Session) error {
 	info := httpx.From(ctx)
 	m.setCookie(w, info.Secure, "", 0)
 	if s.isNew {
 		return nil
 	}
-	err := s.sc.Sessions().Delete(ctx, s.rec.ID)
+	ended := *s.rec
+	err := s.sc.Sessions().Delete(ctx, ended.ID)
+	// Only the request that deleted the row reports it, so a session ended
+	// twice at once is announced once.
+	if err == nil && m.Ended != nil {
+		m.Ended(ctx, r, s.sc, ended)
+	}
 	if errors.Is(err, store.ErrNotFound) {
 		err = nil
 	}

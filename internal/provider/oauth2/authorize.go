@@ -296,10 +296,16 @@ func (s *Service) loginURL(ctx context.Context, sc store.Scope, c *client, ar *a
 	if ar.LoginHint != "" {
 		next.Set("login_hint", ar.LoginHint)
 	}
+	return s.authenticationURL(ctx, sc, c, next)
+}
+
+// authenticationURL is where c's users log in: the provider's
+// authentication flow, else the tenant's default one.
+func (s *Service) authenticationURL(ctx context.Context, sc store.Scope, c *client, q url.Values) string {
 	if slug := s.flowSlug(ctx, sc, c.cfg.AuthenticationFlow); slug != "" {
-		return flow.FlowURL(slug) + "?" + next.Encode()
+		return flow.FlowURL(slug) + "?" + q.Encode()
 	}
-	return "/flows/-/default/authentication/?" + next.Encode()
+	return "/flows/-/default/authentication/?" + q.Encode()
 }
 
 func (s *Service) flowSlug(ctx context.Context, sc store.Scope, id string) string {
@@ -352,23 +358,43 @@ const DefaultAuthorizationFlow = "default-provider-authorization-implicit-consen
 // consent) the browser goes straight back to the client.
 func (s *Service) runAuthorization(w http.ResponseWriter, r *http.Request, sc store.Scope, sess *session.Session,
 	user *store.User, c *client, ar *authRequest) {
-	ctx := r.Context()
-	slug := s.flowSlug(ctx, sc, c.cfg.AuthorizationFlow)
-	if slug == "" {
-		slug = DefaultAuthorizationFlow
-	}
-	var perms []flow.ConsentPermission
-	for _, sc := range ar.Scopes {
-		if d := c.description(sc); d != "" {
-			perms = append(perms, flow.ConsentPermission{ID: sc, Name: d})
-		}
-	}
 	cfg, _ := json.Marshal(ar)
 	var extra []flow.Binding
 	if slices.Contains(ar.Prompt, "consent") {
 		extra = append(extra, flow.Binding{Kind: "consent", Config: json.RawMessage(`{"mode":"always_require"}`)})
 	}
 	extra = append(extra, flow.Binding{Kind: FulfillmentKind, Config: cfg})
+	s.runAuthorizationFlow(w, r, sc, sess, user, c, ar.Scopes, extra, func() bool {
+		if !slices.Contains(ar.Prompt, "none") {
+			return false
+		}
+		sess.Data.Plan = nil
+		sess.MarkDirty()
+		s.Sessions.Save(r.Context(), w, r, sess)
+		s.redirectError(w, r, ar, oerr(400, "consent_required", "the user must consent first"))
+		return true
+	})
+}
+
+// runAuthorizationFlow runs the provider's authorization flow for user
+// with extra in-memory stages at its end (the fulfillment of an
+// authorization request or of a device code), and answers with what the
+// flow shows first. When a stage needs the user (consent), waiting may
+// answer instead (prompt=none); otherwise the browser continues in the
+// flow pages.
+func (s *Service) runAuthorizationFlow(w http.ResponseWriter, r *http.Request, sc store.Scope, sess *session.Session,
+	user *store.User, c *client, scopes []string, extra []flow.Binding, waiting func() bool) {
+	ctx := r.Context()
+	slug := s.flowSlug(ctx, sc, c.cfg.AuthorizationFlow)
+	if slug == "" {
+		slug = DefaultAuthorizationFlow
+	}
+	var perms []flow.ConsentPermission
+	for _, sc := range scopes {
+		if d := c.description(sc); d != "" {
+			perms = append(perms, flow.ConsentPermission{ID: sc, Name: d})
+		}
+	}
 	fctx := flow.Context{
 		flow.KeyApplication: c.app.Slug, flow.KeyApplicationName: c.app.Name, flow.KeyIsSSO: true,
 		flow.KeyConsentTarget: c.app.ID.String(), flow.KeyConsentPermissions: perms,
@@ -393,11 +419,7 @@ func (s *Service) runAuthorization(w http.ResponseWriter, r *http.Request, sc st
 		s.Web.Challenge(w, r, i18n.FromRequest(r), res.Status, res.Challenge)
 		return
 	}
-	if slices.Contains(ar.Prompt, "none") {
-		sess.Data.Plan = nil
-		sess.MarkDirty()
-		s.Sessions.Save(ctx, w, r, sess)
-		s.redirectError(w, r, ar, oerr(400, "consent_required", "the user must consent first"))
+	if waiting != nil && waiting() {
 		return
 	}
 	// A stage needs the user (consent): continue in the flow pages.
@@ -414,10 +436,13 @@ const FulfillmentKind = "gatehouse_oauth2_fulfillment"
 
 // StageKinds returns the stages this provider adds to the flow engine.
 func (s *Service) StageKinds() map[string]flow.Factory {
-	return map[string]flow.Factory{FulfillmentKind: func(cfg json.RawMessage) (flow.Stage, error) {
-		f := &fulfillment{s: s}
-		return f, json.Unmarshal(cfg, &f.ar)
-	}}
+	return map[string]flow.Factory{
+		FulfillmentKind: func(cfg json.RawMessage) (flow.Stage, error) {
+			f := &fulfillment{s: s}
+			return f, json.Unmarshal(cfg, &f.ar)
+		},
+		DeviceFulfillmentKind: s.newDeviceFulfillment,
+	}
 }
 
 type fulfillment struct {

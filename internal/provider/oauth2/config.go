@@ -146,8 +146,10 @@ func ParseConfig(raw json.RawMessage) (*Config, error) {
 	if c.IssuerMode != "per_provider" && c.IssuerMode != "global" {
 		v.Add("issuer_mode", "must be per_provider or global")
 	}
-	if c.BackchannelLogoutURI != "" && checkRedirect(c.BackchannelLogoutURI) != "" {
-		v.Add("logout_uri", "must be an http(s) URL")
+	if u := c.BackchannelLogoutURI; u != "" && (checkRedirect(u) != "" || !isHTTPURL(u)) {
+		// The server POSTs logout tokens here, so an app scheme
+		// (myapp://) that is fine for redirects cannot be.
+		v.Add("logout_uri", "must be an absolute http(s) URL without a fragment")
 	}
 	if !slices.Contains(authMethods, c.TokenEndpointAuthMethod) {
 		v.Add("token_endpoint_auth_method", "must be one of %s", strings.Join(authMethods[1:], ", "))

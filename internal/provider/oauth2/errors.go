@@ -15,7 +15,9 @@ type Error struct {
 
 func (e *Error) Error() string { return e.Code + ": " + e.Description }
 
-func oerr(status int, code, desc string) *Error { return &Error{Code: code, Description: desc, status: status} }
+func oerr(status int, code, desc string) *Error {
+	return &Error{Code: code, Description: desc, status: status}
+}
 
 // The errors of RFC 6749 §5.2 and its extensions.
 func errInvalidRequest(d string) *Error   { return oerr(400, "invalid_request", d) }
@@ -26,7 +28,9 @@ func errUnsupportedGrant(d string) *Error { return oerr(400, "unsupported_grant_
 func errInvalidScope(d string) *Error     { return oerr(400, "invalid_scope", d) }
 func errAccessDenied(d string) *Error     { return oerr(403, "access_denied", d) }
 func errInvalidToken(d string) *Error     { return oerr(401, "invalid_token", d) }
-func errServer() *Error                   { return oerr(500, "server_error", "The server could not complete the request.") }
+func errServer() *Error {
+	return oerr(500, "server_error", "The server could not complete the request.")
+}
 
 // writeError writes e as RFC 6749 JSON, never cached. invalid_client over
 // HTTP Basic also asks for Basic credentials (RFC 6749 §5.2).

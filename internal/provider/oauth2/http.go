@@ -24,6 +24,13 @@ func (s *Service) Mount(mux *http.ServeMux) {
 	mux.HandleFunc("GET /application/o/userinfo/{$}", s.userinfo)
 	mux.HandleFunc("POST /application/o/userinfo/{$}", s.userinfo)
 	mux.HandleFunc("POST /application/o/par/{$}", s.par)
+	mux.HandleFunc("POST /application/o/introspect/{$}", s.introspect)
+	mux.HandleFunc("POST /application/o/revoke/{$}", s.revoke)
+	mux.HandleFunc("GET /application/o/{slug}/end-session/{$}", s.endSession)
+	mux.HandleFunc("POST /application/o/{slug}/end-session/{$}", s.endSession)
+	mux.HandleFunc("POST /application/o/device/{$}", s.deviceAuthorization)
+	mux.HandleFunc("GET "+devicePath, s.devicePage)
+	mux.Handle("POST "+devicePath, http.NewCrossOriginProtection().Handler(http.HandlerFunc(s.devicePage)))
 	mux.HandleFunc("GET /application/o/{slug}/.well-known/openid-configuration", s.discovery)
 	mux.HandleFunc("GET /.well-known/oauth-authorization-server/application/o/{slug}/{$}", s.discovery)
 	mux.HandleFunc("GET /application/o/{slug}/jwks/{$}", s.jwks)
@@ -159,17 +166,17 @@ func (s *Service) discoveryDoc(r *http.Request, sc store.Scope, c *client) map[s
 			"client_secret_jwt", "private_key_jwt"},
 		"token_endpoint_auth_signing_alg_values_supported": []string{"RS256", "RS384", "RS512", "ES256", "ES384",
 			"EdDSA", "HS256", "HS384", "HS512"},
-		"acr_values_supported":                  []string{ACR},
-		"scopes_supported":                      c.supportedScopes(),
-		"claims_supported":                      claimsSupported,
-		"code_challenge_methods_supported":      []string{"plain", "S256"},
-		"request_parameter_supported":           false,
-		"request_uri_parameter_supported":       true,
-		"require_pushed_authorization_requests": false,
-		"claims_parameter_supported":            false,
-		"backchannel_logout_supported":          true,
-		"backchannel_logout_session_supported":  true,
-		"frontchannel_logout_supported":         false,
+		"acr_values_supported":                           []string{ACR},
+		"scopes_supported":                               c.supportedScopes(),
+		"claims_supported":                               claimsSupported,
+		"code_challenge_methods_supported":               []string{"plain", "S256"},
+		"request_parameter_supported":                    false,
+		"request_uri_parameter_supported":                true,
+		"require_pushed_authorization_requests":          false,
+		"claims_parameter_supported":                     false,
+		"backchannel_logout_supported":                   true,
+		"backchannel_logout_session_supported":           true,
+		"frontchannel_logout_supported":                  false,
 		"authorization_response_iss_parameter_supported": false,
 	}
 }
