@@ -123,6 +123,8 @@ func (a *API) registerApplications() {
 			}
 			return applicationOut(x), nil
 		},
-		Delete: func(ctx context.Context, c *Caller, id uuid.UUID) error { return c.Scope.Applications().Delete(ctx, id) },
+		Delete: func(ctx context.Context, c *Caller, id uuid.UUID) error {
+			return c.Scope.Applications().Delete(ctx, id)
+		},
 	})
 }

@@ -72,7 +72,9 @@ func (m *productMetrics) policy(kind, result string, d time.Duration) {
 	m.policySeconds.WithLabelValues(kind).Observe(d.Seconds())
 }
 
-func (m *productMetrics) issued(provider, grant string) { m.tokens.WithLabelValues(provider, grant).Inc() }
+func (m *productMetrics) issued(provider, grant string) {
+	m.tokens.WithLabelValues(provider, grant).Inc()
+}
 
 // register adds the feature metrics and the scrape-time gauges (sessions,
 // jobs, database pool) to reg.

@@ -53,11 +53,11 @@ func TestMetrics(t *testing.T) {
 
 	after := e.scrape()
 	for series, want := range map[string]float64{
-		`gatehouse_logins_total{result="success"}`: 1,
-		`gatehouse_logins_total{result="failure"}`: 1,
-		`gatehouse_events_total{action="login"}`:   1,
+		`gatehouse_logins_total{result="success"}`:                                               1,
+		`gatehouse_logins_total{result="failure"}`:                                               1,
+		`gatehouse_events_total{action="login"}`:                                                 1,
 		`gatehouse_flow_executions_total{flow="default-authentication-flow",result="completed"}`: 1,
-		`gatehouse_tokens_issued_total{grant="authorization_code",provider="metrics-app"}`:      1,
+		`gatehouse_tokens_issued_total{grant="authorization_code",provider="metrics-app"}`:       1,
 	} {
 		if d := metric(after, series) - metric(before, series); d != want {
 			t.Errorf("%s moved by %v, want %v", series, d, want)
