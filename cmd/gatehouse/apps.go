@@ -94,10 +94,14 @@ func runAppCreate(ctx context.Context, a *cli, args []string) error {
 		return describe(err, appFlags)
 	}
 	if len(redirects) == 0 {
-		fmt.Fprintln(a.stderr, "note: no --redirect-uri given; only machine-to-machine grants will work until one is added")
+		fmt.Fprintln(a.stderr, "note: no --redirect-uri given; browser logins need one (machine-to-machine and device logins work without)")
 	}
-	fmt.Fprintf(a.stderr, "created application %s; the client secret is shown again by 'gatehouse app show --slug %s --secret'\n",
-		c.App.Slug, c.App.Slug)
+	if c.ClientSecret == "" {
+		fmt.Fprintf(a.stderr, "created application %s (a public client: no secret)\n", c.App.Slug)
+	} else {
+		fmt.Fprintf(a.stderr, "created application %s; the client secret is shown again by 'gatehouse app show --slug %s --secret'\n",
+			c.App.Slug, c.App.Slug)
+	}
 	printClient(a, c.Issuer, c.ClientID, c.ClientSecret)
 	return nil
 }

@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unicode"
 
@@ -87,19 +88,29 @@ const (
 	deviceResultKey = "oauth2_device_result"
 )
 
-// Throttles per tenant and client IP. They are process-wide, as the login
-// throttles' buckets are; the tenant in the key keeps tenants apart.
-var (
-	// deviceStarts is Authentik's throttle of the device endpoint: 20 an
-	// hour per IP. Public clients need no secret to start, and each start
-	// is a row.
-	deviceStarts = ratelimit.New(20.0/3600, 20, 100_000)
-	// deviceGuesses bounds the codes one IP may try on /device. A login
-	// costs three lookups (enter, come back from logging in, allow); at
-	// four a minute after the burst, a guesser facing a thousand live
-	// codes among 20^8 needs years per IP to expect a hit.
-	deviceGuesses = ratelimit.New(4.0/60, 20, 100_000)
-)
+// deviceLimits are the throttles per tenant and client IP, made on first
+// use so every Service (every test server) has its own.
+type deviceLimits struct {
+	once sync.Once
+	// starts is Authentik's throttle of the device endpoint: 20 an hour
+	// per IP. Public clients need no secret to start, and each start is a
+	// row.
+	starts *ratelimit.Limiter
+	// guesses bounds the codes one IP may try on /device. A login costs
+	// three lookups (enter, come back from logging in, allow); at four a
+	// minute after the burst, a guesser facing a thousand live codes among
+	// 20^8 needs years per IP to expect a hit.
+	guesses *ratelimit.Limiter
+}
+
+func (s *Service) deviceLimits() *deviceLimits {
+	l := &s.device
+	l.once.Do(func() {
+		l.starts = ratelimit.New(20.0/3600, 20, 100_000)
+		l.guesses = ratelimit.New(4.0/60, 20, 100_000)
+	})
+	return l
+}
 
 // deviceData is stored with a device code.
 type deviceData struct {
@@ -156,7 +167,7 @@ func (s *Service) deviceAuthorization(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx := r.Context()
 	sc := s.scope(r)
-	if ok, wait := deviceStarts.AllowN(throttleKey(r, sc), time.Now(), 1); !ok {
+	if ok, wait := s.deviceLimits().starts.AllowN(throttleKey(r, sc), time.Now(), 1); !ok {
 		w.Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds())+1))
 		writeError(w, r, oerr(http.StatusTooManyRequests, "slow_down", "too many device authorization requests; try again later"))
 		return
@@ -486,7 +497,7 @@ func (s *Service) devicePage(w http.ResponseWriter, r *http.Request) {
 		p.form(http.StatusOK, "", "", "")
 		return
 	}
-	if ok, _ := deviceGuesses.AllowN(throttleKey(r, sc), time.Now(), 1); !ok {
+	if ok, _ := s.deviceLimits().guesses.AllowN(throttleKey(r, sc), time.Now(), 1); !ok {
 		p.form(http.StatusTooManyRequests, typed, i18n.DeviceTooManyAttempts,
 			"Too many codes tried, please wait a minute and try again.")
 		return

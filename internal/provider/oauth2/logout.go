@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -49,15 +48,11 @@ const (
 var logoutClient = &http.Client{Timeout: 10 * time.Second,
 	CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 
-// logoutQueues holds the queue of each Service that enabled back-channel
-// logout; without one, logouts still revoke tokens but tell nobody.
-var logoutQueues sync.Map // *Service → *job.Queue
-
 // EnableBackchannelLogout registers the delivery job on q and returns the
 // hook for session.Manager.Ended. Register it before q runs.
 func (s *Service) EnableBackchannelLogout(q *job.Queue) func(context.Context, *http.Request, store.Scope, store.Session) {
 	q.Register(LogoutJobKind, s.deliverLogout, job.MaxAttempts(logoutAttempts), job.Timeout(30*time.Second))
-	logoutQueues.Store(s, q)
+	s.logoutQueue = q
 	return s.sessionEnded
 }
 
@@ -173,7 +168,7 @@ type logoutMark struct {
 // the mark must last.
 func (s *Service) notifyLogout(ctx context.Context, r *http.Request, sc store.Scope, c *client, sessionID uuid.UUID,
 	u *store.User, newest, keep time.Time) error {
-	q, _ := logoutQueues.Load(s)
+	q := s.logoutQueue
 	if q == nil || c.cfg.BackchannelLogoutURI == "" {
 		return nil
 	}
@@ -203,7 +198,7 @@ func (s *Service) notifyLogout(ctx context.Context, r *http.Request, sc store.Sc
 	if u != nil {
 		p.Subject = subject(c, sc.TenantID(), u)
 	}
-	_, err = q.(*job.Queue).Enqueue(ctx, LogoutJobKind, p, job.Tenant(sc.TenantID()))
+	_, err = q.Enqueue(ctx, LogoutJobKind, p, job.Tenant(sc.TenantID()))
 	return err
 }
 

@@ -17,6 +17,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/crypto/secretbox"
 	"github.com/gatehouse-id/gatehouse/internal/flow"
 	"github.com/gatehouse-id/gatehouse/internal/httpx"
+	"github.com/gatehouse-id/gatehouse/internal/job"
 	"github.com/gatehouse-id/gatehouse/internal/policy"
 	"github.com/gatehouse-id/gatehouse/internal/session"
 	"github.com/gatehouse-id/gatehouse/internal/store"
@@ -54,6 +55,10 @@ type Service struct {
 	// Issued is told each token response, by provider name and grant type
 	// (for metrics); nil is fine.
 	Issued func(provider, grant string)
+
+	// logoutQueue delivers back-channel logouts (EnableBackchannelLogout).
+	logoutQueue *job.Queue
+	device      deviceLimits
 
 	mu      sync.Mutex
 	clients map[clientKey]*client
