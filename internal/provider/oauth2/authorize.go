@@ -241,12 +241,7 @@ func (s *Service) authorize(w http.ResponseWriter, r *http.Request) {
 		s.redirectError(w, r, ar, oe)
 		return
 	}
-	sess, err := s.Sessions.Load(ctx, r, sc)
-	if err != nil {
-		s.serverError(w, r, err)
-		return
-	}
-	user, err := s.sessionUser(ctx, sc, sess)
+	sess, user, err := s.browserSession(ctx, r, sc)
 	if err != nil {
 		s.serverError(w, r, err)
 		return
@@ -321,6 +316,17 @@ func (s *Service) flowSlug(ctx context.Context, sc store.Scope, id string) strin
 }
 
 // sessionUser is the session's active user, or nil.
+// browserSession loads the browser's session and its logged-in user (nil
+// when nobody is).
+func (s *Service) browserSession(ctx context.Context, r *http.Request, sc store.Scope) (*session.Session, *store.User, error) {
+	sess, err := s.Sessions.Load(ctx, r, sc)
+	if err != nil {
+		return nil, nil, err
+	}
+	user, err := s.sessionUser(ctx, sc, sess)
+	return sess, user, err
+}
+
 func (s *Service) sessionUser(ctx context.Context, sc store.Scope, sess *session.Session) (*store.User, error) {
 	uid := sess.UserID()
 	if !uid.Valid {

@@ -463,12 +463,7 @@ func (s *Service) decideDevice(ctx context.Context, sc store.Scope, a *store.Art
 func (s *Service) devicePage(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	sc := s.scope(r)
-	sess, err := s.Sessions.Load(ctx, r, sc)
-	if err != nil {
-		s.serverError(w, r, err)
-		return
-	}
-	user, err := s.sessionUser(ctx, sc, sess)
+	sess, user, err := s.browserSession(ctx, r, sc)
 	if err != nil {
 		s.serverError(w, r, err)
 		return

@@ -55,12 +55,7 @@ func (s *Service) endSession(w http.ResponseWriter, r *http.Request) {
 		s.logoutRefused(w, r, http.StatusBadRequest, problem)
 		return
 	}
-	sess, err := s.Sessions.Load(ctx, r, sc)
-	if err != nil {
-		s.serverError(w, r, err)
-		return
-	}
-	user, err := s.sessionUser(ctx, sc, sess)
+	sess, user, err := s.browserSession(ctx, r, sc)
 	if err != nil {
 		s.serverError(w, r, err)
 		return

@@ -207,17 +207,11 @@ func (s *Service) jwks(w http.ResponseWriter, r *http.Request) {
 // par is RFC 9126: a confidential client posts its authorization request
 // and gets a request_uri to send the browser with.
 func (s *Service) par(w http.ResponseWriter, r *http.Request) {
-	if e := parseForm(w, r); e != nil {
-		writeError(w, r, e)
+	sc, c, ok := s.clientRequest(w, r, s.authenticateClient)
+	if !ok {
 		return
 	}
 	ctx := r.Context()
-	sc := s.scope(r)
-	c, e := s.authenticateClient(ctx, r, sc)
-	if e != nil {
-		writeError(w, r, e)
-		return
-	}
 	params := url.Values{}
 	for k, v := range r.PostForm {
 		if k != "client_secret" && k != "client_assertion" && k != "client_assertion_type" {

@@ -34,17 +34,11 @@ type introspection struct {
 // caller may not see gets the same {"active":false}: telling "expired"
 // from "another client's" would let a client probe tokens it does not own.
 func (s *Service) introspect(w http.ResponseWriter, r *http.Request) {
-	if e := parseForm(w, r); e != nil {
-		writeError(w, r, e)
+	sc, c, ok := s.clientRequest(w, r, s.introspector)
+	if !ok {
 		return
 	}
 	ctx := r.Context()
-	sc := s.scope(r)
-	c, e := s.introspector(ctx, r, sc)
-	if e != nil {
-		writeError(w, r, e)
-		return
-	}
 	value := r.PostForm.Get("token")
 	if value == "" {
 		writeError(w, r, errInvalidRequest("token is required"))

@@ -13,17 +13,11 @@ import (
 // to test tokens. Public clients identify themselves by client_id alone,
 // as at the token endpoint; holding the token is the proof §2.1 asks.
 func (s *Service) revoke(w http.ResponseWriter, r *http.Request) {
-	if e := parseForm(w, r); e != nil {
-		writeError(w, r, e)
+	sc, c, ok := s.clientRequest(w, r, s.authenticateClient)
+	if !ok {
 		return
 	}
 	ctx := r.Context()
-	sc := s.scope(r)
-	c, e := s.authenticateClient(ctx, r, sc)
-	if e != nil {
-		writeError(w, r, e)
-		return
-	}
 	value := r.PostForm.Get("token")
 	if value == "" {
 		writeError(w, r, errInvalidRequest("token is required"))

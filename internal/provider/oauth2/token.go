@@ -54,6 +54,24 @@ func (s *Service) token(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, resp)
 }
 
+// clientRequest parses a client endpoint's form and authenticates the
+// client with auth, answering errors as RFC 6749 JSON itself; ok is false
+// when it did.
+func (s *Service) clientRequest(w http.ResponseWriter, r *http.Request,
+	auth func(context.Context, *http.Request, store.Scope) (*client, *Error)) (sc store.Scope, c *client, ok bool) {
+	if e := parseForm(w, r); e != nil {
+		writeError(w, r, e)
+		return nil, nil, false
+	}
+	sc = s.scope(r)
+	c, e := auth(r.Context(), r, sc)
+	if e != nil {
+		writeError(w, r, e)
+		return nil, nil, false
+	}
+	return sc, c, true
+}
+
 func sortedKeys[V any](m map[string]V) []string {
 	out := make([]string, 0, len(m))
 	for k := range m {
