@@ -81,6 +81,12 @@ func (r *Renderer) StaticURL(name string) string {
 // Mount serves the static files under /static/.
 func (r *Renderer) Mount(mux *http.ServeMux) {
 	mux.HandleFunc("GET "+staticPrefix+"{path...}", r.serveStatic)
+	// Browsers ask for /favicon.ico on pages without an icon link (JSON,
+	// errors); answer with the icon rather than a 404 in their console.
+	mux.HandleFunc("GET /favicon.ico", func(w http.ResponseWriter, req *http.Request) {
+		req.SetPathValue("path", "favicon.svg")
+		r.serveStatic(w, req)
+	})
 }
 
 // serveStatic answers from the embedded files only: the path is a map key,

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"net/url"
 	"strings"
 
 	"github.com/gatehouse-id/gatehouse/internal/flow"
@@ -48,15 +49,21 @@ func (s *identification) challenge(ctx context.Context, x *flow.Execution) *flow
 	}
 	// Sign-up and recovery links appear only when the stage names those
 	// flows (the seed's "enable sign-up" step).
-	if slug := x.FlowSlugByID(ctx, s.EnrollmentFlow); slug != "" {
-		c.EnrollURL = flow.FlowURL(slug)
+	// The linked flows carry ?next= on, so someone who signs up from an
+	// application's login lands back in the application, as in Authentik.
+	link := func(id string) string {
+		slug := x.FlowSlugByID(ctx, id)
+		if slug == "" {
+			return ""
+		}
+		if x.Plan.Next != "" {
+			return flow.FlowURL(slug) + "?next=" + url.QueryEscape(x.Plan.Next)
+		}
+		return flow.FlowURL(slug)
 	}
-	if slug := x.FlowSlugByID(ctx, s.RecoveryFlow); slug != "" {
-		c.RecoveryURL = flow.FlowURL(slug)
-	}
-	if slug := x.FlowSlugByID(ctx, s.PasswordlessFlow); slug != "" {
-		c.PasswordlessURL = flow.FlowURL(slug)
-	}
+	c.EnrollURL = link(s.EnrollmentFlow)
+	c.RecoveryURL = link(s.RecoveryFlow)
+	c.PasswordlessURL = link(s.PasswordlessFlow)
 	if app := x.Plan.Context.String(flow.KeyApplicationName); app != "" {
 		c.ApplicationPre = app
 	}
