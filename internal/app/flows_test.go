@@ -348,6 +348,13 @@ func TestInvitationOnlyEnrollment(t *testing.T) {
 	if ch := e.client().get("invite-only", url.Values{"itoken": {inv.ID.String()}}); ch.component() != "ak-stage-access-denied" {
 		t.Fatalf("a used invitation: want access denied, got %v", ch)
 	}
+	// Sign-up is closed until linked: a made-up itoken must not open the
+	// default enrollment flow (it has no invitation stage to check it).
+	for _, tok := range []string{"anything", "00000000-0000-0000-0000-000000000000"} {
+		if ch := e.client().get("default-enrollment-flow", url.Values{"itoken": {tok}}); ch.component() != "ak-stage-access-denied" {
+			t.Fatalf("default enrollment with itoken=%s: want access denied, got %v", tok, ch)
+		}
+	}
 }
 
 func TestExpressionPolicies(t *testing.T) {

@@ -9,6 +9,8 @@ import (
 
 	"github.com/gatehouse-id/gatehouse/internal/core"
 	"github.com/gatehouse-id/gatehouse/internal/policy"
+	"github.com/google/uuid"
+
 	"github.com/gatehouse-id/gatehouse/internal/store"
 )
 
@@ -122,8 +124,16 @@ func (e *Executor) closedToPublic(ctx context.Context, x *Execution, q url.Value
 	if d != store.DesignationEnrollment && d != store.DesignationRecovery {
 		return false, nil
 	}
-	if len(x.def.flowBindings()) > 0 || (d == store.DesignationEnrollment && q.Get(KeyInvitationToken) != "") {
+	if len(x.def.flowBindings()) > 0 {
 		return false, nil
+	}
+	if d == store.DesignationEnrollment && q.Get(KeyInvitationToken) != "" {
+		// Only a live invitation of this tenant (for this flow, if it names
+		// one) opens the flow: any value at all would open sign-up to
+		// everyone who adds ?itoken=x to the address.
+		if ok, err := liveInvitation(ctx, x, q.Get(KeyInvitationToken)); err != nil || ok {
+			return false, err
+		}
 	}
 	id := x.Flow.ID.String()
 	for page := 1; ; page++ {
@@ -145,6 +155,23 @@ func (e *Executor) closedToPublic(ctx context.Context, x *Execution, q url.Value
 			return true, nil
 		}
 	}
+}
+
+func liveInvitation(ctx context.Context, x *Execution, token string) (bool, error) {
+	id, err := uuid.Parse(token)
+	if err != nil {
+		return false, nil
+	}
+	inv, err := x.Scope.Invitations().Get(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return false, nil
+	} else if err != nil {
+		return false, err
+	}
+	if !inv.Expires.IsZero() && !x.Env.Now().Before(inv.Expires) {
+		return false, nil
+	}
+	return inv.FlowSlug == "" || inv.FlowSlug == x.Flow.Slug, nil
 }
 
 // restart plans the flow again after an invalid response, keeping the
