@@ -158,8 +158,8 @@ func TestVeryLongPasswordIsFast(t *testing.T) {
 		Check(c, pw, []string{strings.Repeat("alice", 20_000)})
 		d := time.Since(start)
 		t.Logf("Check of %d bytes starting %q: %v", len(pw), string([]rune(pw)[:3]), d)
-		if d > raceSlowdown*50*time.Millisecond {
-			t.Errorf("Check of %d bytes starting %q took %v, want under %v", len(pw), string([]rune(pw)[:3]), d, raceSlowdown*50*time.Millisecond)
+		if d > raceSlowdown*250*time.Millisecond {
+			t.Errorf("Check of %d bytes starting %q took %v, want under %v", len(pw), string([]rune(pw)[:3]), d, raceSlowdown*250*time.Millisecond)
 		}
 	}
 }
