@@ -39,8 +39,9 @@ type browser struct {
 	// the pages logged no errors to the console.
 	allowConsoleErrors bool
 
-	mu      sync.Mutex
-	console []chromedp.ConsoleMessage
+	mu        sync.Mutex
+	console   []chromedp.ConsoleMessage
+	documents map[string]bool // the pages loaded, by URL
 }
 
 type browserConfig struct {
@@ -144,10 +145,11 @@ func (b *browser) fresh() *browser {
 // listens to its console.
 func openTab(t testing.TB, ctx context.Context, cfg browserConfig) *browser {
 	t.Helper()
-	b := &browser{t: t, ctx: ctx, cfg: cfg}
+	b := &browser{t: t, ctx: ctx, cfg: cfg, documents: map[string]bool{}}
 	// The first action starts the browser; it runs on the tab's own
 	// context (a timeout would end the browser with it).
 	messages := chromedp.Console(ctx)
+	responses := chromedp.Events(ctx, network.ResponseReceived)
 	if err := chromedp.Do(ctx, chromedp.Navigate("about:blank")); err != nil {
 		t.Fatalf("browser: start: %v", err)
 	}
@@ -159,6 +161,18 @@ func openTab(t testing.TB, ctx context.Context, cfg browserConfig) *browser {
 			b.mu.Lock()
 			b.console = append(b.console, m)
 			b.mu.Unlock()
+		}
+	}()
+	go func() {
+		for ev, err := range responses {
+			if err != nil {
+				return
+			}
+			if ev.Type == network.ResourceTypeDocument && ev.Response != nil {
+				b.mu.Lock()
+				b.documents[ev.Response.URL] = true
+				b.mu.Unlock()
+			}
 		}
 	}()
 	// Script errors and Content-Security-Policy violations are bugs in
@@ -384,12 +398,18 @@ func (b *browser) waitText(want string) string {
 }
 
 // consoleErrors returns the console errors and uncaught exceptions so far:
-// script errors, Content-Security-Policy violations, failed loads.
+// script errors, Content-Security-Policy violations, failed loads of a
+// page's resources (a stylesheet, a script). A page's own error status
+// (a 403 page a test opens on purpose) is the test's to check, not an
+// error here.
 func (b *browser) consoleErrors() []string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	var out []string
 	for _, m := range b.console {
+		if m.Source == "network" && b.documents[m.URL] {
+			continue
+		}
 		// Browsers ask every site for /favicon.ico; its 404 says
 		// nothing about the page.
 		if strings.HasSuffix(m.URL, "/favicon.ico") {
