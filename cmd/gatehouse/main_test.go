@@ -145,6 +145,11 @@ var commandFlags = map[string][]string{
 	"key import":      {"-name", "-cert", "-key", "-tenant"},
 	"key list":        {"-tenant"},
 	"key rotate":      {"-name", "-publish-ahead", "-grace", "-tenant"},
+
+	"events export":    {"-format", "-action", "-username", "-app", "-client-ip", "-since", "-until", "-tenant"},
+	"events retention": {"-set", "-tenant"},
+
+	"notifications list": {"-username", "-unread", "-mark-seen", "-tenant"},
 }
 
 func TestHelp(t *testing.T) {

@@ -59,6 +59,11 @@ func NewCore(db *sqlstore.DB, log *slog.Logger) *core.Core {
 type Options struct {
 	// Mail replaces SMTP delivery (tests capture messages).
 	Mail mail.Sender
+	// noEvents drops every event instead of recording it, so a benchmark
+	// can measure what the audit log costs the login path.
+	noEvents bool
+	// jobOptions tune the job queue (tests shorten the retry backoff).
+	jobOptions []job.Option
 }
 
 // App is the assembled product.
@@ -100,7 +105,7 @@ func (a *App) build(ctx context.Context, o Options) error {
 		return fmt.Errorf("bootstrap: %w", err)
 	}
 	a.NeedsSetup = boot.NeedsSetup
-	if a.svc, err = wire(a, o.Mail); err != nil {
+	if a.svc, err = wire(a, o); err != nil {
 		return err
 	}
 	if err := applyDefaults(ctx, a, a.svc); err != nil {

@@ -37,6 +37,17 @@ type testEnv struct {
 // configuration before the build.
 func newEnv(t testing.TB, mod ...func(*config.Config)) *testEnv {
 	t.Helper()
+	return newEnvWith(t, envOptions{}, mod...)
+}
+
+// envOptions change what newEnvWith builds beyond the configuration.
+type envOptions struct {
+	log io.Writer // if set, receives every log line (debug and up) as JSON
+	app Options
+}
+
+func newEnvWith(t testing.TB, o envOptions, mod ...func(*config.Config)) *testEnv {
+	t.Helper()
 	smtp := mailtest.Start(t, mailtest.Options{})
 	cfg := config.Defaults()
 	cfg.DataDir = t.TempDir()
@@ -52,7 +63,10 @@ func newEnv(t testing.TB, mod ...func(*config.Config)) *testEnv {
 	if testing.Verbose() {
 		log = slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	}
-	a, err := New(context.Background(), cfg, log, Options{})
+	if o.log != nil {
+		log = slog.New(slog.NewJSONHandler(o.log, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	a, err := New(context.Background(), cfg, log, o.app)
 	if err != nil {
 		t.Fatalf("build the app: %v", err)
 	}

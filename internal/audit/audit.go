@@ -2,7 +2,9 @@
 // request says (client IP, method, path, user agent, request ID), masks
 // secrets in the event's context, writes the event to the tenant's log and
 // tells the metrics. Features call a flow.EventWriter-shaped function and
-// never the store directly, so no event escapes masking.
+// never the store directly, so no event escapes masking. Retention (the
+// hourly deletion of expired events) lives here too, beside the writer
+// that gives events their expiry through the store.
 //
 // Masking follows Authentik's cleanse_dict: any key whose name contains
 // API, TOKEN, KEY, SECRET, PASS, SIGNATURE or PWD (any case), and here
@@ -29,14 +31,36 @@ var sensitive = regexp.MustCompile(`(?i)api|token|key|secret|pass|signature|pwd|
 type Writer struct {
 	Log      *slog.Logger
 	Recorded func(action string)
+	// Notify, when set, is given each stored event (notification rules);
+	// it must return quickly, as it runs on the request path.
+	Notify func(ctx context.Context, sc store.Scope, e *store.Event)
 }
 
 // Record stores e in sc's tenant. Failure to record is logged, not
 // returned: an audit hiccup must not fail a login.
 func (w *Writer) Record(ctx context.Context, sc store.Scope, e *store.Event) {
+	if err := Create(ctx, sc, e); err != nil {
+		w.Log.Warn("event not recorded", "action", e.Action, "error", err)
+		return
+	}
+	if w.Recorded != nil {
+		w.Recorded(e.Action)
+	}
+	if w.Notify != nil {
+		w.Notify(ctx, sc, e)
+	}
+}
+
+// Create adds the request to e, masks it and stores it, returning the
+// store's error. It is for callers that must report failure (expression
+// policies' ak_create_event); features use a Writer.
+func Create(ctx context.Context, sc store.Scope, e *store.Event) error {
 	info := httpx.From(ctx)
 	if e.ClientIP == "" {
 		e.ClientIP = info.ClientIP
+	}
+	if e.UserAgent == "" {
+		e.UserAgent = info.UserAgent
 	}
 	e.Context = Mask(e.Context)
 	if info.RequestID != "" {
@@ -45,13 +69,7 @@ func (w *Writer) Record(ctx context.Context, sc store.Scope, e *store.Event) {
 				"user_agent": info.UserAgent, "request_id": info.RequestID}
 		}
 	}
-	if err := sc.Events().Create(ctx, e); err != nil {
-		w.Log.Warn("event not recorded", "action", e.Action, "error", err)
-		return
-	}
-	if w.Recorded != nil {
-		w.Recorded(e.Action)
-	}
+	return sc.Events().Create(ctx, e)
 }
 
 // Mask returns a copy of m with secret values replaced, at any depth.

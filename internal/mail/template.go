@@ -19,6 +19,8 @@ const (
 	TemplatePasswordReset     = "password_reset"
 	TemplateInvitation        = "invitation"
 	TemplateTest              = "test"
+	// TemplateEventNotification carries a notification rule's message.
+	TemplateEventNotification = "event_notification"
 )
 
 // Languages with templates; the first is the fallback.
@@ -29,6 +31,9 @@ var languages = []string{"en", "zh-Hans"}
 //   - email_verification, password_reset: Name (may be empty), Link, Expires
 //   - invitation: Link, Expires, InvitedBy (may be empty)
 //   - test: nothing
+//   - event_notification: Title (the event's action), Body, Severity
+//     (notice, warning or alert), Name (the recipient, may be empty) and
+//     Link (may be empty)
 //
 // Render also takes a map[string]any or map[string]string with these keys,
 // as flow stages build their data from configuration.
@@ -43,6 +48,8 @@ type Data struct {
 	// Subject, when set, replaces the template's subject line, as the
 	// subject setting of Authentik's email stage does.
 	Subject string
+	// Title, Body and Severity are a notification's.
+	Title, Body, Severity string
 }
 
 // toData accepts the shapes of data Render documents. Unknown map keys are
@@ -80,11 +87,17 @@ func toData(v any) (Data, error) {
 			dst = &d.InvitedBy
 		case "Subject":
 			dst = &d.Subject
+		case "Title":
+			dst = &d.Title
+		case "Body":
+			dst = &d.Body
+		case "Severity":
+			dst = &d.Severity
 		case "Expires":
 			d.Expires = val
 			continue
 		default:
-			return d, fmt.Errorf("unknown data key %q (known: Name, Link, InvitedBy, Expires, Subject)", k)
+			return d, fmt.Errorf("unknown data key %q (known: Name, Link, InvitedBy, Expires, Subject, Title, Body, Severity)", k)
 		}
 		s, ok := val.(string)
 		if !ok && val != nil {
@@ -121,7 +134,8 @@ func mustParseTemplates() map[string]map[string]templateSet {
 	out := map[string]map[string]templateSet{}
 	for _, lang := range languages {
 		out[lang] = map[string]templateSet{}
-		for _, name := range []string{TemplateEmailVerification, TemplatePasswordReset, TemplateInvitation, TemplateTest} {
+		for _, name := range []string{TemplateEmailVerification, TemplatePasswordReset, TemplateInvitation, TemplateTest,
+			TemplateEventNotification} {
 			dir := "templates/" + lang + "/"
 			funcs := templateFuncs(lang)
 			text := texttemplate.Must(texttemplate.New(name).Funcs(funcs).Option("missingkey=error").
@@ -158,7 +172,9 @@ func Render(name, lang string, data any) (Message, error) {
 	if err != nil {
 		return Message{}, fmt.Errorf("mail: render %s: %w", name, err)
 	}
-	if name != TemplateTest && d.Link == "" {
+	// A notification is the point of its own message; the others exist
+	// to carry a link.
+	if name != TemplateTest && name != TemplateEventNotification && d.Link == "" {
 		return Message{}, fmt.Errorf("mail: render %s: Link is empty, and it is the point of this message", name)
 	}
 	v := view{Lang: lang, Data: d}

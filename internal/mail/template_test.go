@@ -7,9 +7,11 @@ import (
 )
 
 func TestRenderEveryTemplateInEveryLanguage(t *testing.T) {
-	data := Data{Name: "Alice", Link: "https://id.example.com/link?t=1", InvitedBy: "Bob", Expires: 30 * time.Minute}
+	data := Data{Name: "Alice", Link: "https://id.example.com/link?t=1", InvitedBy: "Bob", Expires: 30 * time.Minute,
+		Title: "login_failed", Body: "Failed login for alice", Severity: "alert"}
 	for _, lang := range languages {
-		for _, name := range []string{TemplateEmailVerification, TemplatePasswordReset, TemplateInvitation, TemplateTest} {
+		for _, name := range []string{TemplateEmailVerification, TemplatePasswordReset, TemplateInvitation, TemplateTest,
+			TemplateEventNotification} {
 			t.Run(lang+"/"+name, func(t *testing.T) {
 				m, err := Render(name, lang, data)
 				if err != nil {
@@ -175,5 +177,23 @@ func TestRenderTakesAMap(t *testing.T) {
 		if _, err := Render(TemplatePasswordReset, "en", tc.data); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: Render = %v, want an error containing %q", tc.name, err, tc.want)
 		}
+	}
+}
+
+func TestRenderEventNotification(t *testing.T) {
+	body := "login_failed: <b>alice</b>"
+	m, err := Render(TemplateEventNotification, "zh-CN", Data{Title: "login_failed", Body: body, Severity: "warning"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Subject != "Gatehouse 通知：login_failed" || !strings.Contains(m.Text, "级别：警告") || !strings.Contains(m.Text, body) {
+		t.Errorf("Chinese notification: subject %q, text:\n%s", m.Subject, m.Text)
+	}
+	if strings.Contains(m.HTML, "<b>alice") || !strings.Contains(m.HTML, "&lt;b&gt;alice") || strings.Contains(m.HTML, "<a ") {
+		t.Errorf("HTML must escape the body and, without a link, have none:\n%s", m.HTML)
+	}
+	m, err = Render(TemplateEventNotification, "en", Data{Title: "model_created", Body: "x", Severity: "notice", Subject: "[IdP] model_created"})
+	if err != nil || m.Subject != "[IdP] model_created" || !strings.Contains(m.Text, "Severity: notice") {
+		t.Errorf("English notification with a subject: %+v, %v", m, err)
 	}
 }

@@ -2,7 +2,7 @@
 // application or a source: it evaluates the policy, group and user bindings
 // attached to the target and combines them in "any" or "all" mode, as
 // Authentik's policy engine does. Policy kinds (expression, password,
-// reputation, password expiry, dummy) register an evaluator; compiled
+// reputation, password expiry, dummy, event matcher) register an evaluator; compiled
 // evaluators are cached per policy version, so an expression is compiled
 // once, not per request.
 package policy

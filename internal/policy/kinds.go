@@ -10,6 +10,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/gatehouse-id/gatehouse/internal/audit"
 	"github.com/gatehouse-id/gatehouse/internal/policy/expression"
 	"github.com/gatehouse-id/gatehouse/internal/policy/pwpolicy"
 	"github.com/gatehouse-id/gatehouse/internal/store"
@@ -23,6 +24,7 @@ func Kinds(now func() time.Time) map[string]Compiler {
 		"reputation":      compileReputation,
 		"password_expiry": func(c json.RawMessage) (Evaluator, error) { return compileExpiry(c, now) },
 		"dummy":           compileDummy,
+		"event_matcher":   compileEventMatcher,
 	}
 }
 
@@ -152,7 +154,7 @@ func (h helpers) UserBy(ctx context.Context, field, value string) (*expression.U
 }
 
 func (h helpers) CreateEvent(ctx context.Context, action string, data map[string]any) error {
-	return h.sc.Events().Create(ctx, &store.Event{Action: "custom_" + action, Context: data})
+	return audit.Create(ctx, h.sc, &store.Event{Action: "custom_" + action, Context: data})
 }
 
 // passwordPolicy checks the password a prompt collected.

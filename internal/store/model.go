@@ -34,7 +34,13 @@ type Tenant struct {
 	Default   bool
 	Domains   []string // hostnames that resolve to this tenant, lower-case
 	CreatedAt time.Time
+	// EventRetention is how long new events are kept (Authentik's
+	// event_retention); zero on Create means DefaultEventRetention.
+	EventRetention time.Duration
 }
+
+// DefaultEventRetention is Authentik's default event_retention (days=365).
+const DefaultEventRetention = 365 * 24 * time.Hour
 
 // UserType follows Authentik's: internal users may use the admin and user
 // interfaces; external ones (sign-up, social login) only applications.
@@ -276,15 +282,23 @@ type Session struct {
 	Expires   time.Time
 }
 
-// Event is one audit record.
+// Event is one audit record. It copies names (username, application
+// slug) rather than referencing rows, because it outlives them.
 type Event struct {
-	ID        uuid.UUID
-	Action    string
-	UserID    uuid.NullUUID
-	Username  string
-	App       string
-	ClientIP  string
-	Context   map[string]any
-	CreatedAt time.Time
-	Expires   time.Time
+	ID     uuid.UUID
+	Action string
+	// UserID and Username are who the action was done as; the
+	// Impersonator fields name the admin acting as that user, if any
+	// (Authentik's user.on_behalf_of, seen from the other side).
+	UserID               uuid.NullUUID
+	Username             string
+	ImpersonatorID       uuid.NullUUID
+	ImpersonatorUsername string
+	App                  string // application slug
+	ClientIP             string
+	UserAgent            string
+	Context              map[string]any
+	CreatedAt            time.Time
+	// Expires is when retention deletes the event.
+	Expires time.Time
 }

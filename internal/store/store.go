@@ -45,6 +45,9 @@ type Scope interface {
 	Providers() Providers
 	Artifacts() Artifacts
 	CertificateKeyPairs() CertificateKeyPairs
+	NotificationRules() NotificationRules
+	NotificationTransports() NotificationTransports
+	Notifications() Notifications
 	// Tx runs fn in one transaction. Inside fn, use only the Scope it is
 	// given. Nested calls join the outer transaction.
 	Tx(ctx context.Context, fn func(Scope) error) error
@@ -61,6 +64,9 @@ type Tenants interface {
 	ByDomain(ctx context.Context, host string) (*Tenant, error)
 	List(ctx context.Context) ([]*Tenant, error)
 	AddDomain(ctx context.Context, id uuid.UUID, domain string) error
+	// SetEventRetention changes how long the tenant's new events are
+	// kept; events already recorded keep their expiry.
+	SetEventRetention(ctx context.Context, id uuid.UUID, d time.Duration) error
 }
 
 // Page selects a slice of a list; Size is capped by each store at MaxPageSize.
@@ -192,18 +198,40 @@ type Sessions interface {
 	CountActive(ctx context.Context, now time.Time) (int, error)
 }
 
-// EventQuery filters an event list, newest first.
+// EventQuery is the event browser's question. Every filter is optional
+// and matches exactly, so each one can use an index.
 type EventQuery struct {
 	Action   string
 	Username string
-	Since    time.Time
-	Page     Page
+	App      string // application slug
+	ClientIP string
+	Since    time.Time // created at or after
+	Until    time.Time // created before
+	Ordering string    // "-created" (default, newest first) or "created"
+	// After continues a listing after this event (the last of the previous
+	// page) in the query's order, instead of skipping Page.Number-1 pages:
+	// a deep page then costs what the first does. Only its CreatedAt and
+	// ID are read.
+	After *Event
+	Page  Page
 }
+
+// MaxEventCount caps the total that Events.List counts: beyond it a
+// browser shows "10000+", since counting millions of rows would cost more
+// than the page itself.
+const MaxEventCount = 10000
 
 // Events is a tenant's append-only audit log.
 type Events interface {
+	// Create stores e, filling ID, CreatedAt and, unless set, Expires
+	// (CreatedAt plus the tenant's event retention).
 	Create(ctx context.Context, e *Event) error
+	// List returns a page of events and how many match, counted up to
+	// MaxEventCount; continuation pages (q.After set) are not counted and
+	// report 0.
 	List(ctx context.Context, q EventQuery) ([]*Event, int, error)
+	// DeleteExpired deletes events whose expiry has passed, in bounded
+	// batches, so that a large backlog never holds one long lock.
 	DeleteExpired(ctx context.Context, now time.Time) (int, error)
 }
 

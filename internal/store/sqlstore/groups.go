@@ -183,6 +183,11 @@ func (s groups) Delete(ctx context.Context, id uuid.UUID) error {
 			WHERE tenant_id = $1 AND parent_id = $2`, s.tenant, id); err != nil {
 			return sc.err(err)
 		}
+		// Rules lose their destination, as Authentik's SET_NULL.
+		if _, err := sc.q.ExecContext(ctx, `UPDATE notification_rules SET group_id = NULL, version = version + 1
+			WHERE tenant_id = $1 AND group_id = $2`, s.tenant, id); err != nil {
+			return sc.err(err)
+		}
 		res, err := sc.q.ExecContext(ctx, `DELETE FROM groups WHERE tenant_id = $1 AND id = $2`, s.tenant, id)
 		return sc.exactlyOne(res, err)
 	})

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"strings"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -16,6 +17,8 @@ type tenants struct {
 	q querier
 }
 
+const tenantColumns = `id, name, is_default, created_at, event_retention_seconds`
+
 func (t tenants) err(err error) error {
 	if errors.Is(err, sql.ErrNoRows) {
 		return store.ErrNotFound
@@ -24,7 +27,7 @@ func (t tenants) err(err error) error {
 }
 
 func (t tenants) EnsureDefault(ctx context.Context) (*store.Tenant, error) {
-	ten, err := t.byQuery(ctx, `SELECT id, name, is_default, created_at FROM tenants WHERE is_default`)
+	ten, err := t.byQuery(ctx, `SELECT `+tenantColumns+` FROM tenants WHERE is_default`)
 	if !errors.Is(err, store.ErrNotFound) {
 		return ten, err
 	}
@@ -32,7 +35,7 @@ func (t tenants) EnsureDefault(ctx context.Context) (*store.Tenant, error) {
 	err = t.Create(ctx, ten)
 	if errors.Is(err, store.ErrConflict) {
 		// Another replica created it first.
-		return t.byQuery(ctx, `SELECT id, name, is_default, created_at FROM tenants WHERE is_default`)
+		return t.byQuery(ctx, `SELECT `+tenantColumns+` FROM tenants WHERE is_default`)
 	}
 	return ten, err
 }
@@ -46,14 +49,20 @@ func (t tenants) Create(ctx context.Context, ten *store.Tenant) error {
 			return store.Invalid("domains", "%q %s", d, msg)
 		}
 	}
+	if ten.EventRetention == 0 {
+		ten.EventRetention = store.DefaultEventRetention
+	}
+	if err := validRetention(ten.EventRetention); err != nil {
+		return err
+	}
 	if ten.ID == uuid.Nil {
 		ten.ID = uuid.Must(uuid.NewV7())
 	}
 	ten.CreatedAt = t.s.nowTime()
 	return t.s.inTx(ctx, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx,
-			`INSERT INTO tenants (id, name, is_default, created_at) VALUES ($1, $2, $3, $4)`,
-			ten.ID, ten.Name, ten.Default, micros(ten.CreatedAt))
+			`INSERT INTO tenants (id, name, is_default, created_at, event_retention_seconds) VALUES ($1, $2, $3, $4, $5)`,
+			ten.ID, ten.Name, ten.Default, micros(ten.CreatedAt), int64(ten.EventRetention/time.Second))
 		if err != nil {
 			return t.err(err)
 		}
@@ -77,25 +86,32 @@ func validDomain(d string) string {
 }
 
 func (t tenants) Get(ctx context.Context, id uuid.UUID) (*store.Tenant, error) {
-	return t.byQuery(ctx, `SELECT id, name, is_default, created_at FROM tenants WHERE id = $1`, id)
+	return t.byQuery(ctx, `SELECT `+tenantColumns+` FROM tenants WHERE id = $1`, id)
 }
 
 func (t tenants) ByDomain(ctx context.Context, host string) (*store.Tenant, error) {
-	return t.byQuery(ctx, `SELECT t.id, t.name, t.is_default, t.created_at
-		FROM tenants t JOIN tenant_domains d ON d.tenant_id = t.id WHERE d.domain = $1`,
+	return t.byQuery(ctx, `SELECT `+tenantColumns+` FROM tenants
+		WHERE id = (SELECT tenant_id FROM tenant_domains WHERE domain = $1)`,
 		strings.ToLower(host))
 }
 
 func (t tenants) byQuery(ctx context.Context, q string, args ...any) (*store.Tenant, error) {
-	var ten store.Tenant
-	var created int64
-	if err := t.q.QueryRowContext(ctx, q, args...).Scan(&ten.ID, &ten.Name, &ten.Default, &created); err != nil {
+	ten, err := scanTenant(t.q.QueryRowContext(ctx, q, args...))
+	if err != nil {
 		return nil, t.err(err)
 	}
-	ten.CreatedAt = fromMicros(created)
-	var err error
 	ten.Domains, err = t.domains(ctx, ten.ID)
-	return &ten, err
+	return ten, err
+}
+
+func scanTenant(r rowScanner) (*store.Tenant, error) {
+	var ten store.Tenant
+	var created, retention int64
+	if err := r.Scan(&ten.ID, &ten.Name, &ten.Default, &created, &retention); err != nil {
+		return nil, err
+	}
+	ten.CreatedAt, ten.EventRetention = fromMicros(created), time.Duration(retention)*time.Second
+	return &ten, nil
 }
 
 func (t tenants) domains(ctx context.Context, id uuid.UUID) ([]string, error) {
@@ -116,22 +132,20 @@ func (t tenants) domains(ctx context.Context, id uuid.UUID) ([]string, error) {
 }
 
 func (t tenants) List(ctx context.Context) ([]*store.Tenant, error) {
-	rows, err := t.q.QueryContext(ctx, `SELECT id, name, is_default, created_at FROM tenants ORDER BY created_at, id`)
+	rows, err := t.q.QueryContext(ctx, `SELECT `+tenantColumns+` FROM tenants ORDER BY created_at, id`)
 	if err != nil {
 		return nil, t.err(err)
 	}
 	var out []*store.Tenant
 	byID := map[uuid.UUID]*store.Tenant{}
 	for rows.Next() {
-		var ten store.Tenant
-		var created int64
-		if err := rows.Scan(&ten.ID, &ten.Name, &ten.Default, &created); err != nil {
+		ten, err := scanTenant(rows)
+		if err != nil {
 			rows.Close()
 			return nil, t.err(err)
 		}
-		ten.CreatedAt = fromMicros(created)
-		out = append(out, &ten)
-		byID[ten.ID] = &ten
+		out = append(out, ten)
+		byID[ten.ID] = ten
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
@@ -163,4 +177,32 @@ func (t tenants) AddDomain(ctx context.Context, id uuid.UUID, domain string) err
 	_, err := t.q.ExecContext(ctx, `INSERT INTO tenant_domains (domain, tenant_id) VALUES ($1, $2)`,
 		strings.ToLower(domain), id)
 	return t.err(err)
+}
+
+// maxEventRetention is well inside time.Duration, whose range (292 years)
+// bounds what callers can ask for anyway.
+const maxEventRetention = 100 * 365 * 24 * time.Hour
+
+// validRetention accepts whole seconds, as the column stores them.
+func validRetention(d time.Duration) error {
+	if d < time.Second || d > maxEventRetention || d%time.Second != 0 {
+		return store.Invalid("event_retention", "must be whole seconds between 1 second and 100 years")
+	}
+	return nil
+}
+
+func (t tenants) SetEventRetention(ctx context.Context, id uuid.UUID, d time.Duration) error {
+	if err := validRetention(d); err != nil {
+		return err
+	}
+	res, err := t.q.ExecContext(ctx, `UPDATE tenants SET event_retention_seconds = $2 WHERE id = $1`, id, int64(d/time.Second))
+	if err != nil {
+		return t.err(err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return t.err(err)
+	} else if n == 0 {
+		return store.ErrNotFound
+	}
+	return nil
 }

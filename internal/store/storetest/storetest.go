@@ -38,6 +38,8 @@ func RunTests(t *testing.T, newStore func(t *testing.T) store.Store) {
 	tests = append(tests, flowTests()...)
 	tests = append(tests, appTests()...)
 	tests = append(tests, keyTests()...)
+	tests = append(tests, eventTests()...)
+	tests = append(tests, notificationTests()...)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, newStore(t)) })
 	}
