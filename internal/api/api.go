@@ -30,6 +30,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/core"
 	"github.com/gatehouse-id/gatehouse/internal/flow"
 	"github.com/gatehouse-id/gatehouse/internal/httpx"
+	"github.com/gatehouse-id/gatehouse/internal/policy"
 	"github.com/gatehouse-id/gatehouse/internal/session"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 )
@@ -51,6 +52,13 @@ type API struct {
 	// Changed is told after every successful write, so caches of the
 	// tenant's flows and providers are dropped at once on this replica.
 	Changed func(tenant uuid.UUID)
+	// ValidateConfig checks stage, policy, prompt and property mapping
+	// settings with the code that runs them (family is blueprint.Family*):
+	// the hook blueprints use, so neither can store what cannot run, and
+	// this package imports no provider. Nil accepts any settings.
+	ValidateConfig func(family, kind string, config []byte) error
+	// Policies evaluates policies for policies/all/{id}/test/.
+	Policies *policy.Engine
 
 	endpoints []*endpoint
 	doc       schemaCache
@@ -63,6 +71,10 @@ type Caller struct {
 	Superuser bool
 	perms     []string
 	csrf      string // the session's CSRF token, for session callers
+	// session is the caller's browser session (nil for bearer tokens);
+	// impersonator is the admin acting as User through it, if any.
+	session      *session.Session
+	impersonator *store.User
 }
 
 // Can reports whether the caller holds perm ("authentik_core.view_user");
@@ -80,7 +92,9 @@ func (c *Caller) Can(perm string) bool {
 // Mount registers every endpoint and the schema.
 func (a *API) Mount(mux *http.ServeMux) {
 	for _, e := range a.endpoints {
-		mux.Handle(e.method+" "+Prefix+e.path, a.handle(e))
+		// Exact paths ({$}): as subtrees, "generate/" would clash with
+		// "{id}/rotate/", and extra segments belong to the JSON 404 below.
+		mux.Handle(e.method+" "+Prefix+e.path+"{$}", a.handle(e))
 	}
 	mux.HandleFunc("GET "+Prefix+"schema/{$}", a.schema)
 	// Anything else under the prefix is a JSON 404, not the HTML one.
@@ -98,7 +112,8 @@ var (
 
 // authenticate finds the caller: a bearer API token, else the session.
 func (a *API) authenticate(ctx context.Context, w http.ResponseWriter, r *http.Request, sc store.Scope) (*Caller, error) {
-	var u *store.User
+	var u, imp *store.User
+	var sess *session.Session
 	csrf := ""
 	if h := r.Header.Get("Authorization"); h != "" {
 		scheme, tok, _ := strings.Cut(h, " ")
@@ -121,6 +136,13 @@ func (a *API) authenticate(ctx context.Context, w http.ResponseWriter, r *http.R
 		if u, err = sc.Users().Get(ctx, s.UserID().UUID); err != nil {
 			return nil, errUnauthenticated
 		}
+		if id := s.Impersonator(); id.Valid {
+			// An impersonation ends with its impersonator's access.
+			if imp, err = sc.Users().Get(ctx, id.UUID); err != nil || !imp.IsActive {
+				return nil, errUnauthenticated
+			}
+		}
+		sess = s
 		// A session that never rendered a form has no token yet; the one
 		// made now must be stored, or the caller could never use it.
 		csrf = s.CSRFToken()
@@ -131,7 +153,7 @@ func (a *API) authenticate(ctx context.Context, w http.ResponseWriter, r *http.R
 	if !u.IsActive {
 		return nil, errInactive
 	}
-	c := &Caller{User: u, Scope: sc, csrf: csrf}
+	c := &Caller{User: u, Scope: sc, csrf: csrf, session: sess, impersonator: imp}
 	var err error
 	if c.Superuser, err = a.Core.IsSuperuser(ctx, sc, u.ID); err != nil {
 		return nil, err

@@ -105,6 +105,7 @@ type MeResponse struct {
 	User        User   `json:"user"`
 	IsSuperuser bool   `json:"is_superuser"`
 	CSRFToken   string `json:"csrf_token,omitempty" doc:"send as X-CSRFToken on unsafe requests authenticated by the session cookie"`
+	Original    *User  `json:"original,omitempty" doc:"the admin impersonating user, while an impersonation runs"`
 }
 
 func (a *API) registerUsers() {
@@ -193,7 +194,12 @@ func (a *API) registerUsers() {
 		})
 	Action(a, http.MethodGet, "core/users/me/", "core", "core_users_me_retrieve", "The authenticated user", "", http.StatusOK,
 		func(ctx context.Context, c *Caller, r *http.Request, _ *struct{}) (*MeResponse, error) {
-			return &MeResponse{User: a.userOut(c.Scope, c.User), IsSuperuser: c.Superuser, CSRFToken: c.csrf}, nil
+			me := &MeResponse{User: a.userOut(c.Scope, c.User), IsSuperuser: c.Superuser, CSRFToken: c.csrf}
+			if c.impersonator != nil {
+				o := a.userOut(c.Scope, c.impersonator)
+				me.Original = &o
+			}
+			return me, nil
 		})
 }
 

@@ -12,6 +12,8 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/google/uuid"
+
 	"github.com/gatehouse-id/gatehouse/internal/store"
 )
 
@@ -59,6 +61,11 @@ func decode[In any](r *http.Request, required []string) (*In, error) {
 		}
 		ft := rv.Type().Field(i).Type
 		if string(val) == "null" && ft.Kind() == reflect.Pointer {
+			if ft.Elem() == reflect.TypeFor[uuid.NullUUID]() {
+				// The document says these may be null: null clears the reference.
+				rv.Field(i).Set(reflect.New(ft.Elem()))
+				continue
+			}
 			if !slices.Contains(required, name) {
 				v.Add(name, "may not be null")
 			}
@@ -164,7 +171,7 @@ func (a *API) modelEvent(ctx context.Context, c *Caller, action, model string, m
 	if changed != nil {
 		data["changes"] = changed
 	}
-	a.Events(ctx, c.Scope, &store.Event{Action: action, Context: data, UserID: nullID(c.User.ID), Username: c.User.Username})
+	a.Events(ctx, c.Scope, c.Event(&store.Event{Action: action, Context: data}))
 }
 
 func errorsIsConflictNotUnique(err error) bool {

@@ -56,8 +56,12 @@ func (a *API) OpenAPI() map[string]any {
 		op := map[string]any{"operationId": e.opID, "summary": e.summary, "tags": []string{e.tag}}
 		var params []any
 		if strings.Contains(e.path, "{id}") {
-			params = append(params, map[string]any{"name": "id", "in": "path", "required": true,
-				"schema": map[string]any{"type": "string", "format": "uuid"}})
+			id := map[string]any{"name": "id", "in": "path", "required": true,
+				"schema": map[string]any{"type": "string", "format": "uuid"}}
+			if e.key != "" {
+				id["schema"], id["description"] = map[string]any{"type": "string"}, "the object's ID or "+e.key
+			}
+			params = append(params, id)
 		}
 		for _, q := range e.params {
 			s := map[string]any{"type": "string"}
@@ -96,8 +100,14 @@ func (a *API) OpenAPI() map[string]any {
 					"pagination": map[string]any{"$ref": "#/components/schemas/Pagination"},
 					"results":    map[string]any{"type": "array", "items": b.ref(e.resp, false)}}}}}}
 		default:
-			responses[itoa(e.status)] = map[string]any{"description": "the object", "content": map[string]any{
-				"application/json": map[string]any{"schema": b.ref(e.resp, false)}}}
+			content := map[string]any{"application/json": map[string]any{"schema": b.ref(e.resp, false)}}
+			if d, ok := reflect.New(e.resp).Interface().(Downloadable); ok {
+				content[d.MediaType()] = map[string]any{"schema": map[string]any{"type": "string"}}
+			}
+			responses[itoa(e.status)] = map[string]any{"description": "the object", "content": content}
+		}
+		if e.method == http.MethodDelete {
+			responses["409"] = problem // still in use
 		}
 		if e.method != http.MethodGet && e.method != http.MethodDelete {
 			responses["409"] = problem

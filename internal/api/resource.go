@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"mime"
 	"net/http"
 	"reflect"
 	"slices"
@@ -79,6 +80,19 @@ type Resource[Out Object, In any] struct {
 	// version is version, or to the current one when version is 0.
 	Update func(ctx context.Context, c *Caller, id uuid.UUID, version int64, in *In) (Out, error)
 	Delete func(ctx context.Context, c *Caller, id uuid.UUID) error
+	// Key resolves a detail path's {id} that is not a UUID, for models
+	// Authentik addresses by another unique field, KeyName (flows: slug).
+	Key     func(ctx context.Context, c *Caller, key string) (uuid.UUID, error)
+	KeyName string
+}
+
+// id reads a detail path's object: its UUID, or its Key.
+func (r Resource[Out, In]) id(ctx context.Context, c *Caller, req *http.Request) (uuid.UUID, error) {
+	id, err := pathID(req)
+	if err != nil && r.Key != nil {
+		return r.Key(ctx, c, req.PathValue("id"))
+	}
+	return id, err
 }
 
 // perm turns "authentik_core.user" and "view" into "authentik_core.view_user".
@@ -98,6 +112,12 @@ type endpoint struct {
 	required                         []string
 	status                           int
 	run                              func(ctx context.Context, c *Caller, w http.ResponseWriter, r *http.Request) error
+	// own marks endpoints every user may call for their own objects (their
+	// tokens, their sessions): run itself narrows the answer unless the
+	// caller holds perm, so handle does not refuse without it.
+	own bool
+	// key is the field a detail path's {id} may give instead of the UUID.
+	key string
 }
 
 // Register adds r's endpoints to a.
@@ -146,10 +166,10 @@ func Register[Out Object, In any](a *API, r Resource[Out, In]) {
 			}})
 	}
 	if r.Get != nil {
-		a.endpoints = append(a.endpoints, &endpoint{method: http.MethodGet, path: detail, tag: r.Tag, opID: opBase + "_retrieve",
+		a.endpoints = append(a.endpoints, &endpoint{method: http.MethodGet, path: detail, key: r.KeyName, tag: r.Tag, opID: opBase + "_retrieve",
 			summary: "Read a " + modelName, perm: perm(r.Model, "view"), resp: out, status: 200,
 			run: func(ctx context.Context, c *Caller, w http.ResponseWriter, req *http.Request) error {
-				id, err := pathID(req)
+				id, err := r.id(ctx, c, req)
 				if err != nil {
 					return err
 				}
@@ -168,11 +188,11 @@ func Register[Out Object, In any](a *API, r Resource[Out, In]) {
 			if m == http.MethodPatch {
 				required, verb, op = nil, "Change", "_partial_update"
 			}
-			a.endpoints = append(a.endpoints, &endpoint{method: m, path: detail, tag: r.Tag, opID: opBase + op,
+			a.endpoints = append(a.endpoints, &endpoint{method: m, path: detail, key: r.KeyName, tag: r.Tag, opID: opBase + op,
 				summary: verb + " a " + modelName + " (If-Match with the ETag refuses a lost update)", perm: perm(r.Model, "change"),
 				req: in, resp: out, required: required, status: 200,
 				run: func(ctx context.Context, c *Caller, w http.ResponseWriter, req *http.Request) error {
-					id, err := pathID(req)
+					id, err := r.id(ctx, c, req)
 					if err != nil {
 						return err
 					}
@@ -205,10 +225,10 @@ func Register[Out Object, In any](a *API, r Resource[Out, In]) {
 		}
 	}
 	if r.Delete != nil {
-		a.endpoints = append(a.endpoints, &endpoint{method: http.MethodDelete, path: detail, tag: r.Tag, opID: opBase + "_destroy",
+		a.endpoints = append(a.endpoints, &endpoint{method: http.MethodDelete, path: detail, key: r.KeyName, tag: r.Tag, opID: opBase + "_destroy",
 			summary: "Delete a " + modelName, perm: perm(r.Model, "delete"), status: 204,
 			run: func(ctx context.Context, c *Caller, w http.ResponseWriter, req *http.Request) error {
-				id, err := pathID(req)
+				id, err := r.id(ctx, c, req)
 				if err != nil {
 					return err
 				}
@@ -259,9 +279,27 @@ func Action[In, Out any](a *API, method, path, tag, opID, summary, permission st
 				w.WriteHeader(http.StatusNoContent)
 				return nil
 			}
+			if d, ok := any(out).(Downloadable); ok {
+				if name, body, ok := d.File(); ok {
+					w.Header().Set("Content-Type", d.MediaType())
+					w.Header().Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": name}))
+					w.WriteHeader(status)
+					w.Write(body)
+					return nil
+				}
+			}
 			httpx.WriteJSON(w, status, out)
 			return nil
 		}})
+}
+
+// Downloadable is an action response the client may ask for as a file
+// instead of JSON (Authentik's ?download): when File says so, Action sends
+// the body as an attachment of MediaType, and the OpenAPI document lists
+// that media type beside JSON.
+type Downloadable interface {
+	MediaType() string
+	File() (name string, body []byte, ok bool)
 }
 
 // handle authenticates, checks the endpoint's permission and runs it.
@@ -275,7 +313,7 @@ func (a *API) handle(e *endpoint) http.Handler {
 			a.problem(w, r, err)
 			return
 		}
-		if e.perm != "" && !c.Can(e.perm) {
+		if e.perm != "" && !e.own && !c.Can(e.perm) {
 			a.problem(w, r, forbidden(e.perm))
 			return
 		}

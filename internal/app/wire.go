@@ -7,6 +7,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/gatehouse-id/gatehouse/internal/admin"
 	"github.com/gatehouse-id/gatehouse/internal/api"
 	"github.com/gatehouse-id/gatehouse/internal/audit"
 	"github.com/gatehouse-id/gatehouse/internal/blueprint"
@@ -18,6 +19,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/flowhttp"
 	"github.com/gatehouse-id/gatehouse/internal/job"
 	"github.com/gatehouse-id/gatehouse/internal/mail"
+	"github.com/gatehouse-id/gatehouse/internal/notification"
 	"github.com/gatehouse-id/gatehouse/internal/policy"
 	"github.com/gatehouse-id/gatehouse/internal/provider/oauth2"
 	"github.com/gatehouse-id/gatehouse/internal/ratelimit"
@@ -39,9 +41,13 @@ type services struct {
 	metrics  *productMetrics
 }
 
-func wire(x *App, sender mail.Sender) (*services, error) {
+func wire(x *App, o Options) (*services, error) {
 	pm := newProductMetrics()
-	events := (&audit.Writer{Log: x.log, Recorded: pm.event}).Record
+	writer := &audit.Writer{Log: x.log, Recorded: pm.event}
+	events := writer.Record
+	if o.noEvents {
+		events = func(context.Context, store.Scope, *store.Event) {}
+	}
 	policies := policy.NewEngine(policy.Kinds(time.Now), policy.Hooks{
 		Exception: func(ctx context.Context, req *policy.Request, p *store.Object, err error) {
 			events(ctx, req.Scope, &store.Event{Action: "policy_exception",
@@ -54,12 +60,14 @@ func wire(x *App, sender mail.Sender) (*services, error) {
 		Evaluated: pm.policy,
 	}, x.log)
 
-	q := job.New(x.db.SQL(), x.db.Driver(), x.log)
+	q := job.New(x.db.SQL(), x.db.Driver(), x.log, o.jobOptions...)
+	sender := o.Mail
 	if sender == nil {
 		sender = mail.NewSMTP(x.cfg.Email)
 	}
 	mail.RegisterJob(q, sender)
 	scheduleCleanup(x, q)
+	q.Schedule(audit.RetentionSchedule, time.Hour, audit.Retention(x.db, time.Now, x.log))
 
 	t := x.cfg.Throttle
 	env := &flow.Env{
@@ -87,18 +95,40 @@ func wire(x *App, sender mail.Sender) (*services, error) {
 		return nil, err
 	}
 	km := keys.NewManager(x.db, box, time.Now)
+	writer.Notify = notification.New(x.db, q, policies, box, x.log).Event
 	oidc := &oauth2.Service{Store: x.db, Keys: keySource{km}, Box: box, Core: x.core, Sessions: env.Sessions, Issued: pm.issued,
 		Policies: policies, Web: renderer, Events: events, ExternalURL: x.cfg.ExternalURL, Log: x.log, Now: time.Now}
 	kinds := stage.Kinds()
 	maps.Copy(kinds, oidc.StageKinds())
 	exec := flow.NewExecutor(env, kinds)
 	oidc.Executor = exec
+	env.Sessions.Ended = oidc.EnableBackchannelLogout(q)
 	fh := &flowhttp.Handler{Store: x.db, Core: x.core, Executor: exec, Sessions: env.Sessions, Web: renderer, Log: x.log}
 	rest := &api.API{Store: x.db, Core: x.core, Sessions: env.Sessions, Events: events, Log: x.log, Now: time.Now, UID: oauth2.UID,
-		Changed: func(tenant uuid.UUID) { oidc.Invalidate(tenant); exec.Invalidate(tenant) }}
+		Policies: policies, Changed: func(tenant uuid.UUID) { oidc.Invalidate(tenant); exec.Invalidate(tenant) }}
 	rest.Init()
-	return &services{handlers: []server.Handler{renderer, fh, oidc, rest}, queue: q, executor: exec, policies: policies,
-		box: box, keys: km, oidc: oidc, metrics: pm}, nil
+	s := &services{handlers: []server.Handler{renderer, fh, oidc, rest}, queue: q, executor: exec, policies: policies,
+		box: box, keys: km, oidc: oidc, metrics: pm}
+	// The API checks settings with the same code as blueprints.
+	rest.ValidateConfig = s.validateConfig
+	api.RegisterCrypto(rest, km)
+	oidc.RegisterAPI(rest)
+	// A new tenant or domain works at once, not at the next start or
+	// tenant reload; applying defaults is idempotent, so every tenant is
+	// passed again.
+	api.RegisterTenants(rest, func(ctx context.Context) error {
+		if err := applyDefaults(ctx, x, s); err != nil {
+			return err
+		}
+		return x.Server.ReloadTenants(ctx)
+	})
+	api.RegisterSystem(rest, x.db.Driver(), q.Stats)
+	console, err := admin.New(admin.Options{API: rest, Web: renderer, Store: x.db, Log: x.log, ExternalURL: x.cfg.ExternalURL})
+	if err != nil {
+		return nil, err
+	}
+	s.handlers = append(s.handlers, console)
+	return s, nil
 }
 
 // applyDefaults creates the default flows, stages and policies in every
@@ -114,7 +144,7 @@ func applyDefaults(ctx context.Context, x *App, s *services) error {
 		}
 		// A default that cannot be applied (an admin reused one of its
 		// names for something else) is logged; the others still apply.
-		if _, err := blueprint.ApplyDefaults(ctx, x.db.Scope(t.ID), blueprint.Options{
+		if _, err := blueprint.ApplyDefaults(ctx, x.db.Scope(t.ID), blueprint.Options{Box: s.box,
 			ValidateConfig: s.validateConfig, HashPassword: func(p string) (string, error) {
 				return x.core.Hasher.Hash(ctx, p)
 			}}); err != nil {
@@ -170,7 +200,8 @@ func (m mailer) SendTemplate(ctx context.Context, tenant uuid.UUID, to, template
 }
 
 // scheduleCleanup deletes expired rows of every tenant, as Authentik's
-// clean_expired_models task does every five minutes.
+// clean_expired_models task does every five minutes; events have their own
+// schedule (audit.RetentionSchedule).
 func scheduleCleanup(x *App, q *job.Queue) {
 	q.Schedule("clean_expired_models", 5*time.Minute, func(ctx context.Context) error {
 		tenants, err := x.db.Tenants().List(ctx)
@@ -182,7 +213,7 @@ func scheduleCleanup(x *App, q *job.Queue) {
 			sc := x.db.Scope(t.ID)
 			for _, del := range []func(context.Context, time.Time) (int, error){
 				sc.Sessions().DeleteExpired, sc.Tokens().DeleteExpired, sc.FlowTokens().DeleteExpired,
-				sc.Reputation().DeleteExpired, sc.Events().DeleteExpired, sc.Artifacts().DeleteExpired,
+				sc.Reputation().DeleteExpired, sc.Artifacts().DeleteExpired,
 			} {
 				if _, err := del(ctx, now); err != nil {
 					return err

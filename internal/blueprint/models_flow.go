@@ -246,8 +246,7 @@ func checkStageBinding(ctx context.Context, tx *Tx, b *store.FlowStageBinding) e
 }
 
 func (stageBindingModel) Create(ctx context.Context, tx *Tx, v Values) (uuid.UUID, error) {
-	// Authentik's defaults: policies run when the stage is reached.
-	b := &store.FlowStageBinding{ReEvaluatePolicies: true}
+	b := NewStageBinding()
 	if _, ok := v["order"]; !ok {
 		return uuid.Nil, store.Invalid("order", "is required")
 	}
@@ -385,7 +384,7 @@ func checkPolicyBinding(ctx context.Context, tx *Tx, b *store.PolicyBinding) err
 }
 
 func (policyBindingModel) Create(ctx context.Context, tx *Tx, v Values) (uuid.UUID, error) {
-	b := &store.PolicyBinding{Enabled: true, Timeout: 30 * time.Second}
+	b := NewPolicyBinding()
 	if err := applyPolicyBinding(b, v); err != nil {
 		return uuid.Nil, err
 	}

@@ -51,7 +51,8 @@ func (h *Handler) Mount(mux *http.ServeMux) {
 	mux.HandleFunc("GET /flows/-/cancel/{$}", h.cancel)
 	mux.HandleFunc("GET /{$}", h.root)
 	mux.HandleFunc("GET /if/user/{$}", h.iface(false))
-	mux.HandleFunc("GET /if/admin/{$}", h.iface(true))
+	// /if/admin/ is the admin console (internal/admin), which keeps
+	// external users out with the same page.
 }
 
 // request is what every entry point loads first.

@@ -16,8 +16,10 @@ import (
 var migrationFiles embed.FS
 
 // migrations renders the one migration sequence for a dialect: the files are
-// shared, only the {{type}} markers differ. One timeline for both engines
-// means no step can be forgotten on one of them.
+// shared, only the {{type}} markers differ, and lines marked {{sqlite}} or
+// {{postgres}} (an index one engine has and the other has not) are kept
+// for that engine only. One timeline for both engines means no step can be
+// forgotten on one of them.
 func migrations(d dialect) (fs.FS, error) {
 	out := fstest.MapFS{}
 	entries, err := fs.ReadDir(migrationFiles, "migrations")
@@ -34,13 +36,29 @@ func migrations(d dialect) (fs.FS, error) {
 		if err != nil {
 			return nil, err
 		}
-		text := r.Replace(string(b))
+		text := r.Replace(onlyFor(d.name(), string(b)))
 		if i := strings.Index(text, "{{"); i >= 0 {
 			return nil, fmt.Errorf("sqlstore: %s: unknown type marker near %q", e.Name(), text[i:min(len(text), i+20)])
 		}
 		out[e.Name()] = &fstest.MapFile{Data: []byte(text), Mode: 0o444}
 	}
 	return out, nil
+}
+
+// onlyFor keeps the lines marked for engine, without their mark, and drops
+// those marked for the other. Dropped, not commented out: goose reads its
+// annotations (StatementBegin) even inside comments.
+func onlyFor(engine, sql string) string {
+	lines := strings.Split(sql, "\n")
+	out := lines[:0]
+	for _, line := range lines {
+		if rest, ok := strings.CutPrefix(line, "{{"+engine+"}}"); ok {
+			out = append(out, rest)
+		} else if !strings.HasPrefix(line, "{{sqlite}}") && !strings.HasPrefix(line, "{{postgres}}") {
+			out = append(out, line)
+		}
+	}
+	return strings.Join(out, "\n")
 }
 
 // Migrate applies every pending migration. On PostgreSQL it holds a session

@@ -1,0 +1,375 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"hash/fnv"
+	"net/http"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/google/uuid"
+
+	"github.com/gatehouse-id/gatehouse/internal/store"
+)
+
+// Event stamps e with who acts: the caller, unless e already names the
+// user it is about, and the admin impersonating the caller, if one is.
+// The impersonator also goes into the context ("impersonator"), where
+// event consumers that predate the columns look.
+func (c *Caller) Event(e *store.Event) *store.Event {
+	if !e.UserID.Valid && e.Username == "" {
+		e.UserID, e.Username = nullID(c.User.ID), c.User.Username
+	}
+	if c.impersonator != nil {
+		e.ImpersonatorID, e.ImpersonatorUsername = nullID(c.impersonator.ID), c.impersonator.Username
+		if e.Context == nil {
+			e.Context = map[string]any{}
+		}
+		e.Context["impersonator"] = c.impersonator.Username
+	}
+	return e
+}
+
+// record writes an event, if the API has a writer.
+func (a *API) record(ctx context.Context, sc store.Scope, e *store.Event) {
+	if a.Events != nil {
+		a.Events(ctx, sc, e)
+	}
+}
+
+// ownable marks the endpoints registered since from as usable by every
+// caller for their own objects; their functions check the permission.
+func (a *API) ownable(from int) {
+	for _, e := range a.endpoints[from:] {
+		e.own = true
+	}
+}
+
+// superuserModels are managed by superusers only, whatever a role says;
+// their permissions are not offered to roles.
+var superuserModels = []string{"authentik_tenants.tenant", "authentik_tenants.domain"}
+
+// Permissions lists, sorted, every permission that some endpoint checks:
+// the names a role can usefully hold.
+func (a *API) Permissions() []string {
+	var out []string
+	for _, e := range a.endpoints {
+		if e.perm != "" && !slices.Contains(out, e.perm) && !slices.Contains(superuserModels, modelOf(e.perm)) {
+			out = append(out, e.perm)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// expand turns a permission as a role may name it (with or without its
+// app label) into the full names it grants.
+func (a *API) expand(p string, catalog []string) []string {
+	if strings.Contains(p, ".") {
+		if slices.Contains(catalog, p) {
+			return []string{p}
+		}
+		return nil
+	}
+	var out []string
+	for _, full := range catalog {
+		if _, code, _ := strings.Cut(full, "."); code == p {
+			out = append(out, full)
+		}
+	}
+	return out
+}
+
+// holdsAll reports whether the caller holds every permission in perms, so
+// that handing them on (in a role, a token, an impersonation) gives nobody
+// more than the caller has.
+func (a *API) holdsAll(c *Caller, perms []string) bool {
+	if c.Superuser {
+		return true
+	}
+	catalog := a.Permissions()
+	for _, p := range perms {
+		full := a.expand(p, catalog)
+		if len(full) == 0 && !slices.Contains(c.perms, p) {
+			return false // not one the API checks: only its holder may pass it on
+		}
+		for _, f := range full {
+			if !c.Can(f) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// mayActAs refuses to let the caller act as target (impersonate them, mint
+// their tokens) when target could do more: only superusers act as
+// superusers, and others only as users whose permissions they hold.
+func (a *API) mayActAs(ctx context.Context, c *Caller, target *store.User) error {
+	if c.Superuser {
+		return nil
+	}
+	super, err := a.Core.IsSuperuser(ctx, c.Scope, target.ID)
+	if err != nil {
+		return err
+	}
+	roles, err := c.Scope.Roles().ForUser(ctx, target.ID)
+	if err != nil {
+		return err
+	}
+	var perms []string
+	for _, r := range roles {
+		perms = append(perms, r.Permissions...)
+	}
+	if super || !a.holdsAll(c, perms) {
+		return Errorf(http.StatusForbidden, "you cannot act as a user who holds permissions you do not")
+	}
+	return nil
+}
+
+// Permission is one entry of rbac/permissions/.
+type Permission struct {
+	Permission string `json:"permission" doc:"the name roles hold: app_label.codename"`
+	Codename   string `json:"codename"`
+	AppLabel   string `json:"app_label"`
+	Model      string `json:"model" doc:"the model of view/add/change/delete permissions; empty for others"`
+	Name       string `json:"name"`
+}
+
+// PermissionList is rbac/permissions/, one page holding the whole catalog.
+type PermissionList struct {
+	Pagination Pagination   `json:"pagination"`
+	Results    []Permission `json:"results"`
+}
+
+func permissionOut(full string) Permission {
+	app, code, _ := strings.Cut(full, ".")
+	p := Permission{Permission: full, Codename: code, AppLabel: app, Name: "Can " + strings.ReplaceAll(code, "_", " ")}
+	if action, model, ok := strings.Cut(code, "_"); ok && !strings.Contains(model, "_") &&
+		slices.Contains([]string{"view", "add", "change", "delete"}, action) {
+		p.Model = model
+	}
+	return p
+}
+
+// Role is Authentik's role with its permissions and the groups it is
+// assigned to (Authentik shows those on the group).
+type Role struct {
+	PK          uuid.UUID   `json:"pk"`
+	Name        string      `json:"name"`
+	Permissions []string    `json:"permissions"`
+	Groups      []uuid.UUID `json:"groups" doc:"groups whose members hold the role; change with assign/ and unassign/"`
+	version     int64
+}
+
+func (r Role) Meta() Meta { return Meta{ID: r.PK, Name: r.Name, Version: r.version} }
+
+// RoleRequest is what create and update accept.
+type RoleRequest struct {
+	Name        *string   `json:"name"`
+	Permissions *[]string `json:"permissions" doc:"app_label.codename names from rbac/permissions/"`
+}
+
+// RoleAssignRequest names the group of assign/ and unassign/.
+type RoleAssignRequest struct {
+	Group *uuid.UUID `json:"group"`
+}
+
+// roleVersion stands in for a version column roles lack: a digest of
+// what the API can change, so a stale If-Match is refused (between the
+// check and the write, a concurrent edit can still slip in).
+func roleVersion(r *store.Role) int64 {
+	h := fnv.New64a()
+	h.Write([]byte(r.Name))
+	for _, p := range r.Permissions {
+		h.Write([]byte{0})
+		h.Write([]byte(p))
+	}
+	return int64(h.Sum64()>>11) | 1
+}
+
+func roleOut(r *store.Role, groups []uuid.UUID) Role {
+	perms := r.Permissions
+	if perms == nil {
+		perms = []string{}
+	}
+	if groups == nil {
+		groups = []uuid.UUID{}
+	}
+	return Role{PK: r.ID, Name: r.Name, Permissions: perms, Groups: groups, version: roleVersion(r)}
+}
+
+func assignments(ctx context.Context, sc store.Scope) (map[uuid.UUID][]uuid.UUID, error) {
+	if ed, ok := sc.Roles().(store.RoleEditor); ok {
+		return ed.Assignments(ctx)
+	}
+	return nil, nil
+}
+
+// grantable checks the permissions a write adds to a role: each must be
+// one the API checks (in either spelling), and the caller must hold it.
+func (a *API) grantable(c *Caller, added []string) error {
+	catalog := a.Permissions()
+	v := &store.ValidationError{}
+	for _, p := range added {
+		if len(a.expand(p, catalog)) == 0 {
+			v.Add("permissions", "%q is not a permission (see rbac/permissions/)", p)
+		}
+	}
+	if err := v.Err(); err != nil {
+		return err
+	}
+	if !a.holdsAll(c, added) {
+		return Errorf(http.StatusForbidden, "you can only grant permissions you hold yourself")
+	}
+	return nil
+}
+
+func init() { builtin = append(builtin, (*API).registerRBAC) }
+
+func (a *API) registerRBAC() {
+	get := func(ctx context.Context, c *Caller, id uuid.UUID) (Role, error) {
+		r, err := c.Scope.Roles().Get(ctx, id)
+		if err != nil {
+			return Role{}, err
+		}
+		as, err := assignments(ctx, c.Scope)
+		return roleOut(r, as[r.ID]), err
+	}
+	Register(a, Resource[Role, RoleRequest]{
+		Path: "rbac/roles/", Tag: "rbac", Model: "authentik_rbac.role", Required: []string{"name"},
+		List: func(ctx context.Context, c *Caller, q Query) ([]Role, int, error) {
+			rs, err := c.Scope.Roles().List(ctx)
+			if err != nil {
+				return nil, 0, err
+			}
+			as, err := assignments(ctx, c.Scope)
+			if err != nil {
+				return nil, 0, err
+			}
+			var out []Role
+			for _, r := range rs {
+				if strings.Contains(strings.ToLower(r.Name), strings.ToLower(q.Search)) {
+					out = append(out, roleOut(r, as[r.ID]))
+				}
+			}
+			return slicePage(out, q.Page), len(out), nil
+		},
+		Get: get,
+		Create: func(ctx context.Context, c *Caller, in *RoleRequest) (Role, error) {
+			r := &store.Role{Name: *in.Name}
+			if in.Permissions != nil {
+				r.Permissions = *in.Permissions
+			}
+			if err := a.grantable(c, r.Permissions); err != nil {
+				return Role{}, err
+			}
+			if err := c.Scope.Roles().Create(ctx, r); err != nil {
+				return Role{}, err
+			}
+			return roleOut(r, nil), nil
+		},
+		Update: func(ctx context.Context, c *Caller, id uuid.UUID, version int64, in *RoleRequest) (Role, error) {
+			cur, err := c.Scope.Roles().Get(ctx, id)
+			if err != nil {
+				return Role{}, err
+			}
+			if err := checkVersion(version, roleVersion(cur)); err != nil {
+				return Role{}, err
+			}
+			if in.Name != nil && *in.Name != cur.Name {
+				ed, ok := c.Scope.Roles().(store.RoleEditor)
+				if !ok {
+					return Role{}, store.Invalid("name", "roles cannot be renamed on this store")
+				}
+				if err := ed.Rename(ctx, id, *in.Name); err != nil {
+					return Role{}, err
+				}
+			}
+			if in.Permissions != nil {
+				var added []string
+				for _, p := range *in.Permissions {
+					if !slices.Contains(cur.Permissions, p) {
+						added = append(added, p)
+					}
+				}
+				if err := a.grantable(c, added); err != nil {
+					return Role{}, err
+				}
+				if err := c.Scope.Roles().SetPermissions(ctx, id, *in.Permissions); err != nil {
+					return Role{}, err
+				}
+			}
+			return get(ctx, c, id)
+		},
+		Delete: func(ctx context.Context, c *Caller, id uuid.UUID) error { return c.Scope.Roles().Delete(ctx, id) },
+	})
+	for _, op := range []struct{ path, verb string }{{"assign", "Assign the role to a group"}, {"unassign", "Take the role from a group"}} {
+		Action(a, http.MethodPost, "rbac/roles/{id}/"+op.path+"/", "rbac", "rbac_roles_"+op.path+"_create",
+			op.verb+" (needs change_group too; assigning needs every permission of the role)", "authentik_rbac.change_role",
+			http.StatusNoContent, func(ctx context.Context, c *Caller, r *http.Request, in *RoleAssignRequest) (*struct{}, error) {
+				return nil, a.assignRole(ctx, c, r, in, op.path == "assign")
+			})
+	}
+	Action(a, http.MethodGet, "rbac/permissions/", "rbac", "rbac_permissions_list",
+		"Every permission the API checks, all on one page", "authentik_rbac.view_role", http.StatusOK,
+		func(ctx context.Context, c *Caller, r *http.Request, _ *struct{}) (*PermissionList, error) {
+			out := &PermissionList{Results: []Permission{}}
+			for _, p := range a.Permissions() {
+				out.Results = append(out.Results, permissionOut(p))
+			}
+			n := len(out.Results)
+			out.Pagination = Pagination{Count: n, Current: 1, TotalPages: 1, StartIndex: min(1, n), EndIndex: n}
+			return out, nil
+		})
+}
+
+func (a *API) assignRole(ctx context.Context, c *Caller, r *http.Request, in *RoleAssignRequest, assign bool) error {
+	if !c.Can("authentik_core.change_group") {
+		return forbidden("authentik_core.change_group")
+	}
+	id, err := pathID(r)
+	if err != nil {
+		return err
+	}
+	if in.Group == nil {
+		return store.Invalid("group", "this field is required")
+	}
+	role, err := c.Scope.Roles().Get(ctx, id)
+	if err != nil {
+		return err
+	}
+	g, err := c.Scope.Groups().Get(ctx, *in.Group)
+	if errors.Is(err, store.ErrNotFound) {
+		return store.Invalid("group", "no such group")
+	} else if err != nil {
+		return err
+	}
+	change := "unassigned_from"
+	if assign {
+		change = "assigned_to"
+		if !a.holdsAll(c, role.Permissions) {
+			return Errorf(http.StatusForbidden, "you can only assign roles whose permissions you hold yourself")
+		}
+		err = c.Scope.Roles().AssignToGroup(ctx, id, g.ID)
+	} else {
+		err = c.Scope.Roles().UnassignFromGroup(ctx, id, g.ID)
+	}
+	if err != nil {
+		return err
+	}
+	a.modelEvent(ctx, c, "model_updated", "authentik_rbac.role", Meta{ID: role.ID, Name: role.Name},
+		map[string]any{change: g.Name})
+	return nil
+}
+
+// slicePage cuts one page out of a list built in memory.
+func slicePage[T any](all []T, p store.Page) []T {
+	p = p.Normalize()
+	if p.Offset() >= len(all) {
+		return nil
+	}
+	return all[p.Offset():min(len(all), p.Offset()+p.Size)]
+}
