@@ -316,13 +316,67 @@ func (a *API) registerGroups() {
 					return nil, err
 				}
 				if op.path == "add_user" {
-					err = c.Scope.Groups().AddMember(ctx, gid, *in.PK)
+					uid := *in.PK
+					err = c.Scope.Tx(ctx, func(tx store.Scope) error {
+						before, err := a.rolePermissions(ctx, tx, uid)
+						if err != nil {
+							return err
+						}
+						if err := tx.Groups().AddMember(ctx, gid, uid); err != nil {
+							return err
+						}
+						return a.noEscalation(ctx, c, tx, uid, before)
+					})
 				} else {
 					err = c.Scope.Groups().RemoveMember(ctx, gid, *in.PK)
 				}
 				return nil, err
 			})
 	}
+}
+
+// superuserKey stands for superuser rights among a user's permissions.
+const superuserKey = "*superuser"
+
+// rolePermissions is what a user holds through their groups: role
+// permissions, and superuserKey for a superuser group (or its child).
+func (a *API) rolePermissions(ctx context.Context, sc store.Scope, user uuid.UUID) (map[string]bool, error) {
+	out := map[string]bool{}
+	su, err := a.Core.IsSuperuser(ctx, sc, user)
+	if err != nil {
+		return nil, err
+	}
+	out[superuserKey] = su
+	roles, err := sc.Roles().ForUser(ctx, user)
+	for _, r := range roles {
+		for _, p := range r.Permissions {
+			out[p] = true
+		}
+	}
+	return out, err
+}
+
+// noEscalation refuses a membership change (inside its transaction) that
+// hands the user superuser rights, through a parent group too, or a
+// permission the caller does not hold: change_group alone must not let
+// anyone give themselves a powerful role.
+func (a *API) noEscalation(ctx context.Context, c *Caller, tx store.Scope, user uuid.UUID, before map[string]bool) error {
+	if c.Superuser {
+		return nil
+	}
+	after, err := a.rolePermissions(ctx, tx, user)
+	if err != nil {
+		return err
+	}
+	if after[superuserKey] && !before[superuserKey] {
+		return Errorf(http.StatusForbidden, "only superusers may grant superuser rights")
+	}
+	for p, held := range after {
+		if held && p != superuserKey && !before[p] && !c.Can(p) {
+			return Errorf(http.StatusForbidden, "this membership would grant "+p+", which you do not hold")
+		}
+	}
+	return nil
 }
 
 // superuserGrant stops privilege escalation: only a superuser may make a

@@ -406,3 +406,43 @@ func TestAPIApplications(t *testing.T) {
 		t.Errorf("search: %s", r.body)
 	}
 }
+
+func TestAPIGroupMembershipCannotEscalate(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	carol := e.createUser("carol", "Carol-Password-1", store.UserInternal)
+	api := e.apiAs(carol)
+	helpdesk := &store.Group{Name: "helpdesk"}
+	powerful := &store.Group{Name: "powerful"}
+	plain := &store.Group{Name: "plain"}
+	for _, g := range []*store.Group{helpdesk, powerful, plain} {
+		e.sc.Groups().Create(ctx, g)
+	}
+	e.sc.Groups().AddMember(ctx, helpdesk.ID, carol.ID)
+	give := func(g *store.Group, perms ...string) {
+		r := &store.Role{Name: "role-" + g.Name}
+		e.sc.Roles().Create(ctx, r)
+		e.sc.Roles().SetPermissions(ctx, r.ID, perms)
+		e.sc.Roles().AssignToGroup(ctx, r.ID, g.ID)
+	}
+	give(helpdesk, "authentik_core.change_group", "authentik_core.view_user")
+	give(powerful, "authentik_core.delete_user")
+	admins := &store.Group{Name: "admins", IsSuperuser: true}
+	e.sc.Groups().Create(ctx, admins)
+	child := &store.Group{Name: "child-of-admins", ParentID: uuid.NullUUID{UUID: admins.ID, Valid: true}}
+	e.sc.Groups().Create(ctx, child)
+
+	for name, g := range map[string]*store.Group{"a group with a permission carol lacks": powerful,
+		"a child of a superuser group": child} {
+		r := api.call("POST", "core/groups/"+g.ID.String()+"/add_user/", map[string]any{"pk": carol.ID}, true)
+		if r.status != 403 {
+			t.Errorf("adding herself to %s: %d %s, want 403", name, r.status, r.body)
+		}
+		if ids, _ := e.sc.Groups().Members(ctx, g.ID); len(ids) != 0 {
+			t.Errorf("%s: the refused membership was stored", name)
+		}
+	}
+	if r := api.call("POST", "core/groups/"+plain.ID.String()+"/add_user/", map[string]any{"pk": carol.ID}, true); r.status != 204 {
+		t.Errorf("a group granting nothing new: %d %s", r.status, r.body)
+	}
+}
