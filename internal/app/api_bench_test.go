@@ -29,14 +29,19 @@ import (
 // holds a DSN, on a database of its own.
 //
 //	go test ./internal/app/ -run XXX -bench APIUserSearch -benchtime 100x
-func BenchmarkAPIUserSearch(b *testing.B) {
-	b.Run("sqlite", func(b *testing.B) { benchUserSearch(b, newEnv(b)) })
+func BenchmarkAPIUserSearch(b *testing.B) { onEachStore(b, benchUserSearch) }
+
+// onEachStore runs bench on a product over SQLite and, when
+// GATEHOUSE_TEST_POSTGRES holds a DSN, over PostgreSQL (a database of its
+// own), as sub-benchmarks named for the store.
+func onEachStore(b *testing.B, bench func(*testing.B, *testEnv)) {
+	b.Run("sqlite", func(b *testing.B) { bench(b, newEnv(b)) })
 	b.Run("postgres", func(b *testing.B) {
 		dsn := os.Getenv("GATEHOUSE_TEST_POSTGRES")
 		if dsn == "" {
 			b.Skip("GATEHOUSE_TEST_POSTGRES is not set")
 		}
-		benchUserSearch(b, newEnv(b, postgresDatabase(b, dsn)))
+		bench(b, newEnv(b, postgresDatabase(b, dsn)))
 	})
 }
 

@@ -116,6 +116,7 @@ func (a *App) build(ctx context.Context, o Options) error {
 		return err
 	}
 	a.svc.metrics.register(a.Server.Registry(), a.db, a.svc.queue)
+	a.svc.events.Start()
 	return nil
 }
 
@@ -154,5 +155,13 @@ func (a *App) Run(ctx context.Context, ls *server.Listeners, grace time.Duration
 	return err
 }
 
-// Close releases the database.
-func (a *App) Close() error { return a.db.Close() }
+// FlushEvents waits until every event recorded so far is stored.
+func (a *App) FlushEvents(ctx context.Context) { a.svc.events.Flush(ctx) }
+
+// Close stores the events still queued and releases the database.
+func (a *App) Close() error {
+	if a.svc != nil {
+		a.svc.events.Stop()
+	}
+	return a.db.Close()
+}

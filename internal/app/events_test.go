@@ -297,6 +297,7 @@ func TestEventActionsByFeature(t *testing.T) {
 			t.Fatal(err)
 		}
 		n := 0
+		e.app.FlushEvents(ctx)
 		for _, ten := range tenants {
 			q := store.EventQuery{Page: store.Page{Size: store.MaxPageSize}}
 			for {

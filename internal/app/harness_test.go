@@ -252,6 +252,7 @@ func (c *client) login(username, password string) {
 // events returns the recorded event actions, oldest first.
 func (e *testEnv) events(action string) []*store.Event {
 	e.t.Helper()
+	e.app.FlushEvents(context.Background())
 	list, _, err := e.sc.Events().List(context.Background(), store.EventQuery{Action: action, Page: store.Page{Size: 100}})
 	if err != nil {
 		e.t.Fatal(err)

@@ -16,6 +16,7 @@ import (
 // scrape returns the metrics endpoint's body.
 func (e *testEnv) scrape() string {
 	e.t.Helper()
+	e.app.FlushEvents(context.Background()) // event and login counters move as events are stored
 	rec := httptest.NewRecorder()
 	e.app.Server.MetricsHandler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
 	if rec.Code != 200 {

@@ -174,6 +174,7 @@ func TestNotificationWebhookOnFailedLogin(t *testing.T) {
 	if strings.Contains(log.String(), notifySecret) {
 		leaks = append(leaks, "logs")
 	}
+	e.app.FlushEvents(context.Background())
 	events, _, _ := e.sc.Events().List(context.Background(), store.EventQuery{Page: store.Page{Size: store.MaxPageSize}})
 	if b, _ := json.Marshal(events); strings.Contains(string(b), notifySecret) {
 		leaks = append(leaks, "events")

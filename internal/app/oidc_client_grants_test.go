@@ -562,9 +562,13 @@ func mustJSON(v any) string {
 // BenchmarkClientCredentials measures client_credentials tokens per second
 // through the HTTP handler (no network) and the floor: signing the same
 // claims with an RSA-2048 key directly. Quote the ratio of the two, serial
-// and with every core busy.
-func BenchmarkClientCredentials(b *testing.B) {
-	e := newEnv(b)
+// and with every core busy, on SQLite and, when GATEHOUSE_TEST_POSTGRES
+// holds a DSN, on PostgreSQL.
+//
+//	go test ./internal/app/ -run XXX -bench ClientCredentials -benchtime 3s
+func BenchmarkClientCredentials(b *testing.B) { onEachStore(b, benchClientCredentials) }
+
+func benchClientCredentials(b *testing.B, e *testEnv) {
 	id, secret := e.oidcApp("bench", nil)
 	h := e.app.Handler()
 	form := url.Values{"grant_type": {"client_credentials"}, "client_id": {id}, "client_secret": {secret}, "scope": {"profile"}}.Encode()

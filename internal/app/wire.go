@@ -39,11 +39,12 @@ type services struct {
 	keys     *keys.Manager
 	oidc     *oauth2.Service
 	metrics  *productMetrics
+	events   *audit.Writer
 }
 
 func wire(x *App, o Options) (*services, error) {
 	pm := newProductMetrics()
-	writer := &audit.Writer{Log: x.log, Recorded: pm.event}
+	writer := &audit.Writer{Store: x.db, Log: x.log, Recorded: pm.event}
 	events := writer.Record
 	if o.noEvents {
 		events = func(context.Context, store.Scope, *store.Event) {}
@@ -104,11 +105,14 @@ func wire(x *App, o Options) (*services, error) {
 	oidc.Executor = exec
 	env.Sessions.Ended = oidc.EnableBackchannelLogout(q)
 	fh := &flowhttp.Handler{Store: x.db, Core: x.core, Executor: exec, Sessions: env.Sessions, Web: renderer, Log: x.log}
-	rest := &api.API{Store: x.db, Core: x.core, Sessions: env.Sessions, Events: events, Log: x.log, Now: time.Now, UID: oauth2.UID,
+	// The API and console read the event log through the writer, so that
+	// what was just recorded in the background shows.
+	reading := writer.Reading(x.db)
+	rest := &api.API{Store: reading, Core: x.core, Sessions: env.Sessions, Events: events, Log: x.log, Now: time.Now, UID: oauth2.UID,
 		Policies: policies, Changed: func(tenant uuid.UUID) { oidc.Invalidate(tenant); exec.Invalidate(tenant) }}
 	rest.Init()
 	s := &services{handlers: []server.Handler{renderer, fh, oidc, rest}, queue: q, executor: exec, policies: policies,
-		box: box, keys: km, oidc: oidc, metrics: pm}
+		box: box, keys: km, oidc: oidc, metrics: pm, events: writer}
 	// The API checks settings with the same code as blueprints.
 	rest.ValidateConfig = s.validateConfig
 	api.RegisterCrypto(rest, km)
@@ -123,7 +127,7 @@ func wire(x *App, o Options) (*services, error) {
 		return x.Server.ReloadTenants(ctx)
 	})
 	api.RegisterSystem(rest, x.db.Driver(), q.Stats)
-	console, err := admin.New(admin.Options{API: rest, Web: renderer, Store: x.db, Log: x.log, ExternalURL: x.cfg.ExternalURL})
+	console, err := admin.New(admin.Options{API: rest, Web: renderer, Store: reading, Log: x.log, ExternalURL: x.cfg.ExternalURL})
 	if err != nil {
 		return nil, err
 	}

@@ -17,6 +17,10 @@ import (
 	"context"
 	"log/slog"
 	"regexp"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
 
 	"github.com/gatehouse-id/gatehouse/internal/httpx"
 	"github.com/gatehouse-id/gatehouse/internal/store"
@@ -27,22 +31,230 @@ const Masked = "********"
 
 var sensitive = regexp.MustCompile(`(?i)api|token|key|secret|pass|signature|pwd|authorization|cookie|credential`)
 
-// Writer records events. Recorded, when set, is told each stored action.
+// Writer records events. Until Start, Record stores each event before it
+// returns. After Start, Record only prepares the event (request details,
+// masking) and queues it; one goroutine stores what has queued, each
+// tenant's share in one transaction. A login then pays for a channel send
+// instead of a commit, and under load many events share one commit: on
+// SQLite, the one writer's lock is what concurrent token requests would
+// otherwise queue on. Stop drains the queue, so a clean shutdown loses
+// nothing; a crash loses at most what was queued (milliseconds' worth).
 type Writer struct {
+	// Store is where queued events go, in their tenant's scope: not the
+	// caller's scope, which may be a transaction over by then.
+	Store    store.Store
 	Log      *slog.Logger
 	Recorded func(action string)
 	// Notify, when set, is given each stored event (notification rules);
-	// it must return quickly, as it runs on the request path.
+	// it must return quickly, as it runs on the path that stores events.
 	Notify func(ctx context.Context, sc store.Scope, e *store.Event)
+
+	// mu orders Record's sends before Stop: Record holds it shared while
+	// it sends, Stop exclusively while it marks the writer stopped.
+	mu      sync.RWMutex
+	queue   chan queued // nil unless started
+	stopped chan struct{}
+	done    chan struct{}
 }
 
-// Record stores e in sc's tenant. Failure to record is logged, not
-// returned: an audit hiccup must not fail a login.
-func (w *Writer) Record(ctx context.Context, sc store.Scope, e *store.Event) {
-	if err := Create(ctx, sc, e); err != nil {
-		w.Log.Warn("event not recorded", "action", e.Action, "error", err)
+// queued is an event waiting to be stored, or a Flush waiting for every
+// event queued before it (flushed set).
+type queued struct {
+	tenant  uuid.UUID
+	e       *store.Event
+	flushed chan struct{}
+}
+
+const (
+	// queueSize bounds the events waiting; when it is full, Record waits
+	// for room (backpressure) rather than drop an audit record.
+	queueSize = 4096
+	// maxBatch bounds one transaction, so no batch holds SQLite's write
+	// lock for long.
+	maxBatch = 256
+	// lingerTime is how long the writer waits for more events to share
+	// a transaction with the first.
+	lingerTime = 10 * time.Millisecond
+)
+
+// Start runs the background writer until Stop; w.Store must be set.
+func (w *Writer) Start() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.queue != nil {
 		return
 	}
+	w.queue, w.stopped, w.done = make(chan queued, queueSize), make(chan struct{}), make(chan struct{})
+	go w.run(w.queue)
+}
+
+// Stop stores everything queued and returns; later events are stored
+// synchronously.
+func (w *Writer) Stop() {
+	w.mu.Lock()
+	q := w.queue
+	w.queue = nil
+	w.mu.Unlock()
+	if q != nil {
+		close(w.stopped)
+		<-w.done
+	}
+}
+
+// Flush waits until every event recorded before it is stored (or ctx
+// ends). Readers of the event log call it so that a page shows what this
+// replica has just recorded.
+func (w *Writer) Flush(ctx context.Context) {
+	ch := make(chan struct{})
+	if !w.enqueue(queued{flushed: ch}) {
+		return
+	}
+	select {
+	case <-ch:
+	case <-ctx.Done():
+	}
+}
+
+// Record stores e in sc's tenant, now or soon (see Writer). Failure to
+// store is logged, not returned: an audit hiccup must not fail a login.
+func (w *Writer) Record(ctx context.Context, sc store.Scope, e *store.Event) {
+	prepare(ctx, e)
+	if !w.enqueue(queued{tenant: sc.TenantID(), e: e}) {
+		if err := w.store(ctx, sc, e); err != nil {
+			w.Log.Warn("event not recorded", "action", e.Action, "error", err)
+		}
+	}
+}
+
+// RecordNow stores e before it returns and reports the store's error, for
+// callers that must tell their own caller (expression policies'
+// ak_create_event); the rules that notify apply as for Record.
+func (w *Writer) RecordNow(ctx context.Context, sc store.Scope, e *store.Event) error {
+	prepare(ctx, e)
+	return w.store(ctx, sc, e)
+}
+
+// enqueue queues item unless the writer is not running.
+func (w *Writer) enqueue(item queued) bool {
+	w.mu.RLock()
+	defer w.mu.RUnlock()
+	if w.queue == nil {
+		return false
+	}
+	w.queue <- item
+	return true
+}
+
+func (w *Writer) run(q <-chan queued) {
+	defer close(w.done)
+	batch := make([]queued, 0, maxBatch)
+	linger := time.NewTimer(lingerTime)
+	defer linger.Stop()
+	for {
+		select {
+		case item := <-q:
+			// Linger: events written together share one commit, and an
+			// event insert touches a page in each of the log's indexes.
+			// Nobody waits for an event, so a few milliseconds cost nothing.
+			linger.Reset(lingerTime)
+			batch = append(batch[:0], item)
+		gather:
+			for len(batch) < maxBatch {
+				select {
+				case item := <-q:
+					batch = append(batch, item)
+					if item.flushed != nil {
+						break gather // someone is waiting
+					}
+				case <-linger.C:
+					break gather
+				case <-w.stopped:
+					break gather
+				}
+			}
+			w.write(fill(batch, q))
+		case <-w.stopped:
+			// Stop cleared w.queue under the lock, so nothing more
+			// arrives: store what is buffered and end.
+			for batch = fill(batch[:0], q); len(batch) > 0; batch = fill(batch[:0], q) {
+				w.write(batch)
+			}
+			return
+		}
+	}
+}
+
+// fill adds to batch what is already waiting in q, up to maxBatch, without
+// waiting: under load the batch is whatever queued during the last commit.
+func fill(batch []queued, q <-chan queued) []queued {
+	for len(batch) < maxBatch {
+		select {
+		case item := <-q:
+			batch = append(batch, item)
+		default:
+			return batch
+		}
+	}
+	return batch
+}
+
+// write stores a batch, one transaction per tenant in order of arrival,
+// then releases the flushes in it. When a transaction fails (one bad
+// event, such as one for a tenant deleted meanwhile), its events are
+// stored one by one so that only the bad one is lost.
+func (w *Writer) write(batch []queued) {
+	ctx := context.Background()
+	for i := 0; i < len(batch); {
+		if batch[i].flushed != nil {
+			i++
+			continue
+		}
+		tenant, j := batch[i].tenant, i
+		sc := w.Store.Scope(tenant)
+		var group []*store.Event
+		for ; j < len(batch) && (batch[j].flushed != nil || batch[j].tenant == tenant); j++ {
+			if batch[j].e != nil {
+				group = append(group, batch[j].e)
+			}
+		}
+		err := sc.Tx(ctx, func(tx store.Scope) error {
+			for _, e := range group {
+				if err := tx.Events().Create(ctx, e); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		for _, e := range group {
+			if err != nil {
+				e.ID = uuid.Nil // the rolled-back insert's ID was never stored
+				if err := sc.Events().Create(ctx, e); err != nil {
+					w.Log.Warn("event not recorded", "action", e.Action, "error", err)
+					continue
+				}
+			}
+			w.stored(ctx, sc, e)
+		}
+		i = j
+	}
+	for _, item := range batch {
+		if item.flushed != nil {
+			close(item.flushed)
+		}
+	}
+}
+
+// store writes one event now.
+func (w *Writer) store(ctx context.Context, sc store.Scope, e *store.Event) error {
+	if err := sc.Events().Create(ctx, e); err != nil {
+		return err
+	}
+	w.stored(ctx, sc, e)
+	return nil
+}
+
+// stored tells metrics and notification rules about a stored event.
+func (w *Writer) stored(ctx context.Context, sc store.Scope, e *store.Event) {
 	if w.Recorded != nil {
 		w.Recorded(e.Action)
 	}
@@ -51,10 +263,9 @@ func (w *Writer) Record(ctx context.Context, sc store.Scope, e *store.Event) {
 	}
 }
 
-// Create adds the request to e, masks it and stores it, returning the
-// store's error. It is for callers that must report failure (expression
-// policies' ak_create_event); features use a Writer.
-func Create(ctx context.Context, sc store.Scope, e *store.Event) error {
+// prepare adds the request to e and masks its context. It runs on the
+// caller's goroutine, where ctx still describes the request.
+func prepare(ctx context.Context, e *store.Event) {
 	info := httpx.From(ctx)
 	if e.ClientIP == "" {
 		e.ClientIP = info.ClientIP
@@ -69,6 +280,14 @@ func Create(ctx context.Context, sc store.Scope, e *store.Event) error {
 				"user_agent": info.UserAgent, "request_id": info.RequestID}
 		}
 	}
+}
+
+// Create prepares e and stores it now, returning the store's error,
+// without telling metrics or notification rules.
+//
+// Deprecated: use Writer.RecordNow, which notifies.
+func Create(ctx context.Context, sc store.Scope, e *store.Event) error {
+	prepare(ctx, e)
 	return sc.Events().Create(ctx, e)
 }
 
@@ -107,4 +326,35 @@ func maskValue(v any) any {
 		return out
 	}
 	return v
+}
+
+// Reading returns s with one change: listing events first waits for the
+// events this writer has queued (Flush), so that a page read right after
+// an action shows it. The API and the admin console read through it.
+func (w *Writer) Reading(s store.Store) store.Store { return readingStore{s, w} }
+
+type readingStore struct {
+	store.Store
+	w *Writer
+}
+
+func (s readingStore) Scope(tenant uuid.UUID) store.Scope {
+	return readingScope{s.Store.Scope(tenant), s.w}
+}
+
+type readingScope struct {
+	store.Scope
+	w *Writer
+}
+
+func (s readingScope) Events() store.Events { return readingEvents{s.Scope.Events(), s.w} }
+
+type readingEvents struct {
+	store.Events
+	w *Writer
+}
+
+func (e readingEvents) List(ctx context.Context, q store.EventQuery) ([]*store.Event, int, error) {
+	e.w.Flush(ctx)
+	return e.Events.List(ctx, q)
 }

@@ -2,12 +2,16 @@ package audit
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"log/slog"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	"github.com/google/uuid"
 
 	"github.com/gatehouse-id/gatehouse/internal/httpx"
 	"github.com/gatehouse-id/gatehouse/internal/store"
@@ -82,6 +86,99 @@ func TestRecordAddsTheRequest(t *testing.T) {
 	}
 	if len(recorded) != 1 || recorded[0] != "login" {
 		t.Errorf("Recorded: want only the stored login, got %v", recorded)
+	}
+}
+
+// TestQueuedWriter drives the started writer: events queued from many
+// goroutines are all stored (in tenant order within a batch), a Flush
+// returns only after the events before it are readable, a bad event in a
+// batch loses only itself, and Stop drains what is still queued.
+func TestQueuedWriter(t *testing.T) {
+	db := newStore(t)
+	ctx := t.Context()
+	a, b := &store.Tenant{Name: "a"}, &store.Tenant{Name: "b"}
+	for _, ten := range []*store.Tenant{a, b} {
+		if err := db.Tenants().Create(ctx, ten); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var mu sync.Mutex
+	var recorded, notified int
+	w := &Writer{Store: db, Log: slog.New(slog.DiscardHandler),
+		Recorded: func(string) { mu.Lock(); recorded++; mu.Unlock() },
+		Notify: func(_ context.Context, sc store.Scope, e *store.Event) {
+			if e.ID == uuid.Nil || sc.TenantID() == uuid.Nil {
+				t.Errorf("notified of an unstored event %+v", e)
+			}
+			mu.Lock()
+			notified++
+			mu.Unlock()
+		}}
+	w.Start()
+	const per = 300 // more than one batch
+	var wg sync.WaitGroup
+	for _, ten := range []*store.Tenant{a, b} {
+		wg.Go(func() {
+			for i := range per {
+				w.Record(ctx, db.Scope(ten.ID), &store.Event{Action: "login", Context: map[string]any{"i": i, "secret": "s"}})
+			}
+		})
+	}
+	// An event for a tenant that does not exist fails its transaction;
+	// the tenant's other events in the batch must survive.
+	gone := db.Scope(uuid.New())
+	w.Record(ctx, gone, &store.Event{Action: "login"})
+	// So does one the store refuses, within a tenant's batch.
+	w.Record(ctx, db.Scope(a.ID), &store.Event{Action: ""})
+	wg.Wait()
+	w.Flush(ctx)
+	for _, ten := range []*store.Tenant{a, b} {
+		list, n, err := db.Scope(ten.ID).Events().List(ctx, store.EventQuery{Page: store.Page{Size: 1}})
+		if err != nil || n != per {
+			t.Fatalf("tenant %s after Flush: want %d events, got %d (%v)", ten.Name, per, n, err)
+		}
+		if list[0].Context["secret"] != Masked {
+			t.Errorf("queued event not masked: %v", list[0].Context)
+		}
+	}
+	for i := range 10 {
+		w.Record(ctx, db.Scope(a.ID), &store.Event{Action: "logout", Context: map[string]any{"i": i}})
+	}
+	w.Stop()
+	if _, n, _ := db.Scope(a.ID).Events().List(ctx, store.EventQuery{Action: "logout"}); n != 10 {
+		t.Errorf("Stop: want the 10 queued logouts stored, got %d", n)
+	}
+	// After Stop, events are stored before Record returns.
+	w.Record(ctx, db.Scope(b.ID), &store.Event{Action: "logout"})
+	if _, n, _ := db.Scope(b.ID).Events().List(ctx, store.EventQuery{Action: "logout"}); n != 1 {
+		t.Errorf("after Stop: want the logout stored at once, got %d", n)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if want := 2*per + 11; recorded != want || notified != want {
+		t.Errorf("want %d stored events recorded and notified, got %d and %d", want, recorded, notified)
+	}
+}
+
+func TestRecordNowReportsAndNotifies(t *testing.T) {
+	db := newStore(t)
+	ten, err := db.Tenants().EnsureDefault(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var notified []string
+	w := &Writer{Store: db, Log: slog.New(slog.DiscardHandler),
+		Notify: func(_ context.Context, _ store.Scope, e *store.Event) { notified = append(notified, e.Action) }}
+	w.Start()
+	defer w.Stop()
+	if err := w.RecordNow(t.Context(), db.Scope(ten.ID), &store.Event{Action: "custom_x"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.RecordNow(t.Context(), db.Scope(ten.ID), &store.Event{}); err == nil {
+		t.Error("RecordNow of an event without action: want the store's error")
+	}
+	if len(notified) != 1 || notified[0] != "custom_x" {
+		t.Errorf("want custom_x notified once, got %v", notified)
 	}
 }
 
