@@ -722,8 +722,9 @@ func TestAPIImpersonation(t *testing.T) {
 	e := newEnv(t)
 	root := e.superuser("root")
 	alice := e.createUser("alice", "Alice-Password-1", store.UserInternal)
-	sess, _ := e.sessionAPI("root", "Admin-Password-1")
+	sess, browser := e.sessionAPI("root", "Admin-Password-1")
 	path := "core/users/" + alice.ID.String() + "/impersonate/"
+	id, secret := e.oidcApp("imp-app", nil)
 
 	if r := sess.call("POST", path, map[string]any{}, true); r.status != 400 || !r.fieldError("reason") {
 		t.Errorf("without a reason: %d %s", r.status, r.body)
@@ -759,6 +760,12 @@ func TestAPIImpersonation(t *testing.T) {
 	}
 	if !made {
 		t.Error("the event of a write while impersonating does not name the impersonator")
+	}
+	// Outside the API too: signing in to an application as alice names root.
+	browser.authorize(e.rp("imp-app", id, secret).conf.AuthCodeURL("s"))
+	if evs := e.events("authorize_application"); len(evs) != 1 || evs[0].Username != "alice" ||
+		evs[0].ImpersonatorUsername != "root" || evs[0].Context["impersonator"] != "root" {
+		t.Errorf("authorize_application while impersonating: want alice on behalf of root, got %+v", evs)
 	}
 	// alice does not see root's impersonating session among hers.
 	aliceAPI, _ := e.sessionAPI("alice", "Alice-Password-1")

@@ -118,7 +118,7 @@ func (w *Writer) Flush(ctx context.Context) {
 // Record stores e in sc's tenant, now or soon (see Writer). Failure to
 // store is logged, not returned: an audit hiccup must not fail a login.
 func (w *Writer) Record(ctx context.Context, sc store.Scope, e *store.Event) {
-	prepare(ctx, e)
+	prepare(ctx, sc, e)
 	if !w.enqueue(queued{tenant: sc.TenantID(), e: e}) {
 		if err := w.store(ctx, sc, e); err != nil {
 			w.Log.Warn("event not recorded", "action", e.Action, "error", err)
@@ -130,7 +130,7 @@ func (w *Writer) Record(ctx context.Context, sc store.Scope, e *store.Event) {
 // callers that must tell their own caller (expression policies'
 // ak_create_event); the rules that notify apply as for Record.
 func (w *Writer) RecordNow(ctx context.Context, sc store.Scope, e *store.Event) error {
-	prepare(ctx, e)
+	prepare(ctx, sc, e)
 	return w.store(ctx, sc, e)
 }
 
@@ -263,10 +263,25 @@ func (w *Writer) stored(ctx context.Context, sc store.Scope, e *store.Event) {
 	}
 }
 
-// prepare adds the request to e and masks its context. It runs on the
-// caller's goroutine, where ctx still describes the request.
-func prepare(ctx context.Context, e *store.Event) {
+// prepare adds the request to e (and the impersonator behind it, if any)
+// and masks its context. It runs on the caller's goroutine, where ctx
+// still describes the request.
+func prepare(ctx context.Context, sc store.Scope, e *store.Event) {
 	info := httpx.From(ctx)
+	if info.Impersonator.Valid && !e.ImpersonatorID.Valid {
+		// Only while an admin impersonates: one lookup for the name the
+		// event keeps (the admin may be renamed or deleted later).
+		e.ImpersonatorID = info.Impersonator
+		if u, err := sc.Users().Get(ctx, info.Impersonator.UUID); err == nil {
+			e.ImpersonatorUsername = u.Username
+			if e.Context == nil {
+				e.Context = map[string]any{}
+			}
+			if _, set := e.Context["impersonator"]; !set {
+				e.Context["impersonator"] = u.Username
+			}
+		}
+	}
 	if e.ClientIP == "" {
 		e.ClientIP = info.ClientIP
 	}
@@ -287,7 +302,7 @@ func prepare(ctx context.Context, e *store.Event) {
 //
 // Deprecated: use Writer.RecordNow, which notifies.
 func Create(ctx context.Context, sc store.Scope, e *store.Event) error {
-	prepare(ctx, e)
+	prepare(ctx, sc, e)
 	return sc.Events().Create(ctx, e)
 }
 

@@ -10,6 +10,8 @@ import (
 	"encoding/json"
 	"net/http"
 
+	"github.com/google/uuid"
+
 	"github.com/gatehouse-id/gatehouse/internal/store"
 )
 
@@ -26,6 +28,10 @@ type Info struct {
 	Tenant *store.Tenant
 	// Method, Path and UserAgent describe the request for audit events.
 	Method, Path, UserAgent string
+	// Impersonator is the admin behind the request's session while they
+	// impersonate its user; the session package sets it when it loads
+	// such a session, so that every event the request records names them.
+	Impersonator uuid.NullUUID
 }
 
 type infoKey struct{}

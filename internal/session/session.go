@@ -109,6 +109,9 @@ func (m *Manager) Load(ctx context.Context, r *http.Request, sc store.Scope) (*S
 					s.Data, s.dirty = Data{}, true
 				}
 			}
+			if imp := s.Impersonator(); imp.Valid {
+				httpx.From(ctx).Impersonator = imp
+			}
 			return s, nil
 		case err != nil && !errors.Is(err, store.ErrNotFound):
 			return nil, err
