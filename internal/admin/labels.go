@@ -122,6 +122,11 @@ var apiMessages = map[string]string{
 	"only superusers may grant superuser rights":                   "admin.api.superuser_only",
 	"the body must be a JSON object":                               "admin.api.invalid",
 	"authentication credentials were not provided or are invalid":  "admin.error.forbidden",
+
+	// What a group's roles and parent may not hand on (core/groups/).
+	"no such group": "admin.api.no_group",
+	"you can only assign roles whose permissions you hold yourself":          "admin.api.role_not_held",
+	"this parent would give the group's members permissions you do not hold": "admin.api.parent_grants",
 }
 
 // apiMessage shows an API message in l.
@@ -133,6 +138,9 @@ func apiMessage(l i18n.Lang, msg string) string {
 		if _, need, ok := strings.Cut(msg, "(needs "); ok {
 			return tr(l, "admin.api.needs", map[string]any{"perm": strings.TrimSuffix(need, ")")})
 		}
+	}
+	if id, ok := strings.CutPrefix(msg, "no such role: "); ok {
+		return tr(l, "admin.api.no_role", map[string]any{"role": id})
 	}
 	if strings.HasSuffix(msg, " is reserved") {
 		return tr(l, "admin.api.reserved", map[string]any{"value": strings.TrimSuffix(msg, " is reserved")})

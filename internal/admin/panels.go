@@ -72,6 +72,9 @@ func (h *Handler) panels(rq *req, res *api.ResourceInfo, id string, o object) []
 	back := Prefix + res.Path + id + "/"
 	switch {
 	case res.Path == "core/groups/":
+		if p, ok := rq.rolesPanel(res, id, o); ok {
+			out = append(out, p)
+		}
 		if p, ok := rq.membersPanel(id, back); ok {
 			out = append(out, p)
 		}
@@ -113,6 +116,37 @@ func (h *Handler) panelPost(rq *req, res *api.ResourceInfo, id, name string) boo
 		return false
 	}
 	return true
+}
+
+// rolesPanel lists the roles a group gives its members (and the members
+// of its child groups), by name, from the group's own roles_obj; they are
+// changed on the group's edit form.
+func (rq *req) rolesPanel(res *api.ResourceInfo, id string, o object) (panel, bool) {
+	objs, ok := o["roles_obj"].([]any)
+	if !ok {
+		return panel{}, false
+	}
+	pn := panel{Kind: "roles", Title: rq.t("admin.group.roles", nil)}
+	roles, canView := rq.h.resource("rbac/roles/")
+	canView = canView && rq.c.Can(roles.Perm("view"))
+	for _, x := range objs {
+		r, ok := x.(map[string]any)
+		if !ok {
+			continue
+		}
+		row := panelRow{ID: object(r).str("pk"), Label: object(r).str("name")}
+		if canView && isID(row.ID) {
+			row.URL = Prefix + roles.Path + row.ID + "/"
+		}
+		pn.Rows = append(pn.Rows, row)
+	}
+	if len(pn.Rows) == 0 {
+		pn.Note = rq.t("admin.group.no_roles", nil)
+	}
+	if res.Update && rq.c.Can(res.Perm("change")) {
+		pn.AddURL = Prefix + res.Path + id + "/edit/"
+	}
+	return pn, true
 }
 
 // membersPanel lists a group's direct members, a page at a time: a group
@@ -507,6 +541,18 @@ func (h *Handler) allActions() []api.ActionInfo {
 func (rq *req) userByName(username string) (string, result) {
 	if username == "" {
 		return "", result{Status: http.StatusOK}
+	}
+	// The exact filter answers the usual case from one index lookup; it
+	// is case-sensitive, so a differently-cased name falls through to
+	// the search.
+	if users, ok := rq.h.resource("core/users/"); ok && slices.ContainsFunc(users.Filters, func(p api.Param) bool { return p.Name == "username" }) {
+		p, r := rq.tryList("core/users/", url.Values{"username": {username}, "page_size": {"1"}})
+		if !r.ok() {
+			return "", r
+		}
+		if len(p.Results) == 1 {
+			return p.Results[0].str("pk"), r
+		}
 	}
 	for page := 1; page <= 10; page++ {
 		p, r := rq.tryList("core/users/", url.Values{"search": {username}, "ordering": {"username"},

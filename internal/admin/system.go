@@ -18,7 +18,8 @@ type jobRow struct {
 	Pending, Running, Done, Failed string
 }
 
-// system shows admin/system/: version, database and the job queue.
+// system shows admin/system/: version, database, the job queue and, when
+// the API reports it, this server's number of job workers.
 func (h *Handler) system(rq *req) {
 	r := rq.call(http.MethodGet, "admin/system/", nil)
 	if !r.ok() {
@@ -33,7 +34,10 @@ func (h *Handler) system(rq *req) {
 		Database   string    `json:"database"`
 		ServerTime time.Time `json:"server_time"`
 		StartedAt  time.Time `json:"started_at"`
-		Jobs       []struct {
+		// Workers is shown when the API reports it: how many jobs this
+		// server runs at once.
+		Workers *int `json:"workers"`
+		Jobs    []struct {
 			Kind                           string
 			Pending, Running, Done, Failed int
 		} `json:"jobs"`
@@ -56,6 +60,9 @@ func (h *Handler) system(rq *req) {
 	add("admin.system.database", enumLabel(rq.lang, info.Database), false)
 	add("admin.system.server_time", info.ServerTime.UTC().Format("2006-01-02 15:04:05 UTC"), false)
 	add("admin.system.uptime", info.ServerTime.Sub(info.StartedAt).Round(time.Second).String(), true)
+	if info.Workers != nil {
+		add("admin.system.workers", strconv.Itoa(*info.Workers), false)
+	}
 	var total [4]int
 	for _, j := range info.Jobs {
 		sp.Jobs = append(sp.Jobs, jobRow{Kind: j.Kind, Pending: strconv.Itoa(j.Pending), Running: strconv.Itoa(j.Running),

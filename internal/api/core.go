@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/google/uuid"
@@ -112,11 +113,13 @@ func (a *API) registerUsers() {
 	Register(a, Resource[User, UserRequest]{
 		Path: "core/users/", Tag: "core", Model: "authentik_core.user", Required: []string{"username", "name"},
 		Filters: []Param{{Name: "type", Enum: []string{"internal", "external", "service_account", "internal_service_account"}},
-			{Name: "is_active", Bool: true}, {Name: "groups_by_pk", Description: "direct members of this group (ID)"}},
+			{Name: "is_active", Bool: true}, {Name: "groups_by_pk", Description: "direct members of this group (ID)"},
+			{Name: "username", Description: "exactly this username (case-sensitive, as Authentik's filter; search= finds substrings)"},
+			{Name: "email", Description: "exactly this email address (case-sensitive)"}},
 		Ordering: []string{"username", "name", "email", "last_login", "created"},
 		List: func(ctx context.Context, c *Caller, q Query) ([]User, int, error) {
 			uq := store.UserQuery{Search: q.Search, Type: store.UserType(q.Filters["type"]), IsActive: q.Bool("is_active"),
-				Ordering: q.Ordering, Page: q.Page}
+				Username: q.Filters["username"], Email: q.Filters["email"], Ordering: q.Ordering, Page: q.Page}
 			if g, ok := q.Filters["groups_by_pk"]; ok {
 				id, err := uuid.Parse(g)
 				if err != nil {
@@ -211,10 +214,18 @@ type Group struct {
 	IsSuperuser bool           `json:"is_superuser"`
 	Parent      uuid.NullUUID  `json:"parent"`
 	Attributes  map[string]any `json:"attributes"`
+	Roles       []uuid.UUID    `json:"roles" doc:"roles assigned to the group itself; its members and the members of its child groups hold their permissions"`
+	RolesObj    []GroupRole    `json:"roles_obj" doc:"the same roles with their names"`
 	version     int64
 }
 
 func (g Group) Meta() Meta { return Meta{ID: g.PK, Name: g.Name, Version: g.version} }
+
+// GroupRole is a role as a group shows it (Authentik's roles_obj).
+type GroupRole struct {
+	PK   uuid.UUID `json:"pk"`
+	Name string    `json:"name"`
+}
 
 // GroupRequest is what create and update accept.
 type GroupRequest struct {
@@ -222,6 +233,7 @@ type GroupRequest struct {
 	IsSuperuser *bool           `json:"is_superuser"`
 	Parent      *uuid.NullUUID  `json:"parent"`
 	Attributes  *map[string]any `json:"attributes"`
+	Roles       *[]uuid.UUID    `json:"roles" doc:"replaces the group's roles; a role you add must grant only permissions you hold yourself"`
 }
 
 // MemberRequest names a user to add to or remove from a group.
@@ -229,12 +241,18 @@ type MemberRequest struct {
 	PK *uuid.UUID `json:"pk"`
 }
 
-func groupOut(g *store.Group) Group {
+func groupOut(g *store.Group, roles []*store.Role) Group {
 	attrs := map[string]any(g.Attributes)
 	if attrs == nil {
 		attrs = map[string]any{}
 	}
-	return Group{PK: g.ID, Name: g.Name, IsSuperuser: g.IsSuperuser, Parent: g.ParentID, Attributes: attrs, version: g.Version}
+	out := Group{PK: g.ID, Name: g.Name, IsSuperuser: g.IsSuperuser, Parent: g.ParentID, Attributes: attrs,
+		Roles: make([]uuid.UUID, 0, len(roles)), RolesObj: make([]GroupRole, 0, len(roles)), version: g.Version}
+	for _, r := range roles {
+		out.Roles = append(out.Roles, r.ID)
+		out.RolesObj = append(out.RolesObj, GroupRole{PK: r.ID, Name: r.Name})
+	}
+	return out
 }
 
 func (in *GroupRequest) apply(g *store.Group) {
@@ -246,24 +264,138 @@ func (in *GroupRequest) apply(g *store.Group) {
 	}
 }
 
+// readGroup is a group with its roles, read in sc.
+func readGroup(ctx context.Context, sc store.Scope, id uuid.UUID) (Group, error) {
+	g, err := sc.Groups().Get(ctx, id)
+	if err != nil {
+		return Group{}, err
+	}
+	roles, err := sc.Roles().ForGroups(ctx, []uuid.UUID{id})
+	if err != nil {
+		return Group{}, err
+	}
+	return groupOut(g, roles[id]), nil
+}
+
+// checkGroupRoles validates the roles a write gives a group (have are its
+// roles now): each must exist, and a caller who is not a superuser must
+// hold every permission of each role the group gains, as for
+// rbac/roles/{id}/assign/: change_group alone must not let anyone hand a
+// powerful role to a group they belong to.
+func (a *API) checkGroupRoles(ctx context.Context, c *Caller, tx store.Scope, want []uuid.UUID, have []*store.Role) error {
+	v := &store.ValidationError{}
+	var added []*store.Role
+	for i, id := range want {
+		if slices.Contains(want[:i], id) || slices.ContainsFunc(have, func(r *store.Role) bool { return r.ID == id }) {
+			continue
+		}
+		r, err := tx.Roles().Get(ctx, id)
+		if errors.Is(err, store.ErrNotFound) {
+			v.Add("roles", "no such role: %s", id)
+			continue
+		} else if err != nil {
+			return err
+		}
+		added = append(added, r)
+	}
+	if err := v.Err(); err != nil {
+		return err
+	}
+	for _, r := range added {
+		if !a.holdsAll(c, r.Permissions) {
+			return Errorf(http.StatusForbidden, "you can only assign roles whose permissions you hold yourself")
+		}
+	}
+	return nil
+}
+
+// ancestry is what a group placed under parent inherits: the IDs of
+// parent and its ancestors, and whether one of them is a superuser group.
+func ancestry(ctx context.Context, sc store.Scope, parent uuid.NullUUID) ([]uuid.UUID, bool, error) {
+	var chain []uuid.UUID
+	super := false
+	for id := parent; id.Valid && !slices.Contains(chain, id.UUID); {
+		g, err := sc.Groups().Get(ctx, id.UUID)
+		if err != nil {
+			return nil, false, err
+		}
+		chain = append(chain, g.ID)
+		super = super || g.IsSuperuser
+		id = g.ParentID
+	}
+	return chain, super, nil
+}
+
+// checkNewParent refuses, for a caller who is not a superuser, moving a
+// group (and so its members) under a parent that grants what its old place
+// did not: superuser rights, or a role whose permissions the caller does
+// not hold. A new group has no members yet; add_user guards those.
+func (a *API) checkNewParent(ctx context.Context, c *Caller, tx store.Scope, old, parent uuid.NullUUID) error {
+	if c.Superuser || old == parent {
+		return nil
+	}
+	before, wasSuper, err := ancestry(ctx, tx, old)
+	if err != nil {
+		return err
+	}
+	after, super, err := ancestry(ctx, tx, parent)
+	if errors.Is(err, store.ErrNotFound) {
+		return store.Invalid("parent", "no such group")
+	} else if err != nil {
+		return err
+	}
+	if super && !wasSuper {
+		return Errorf(http.StatusForbidden, "only superusers may grant superuser rights")
+	}
+	rolesBefore, err := tx.Roles().ForGroups(ctx, before)
+	if err != nil {
+		return err
+	}
+	rolesAfter, err := tx.Roles().ForGroups(ctx, after)
+	if err != nil {
+		return err
+	}
+	held := map[uuid.UUID]bool{}
+	for _, rs := range rolesBefore {
+		for _, r := range rs {
+			held[r.ID] = true
+		}
+	}
+	for _, rs := range rolesAfter {
+		for _, r := range rs {
+			if !held[r.ID] && !a.holdsAll(c, r.Permissions) {
+				return Errorf(http.StatusForbidden, "this parent would give the group's members permissions you do not hold")
+			}
+		}
+	}
+	return nil
+}
+
 func (a *API) registerGroups() {
 	Register(a, Resource[Group, GroupRequest]{
 		Path: "core/groups/", Tag: "core", Model: "authentik_core.group", Required: []string{"name"},
 		Ordering: []string{"name", "created"},
 		List: func(ctx context.Context, c *Caller, q Query) ([]Group, int, error) {
 			gs, total, err := c.Scope.Groups().List(ctx, store.GroupQuery{Search: q.Search, Ordering: q.Ordering, Page: q.Page})
+			if err != nil {
+				return nil, 0, err
+			}
+			ids := make([]uuid.UUID, len(gs))
+			for i, g := range gs {
+				ids[i] = g.ID
+			}
+			roles, err := c.Scope.Roles().ForGroups(ctx, ids)
+			if err != nil {
+				return nil, 0, err
+			}
 			out := make([]Group, len(gs))
 			for i, g := range gs {
-				out[i] = groupOut(g)
+				out[i] = groupOut(g, roles[g.ID])
 			}
-			return out, total, err
+			return out, total, nil
 		},
 		Get: func(ctx context.Context, c *Caller, id uuid.UUID) (Group, error) {
-			g, err := c.Scope.Groups().Get(ctx, id)
-			if err != nil {
-				return Group{}, err
-			}
-			return groupOut(g), nil
+			return readGroup(ctx, c.Scope, id)
 		},
 		Create: func(ctx context.Context, c *Caller, in *GroupRequest) (Group, error) {
 			g := &store.Group{}
@@ -271,23 +403,63 @@ func (a *API) registerGroups() {
 			if err := a.superuserGrant(c, g.IsSuperuser); err != nil {
 				return Group{}, err
 			}
-			if err := c.Scope.Groups().Create(ctx, g); err != nil {
-				return Group{}, err
-			}
-			return groupOut(g), nil
-		},
-		Update: func(ctx context.Context, c *Caller, id uuid.UUID, version int64, in *GroupRequest) (Group, error) {
-			g, err := c.Scope.Groups().Update(ctx, id, func(g *store.Group) error {
-				if err := checkVersion(version, g.Version); err != nil {
+			var out Group
+			err := c.Scope.Tx(ctx, func(tx store.Scope) error {
+				if in.Roles != nil {
+					if err := a.checkGroupRoles(ctx, c, tx, *in.Roles, nil); err != nil {
+						return err
+					}
+				}
+				if err := tx.Groups().Create(ctx, g); err != nil {
 					return err
 				}
-				in.apply(g)
-				return a.superuserGrant(c, g.IsSuperuser)
+				if in.Roles != nil {
+					if err := tx.Roles().SetForGroup(ctx, g.ID, *in.Roles); err != nil {
+						return err
+					}
+				}
+				var err error
+				out, err = readGroup(ctx, tx, g.ID)
+				return err
 			})
-			if err != nil {
-				return Group{}, err
-			}
-			return groupOut(g), nil
+			return out, err
+		},
+		Update: func(ctx context.Context, c *Caller, id uuid.UUID, version int64, in *GroupRequest) (Group, error) {
+			// One transaction: a refused role or parent leaves the group
+			// as it was.
+			var out Group
+			err := c.Scope.Tx(ctx, func(tx store.Scope) error {
+				var oldParent uuid.NullUUID
+				g, err := tx.Groups().Update(ctx, id, func(g *store.Group) error {
+					if err := checkVersion(version, g.Version); err != nil {
+						return err
+					}
+					oldParent = g.ParentID
+					in.apply(g)
+					return a.superuserGrant(c, g.IsSuperuser)
+				})
+				if err != nil {
+					return err
+				}
+				if err := a.checkNewParent(ctx, c, tx, oldParent, g.ParentID); err != nil {
+					return err
+				}
+				if in.Roles != nil {
+					have, err := tx.Roles().ForGroups(ctx, []uuid.UUID{id})
+					if err != nil {
+						return err
+					}
+					if err := a.checkGroupRoles(ctx, c, tx, *in.Roles, have[id]); err != nil {
+						return err
+					}
+					if err := tx.Roles().SetForGroup(ctx, id, *in.Roles); err != nil {
+						return err
+					}
+				}
+				out, err = readGroup(ctx, tx, id)
+				return err
+			})
+			return out, err
 		},
 		Delete: func(ctx context.Context, c *Caller, id uuid.UUID) error { return c.Scope.Groups().Delete(ctx, id) },
 	})

@@ -750,6 +750,65 @@ func TestAdminGroupMembersAndPolicyTest(t *testing.T) {
 	_ = alice
 }
 
+// A group's roles in the console: chosen by name on the group's form,
+// listed by name on its page, refused with the API's field error.
+func TestAdminGroupRoles(t *testing.T) {
+	e := newEnv(t)
+	c := e.adminBrowser()
+	ctx := context.Background()
+	helpdesk := &store.Role{Name: "helpdesk", Permissions: []string{"authentik_core.view_user"}}
+	if err := e.sc.Roles().Create(ctx, helpdesk); err != nil {
+		t.Fatal(err)
+	}
+	p := c.consoleGet("/if/admin/core/groups/new/")
+	if optionValue(t, p.body, "roles", "helpdesk") != helpdesk.ID.String() {
+		t.Fatal("the group form does not offer the role by name")
+	}
+	p = c.consolePost("/if/admin/core/groups/new/", "/if/admin/core/groups/new/", url.Values{"name": {"support"},
+		"attributes": {"{}"}, "roles": {helpdesk.ID.String()}})
+	if p.status != http.StatusSeeOther {
+		t.Fatalf("create a group with a role: %d\n%s", p.status, p.body)
+	}
+	page := strings.TrimSuffix(p.location, "?done=created")
+	p = c.consoleGet(page)
+	if !p.has("Roles") || !strings.Contains(p.body, `<a href="/if/admin/rbac/roles/`+helpdesk.ID.String()+`/">helpdesk</a>`) {
+		t.Fatalf("the group page does not list its role by name:\n%s", p.body)
+	}
+	edit := linkTo(t, p.body, "Change roles")
+	if edit != page+"edit/" {
+		t.Errorf("Change roles goes to %q, want the edit form", edit)
+	}
+	if p = c.consoleGet(page + "?locale=zh-Hans"); !p.has("修改角色") {
+		t.Errorf("the roles panel in Chinese:\n%s", p.body)
+	}
+	c.consoleGet(page + "?locale=en")
+
+	// A crafted post with a role that does not exist: the API's field
+	// error next to the field, and the group unchanged.
+	form := formValues(t, c.consoleGet(edit).body)
+	if form.Get("roles") != helpdesk.ID.String() {
+		t.Fatalf("the edit form does not select the group's role: %v", form)
+	}
+	ghost := uuid.NewString()
+	form["roles"] = []string{helpdesk.ID.String(), ghost}
+	if p = c.consolePost(edit, edit, form); p.status != http.StatusBadRequest || !p.has("No such role: "+ghost+".") {
+		t.Errorf("an unknown role: %d\n%s", p.status, p.body)
+	}
+	gid := mustGroup(t, e, "support")
+	if m, _ := e.sc.Roles().ForGroups(ctx, []uuid.UUID{gid}); len(m[gid]) != 1 {
+		t.Errorf("a refused edit changed the roles: %v", m[gid])
+	}
+	// Nothing selected: the group gives no roles.
+	form = formValues(t, c.consoleGet(edit).body)
+	form.Del("roles")
+	if p = c.consolePost(edit, edit, form); p.status != http.StatusSeeOther {
+		t.Fatalf("clear the roles: %d\n%s", p.status, p.body)
+	}
+	if p = c.consoleGet(page); !p.has("This group gives its members no roles.") {
+		t.Errorf("the group page after clearing its roles:\n%s", p.body)
+	}
+}
+
 func mustGroup(t testing.TB, e *testEnv, name string) uuid.UUID {
 	t.Helper()
 	g, err := e.sc.Groups().GetByName(context.Background(), name)

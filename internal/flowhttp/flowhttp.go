@@ -1,10 +1,12 @@
 // Package flowhttp is the browser's and native clients' way into flows:
 // the HTML executor at /if/flow/<slug>/, the JSON executor at
 // /api/v3/flows/executor/<slug>/ (Authentik's paths), the default-flow and
-// cancel shortcuts under /flows/-/, and the interface entry points (/,
-// /if/user/, /if/admin/) that send anonymous visitors to log in and keep
-// external users out. Both executors call the same flow.Executor; only the
-// rendering differs.
+// cancel shortcuts under /flows/-/, and the entry points / and /if/user/
+// that send anonymous visitors to log in and keep external users out
+// (/if/user/ is a "logged in as" page until the user interface exists).
+// The admin console at /if/admin/ is internal/admin, which has the same
+// gate. Both executors call the same flow.Executor; only the rendering
+// differs.
 package flowhttp
 
 import (
@@ -289,8 +291,11 @@ func (h *Handler) root(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// iface serves /if/user/ and /if/admin/: internal users only, and the
-// admin interface for superusers only.
+// iface serves /if/user/ (admin false): internal users only, with the
+// "logged in as" page until the user interface exists. admin true was the
+// /if/admin/ placeholder and is no longer mounted: internal/admin serves
+// the console at /if/admin/ and lets in superusers and holders of
+// authentik_rbac.access_admin_interface.
 func (h *Handler) iface(admin bool) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		req, ok := h.load(w, r)

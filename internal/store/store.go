@@ -101,7 +101,11 @@ type UserQuery struct {
 	Type     UserType  // "" for any
 	IsActive *bool     // nil for any
 	GroupID  uuid.UUID // direct members of this group; Nil for any
-	Ordering string    // "username" (default), "-username", "name", "-name", "email", "-email", "last_login", "-last_login", "created", "-created"
+	// Username and Email match exactly (case-sensitive, as Authentik's
+	// filters); "" for any. Both are answered from the lower(...) index.
+	Username string
+	Email    string
+	Ordering string // "username" (default), "-username", "name", "-name", "email", "-email", "last_login", "-last_login", "created", "-created"
 	Page     Page
 }
 
@@ -164,8 +168,20 @@ type Roles interface {
 	List(ctx context.Context) ([]*Role, error)
 	SetPermissions(ctx context.Context, id uuid.UUID, perms []string) error
 	Delete(ctx context.Context, id uuid.UUID) error
+	// AssignToGroup and UnassignFromGroup change one assignment; each
+	// bumps the group's version, since a group's roles are part of it as
+	// the API shows it (its ETag must change).
 	AssignToGroup(ctx context.Context, roleID, groupID uuid.UUID) error
 	UnassignFromGroup(ctx context.Context, roleID, groupID uuid.UUID) error
+	// ForGroups maps each of the groups to the roles assigned to it
+	// directly (not through a parent), ordered by name; groups without
+	// roles are absent from the map.
+	ForGroups(ctx context.Context, groupIDs []uuid.UUID) (map[uuid.UUID][]*Role, error)
+	// SetForGroup makes roleIDs the group's directly assigned roles, all or
+	// nothing: ErrNotFound for a missing group, a validation error on
+	// "roles" for a role that does not exist (in this tenant). It bumps
+	// the group's version when the set changes.
+	SetForGroup(ctx context.Context, groupID uuid.UUID, roleIDs []uuid.UUID) error
 	// ForUser lists the roles a user holds through any of its effective groups.
 	ForUser(ctx context.Context, userID uuid.UUID) ([]*Role, error)
 }

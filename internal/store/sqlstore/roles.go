@@ -146,15 +146,174 @@ func (s roles) Delete(ctx context.Context, id uuid.UUID) error {
 }
 
 func (s roles) AssignToGroup(ctx context.Context, roleID, groupID uuid.UUID) error {
-	_, err := s.q.ExecContext(ctx, `INSERT INTO group_roles (tenant_id, group_id, role_id) VALUES ($1, $2, $3)
-		ON CONFLICT DO NOTHING`, s.tenant, groupID, roleID)
-	return s.err(err)
+	return s.Tx(ctx, func(tx store.Scope) error {
+		sc := roles{tx.(*scope)}
+		res, err := sc.q.ExecContext(ctx, `INSERT INTO group_roles (tenant_id, group_id, role_id) VALUES ($1, $2, $3)
+			ON CONFLICT DO NOTHING`, s.tenant, groupID, roleID)
+		if err != nil {
+			return sc.err(err)
+		}
+		if n, err := res.RowsAffected(); err != nil || n == 0 {
+			return sc.err(err) // already assigned: nothing changed
+		}
+		return sc.touchGroup(ctx, groupID)
+	})
 }
 
 func (s roles) UnassignFromGroup(ctx context.Context, roleID, groupID uuid.UUID) error {
-	res, err := s.q.ExecContext(ctx, `DELETE FROM group_roles WHERE tenant_id = $1 AND group_id = $2 AND role_id = $3`,
-		s.tenant, groupID, roleID)
+	return s.Tx(ctx, func(tx store.Scope) error {
+		sc := roles{tx.(*scope)}
+		res, err := sc.q.ExecContext(ctx, `DELETE FROM group_roles WHERE tenant_id = $1 AND group_id = $2 AND role_id = $3`,
+			s.tenant, groupID, roleID)
+		if err := sc.exactlyOne(res, err); err != nil {
+			return err
+		}
+		return sc.touchGroup(ctx, groupID)
+	})
+}
+
+// touchGroup bumps a group's version after its roles changed.
+func (s roles) touchGroup(ctx context.Context, groupID uuid.UUID) error {
+	res, err := s.q.ExecContext(ctx, `UPDATE groups SET version = version + 1, updated_at = $3
+		WHERE tenant_id = $1 AND id = $2`, s.tenant, groupID, micros(s.s.nowTime()))
 	return s.exactlyOne(res, err)
+}
+
+// inList returns "$from, $from+1, ..." for n values.
+func inList(from, n int) string {
+	ph := make([]string, n)
+	for i := range ph {
+		ph[i] = "$" + itoa(from+i)
+	}
+	return strings.Join(ph, ", ")
+}
+
+func (s roles) ForGroups(ctx context.Context, groupIDs []uuid.UUID) (map[uuid.UUID][]*store.Role, error) {
+	out := map[uuid.UUID][]*store.Role{}
+	if len(groupIDs) == 0 {
+		return out, nil
+	}
+	args := []any{s.tenant}
+	for _, id := range groupIDs {
+		args = append(args, id)
+	}
+	rows, err := s.q.QueryContext(ctx, `SELECT gr.group_id, r.id, r.name, r.created_at FROM group_roles gr
+		JOIN roles r ON r.tenant_id = gr.tenant_id AND r.id = gr.role_id
+		WHERE gr.tenant_id = $1 AND gr.group_id IN (`+inList(2, len(groupIDs))+`)
+		ORDER BY lower(r.name), r.id`, args...)
+	if err != nil {
+		return nil, s.err(err)
+	}
+	var all []*store.Role
+	byGroup := map[*store.Role]uuid.UUID{}
+	for rows.Next() {
+		var (
+			g  uuid.UUID
+			r  store.Role
+			cr int64
+		)
+		if err := rows.Scan(&g, &r.ID, &r.Name, &cr); err != nil {
+			rows.Close()
+			return nil, s.err(err)
+		}
+		r.CreatedAt = fromMicros(cr)
+		all = append(all, &r)
+		byGroup[&r] = g
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, s.err(err)
+	}
+	if _, err := s.withPerms(ctx, all); err != nil {
+		return nil, err
+	}
+	for _, r := range all {
+		out[byGroup[r]] = append(out[byGroup[r]], r)
+	}
+	return out, nil
+}
+
+func (s roles) SetForGroup(ctx context.Context, groupID uuid.UUID, roleIDs []uuid.UUID) error {
+	want := map[uuid.UUID]bool{}
+	var ids []uuid.UUID
+	for _, id := range roleIDs {
+		if !want[id] {
+			want[id] = true
+			ids = append(ids, id)
+		}
+	}
+	return s.Tx(ctx, func(tx store.Scope) error {
+		sc := roles{tx.(*scope)}
+		if _, err := (groups{sc.scope}).Get(ctx, groupID); err != nil {
+			return err
+		}
+		// Every role must exist here: checked before writing, so that a
+		// foreign key error cannot abort the transaction half-way.
+		if len(ids) > 0 {
+			args := []any{s.tenant}
+			for _, id := range ids {
+				args = append(args, id)
+			}
+			found, err := sc.ids(ctx, `SELECT id FROM roles WHERE tenant_id = $1 AND id IN (`+inList(2, len(ids))+`)`, args...)
+			if err != nil {
+				return err
+			}
+			v := &store.ValidationError{}
+			for _, id := range ids {
+				if !found[id] {
+					v.Add("roles", "no such role: %s", id)
+				}
+			}
+			if err := v.Err(); err != nil {
+				return err
+			}
+		}
+		have, err := sc.ids(ctx, `SELECT role_id FROM group_roles WHERE tenant_id = $1 AND group_id = $2`, s.tenant, groupID)
+		if err != nil {
+			return err
+		}
+		changed := false
+		for id := range have {
+			if !want[id] {
+				if _, err := sc.q.ExecContext(ctx, `DELETE FROM group_roles WHERE tenant_id = $1 AND group_id = $2 AND role_id = $3`,
+					s.tenant, groupID, id); err != nil {
+					return sc.err(err)
+				}
+				changed = true
+			}
+		}
+		for _, id := range ids {
+			if !have[id] {
+				if _, err := sc.q.ExecContext(ctx, `INSERT INTO group_roles (tenant_id, group_id, role_id) VALUES ($1, $2, $3)`,
+					s.tenant, groupID, id); err != nil {
+					return sc.err(err)
+				}
+				changed = true
+			}
+		}
+		if !changed {
+			return nil
+		}
+		return sc.touchGroup(ctx, groupID)
+	})
+}
+
+// ids reads a one-column query of IDs into a set.
+func (s roles) ids(ctx context.Context, q string, args ...any) (map[uuid.UUID]bool, error) {
+	rows, err := s.q.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, s.err(err)
+	}
+	defer rows.Close()
+	out := map[uuid.UUID]bool{}
+	for rows.Next() {
+		var id uuid.UUID
+		if err := rows.Scan(&id); err != nil {
+			return nil, s.err(err)
+		}
+		out[id] = true
+	}
+	return out, s.err(rows.Err())
 }
 
 func (s roles) ForUser(ctx context.Context, userID uuid.UUID) ([]*store.Role, error) {

@@ -171,6 +171,15 @@ func (s users) List(ctx context.Context, q store.UserQuery) ([]*store.User, int,
 	if q.IsActive != nil {
 		where = append(where, "is_active = "+arg(*q.IsActive))
 	}
+	if q.Username != "" {
+		// Exact, yet answered from the unique lower(username) index.
+		p := arg(q.Username)
+		where = append(where, "lower(username) = lower("+p+") AND username = "+p)
+	}
+	if q.Email != "" {
+		p := arg(q.Email)
+		where = append(where, "lower(email) = lower("+p+") AND email = "+p)
+	}
 	if q.GroupID != uuid.Nil {
 		where = append(where, "id IN (SELECT user_id FROM group_members WHERE tenant_id = $1 AND group_id = "+arg(q.GroupID)+")")
 	}

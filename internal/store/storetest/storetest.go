@@ -29,6 +29,7 @@ func RunTests(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"UserConcurrentUpdate", testUserConcurrentUpdate},
 		{"Groups", testGroups},
 		{"Roles", testRoles},
+		{"GroupRoles", testGroupRoles},
 		{"Tokens", testTokens},
 		{"Sessions", testSessions},
 		{"Events", testEvents},
@@ -284,6 +285,28 @@ func testUserList(t *testing.T, s store.Store) {
 	if total != 1 || list[0].ID != u.ID {
 		t.Fatalf("filter by group: want only %v, got %d", u.ID, total)
 	}
+	for _, tc := range []struct {
+		q    store.UserQuery
+		want string // "" for no match
+	}{
+		{store.UserQuery{Username: "under_score"}, "under_score"},
+		{store.UserQuery{Username: "user01"}, "user01"},
+		{store.UserQuery{Username: "user0"}, ""},  // a prefix is not a match
+		{store.UserQuery{Username: "USER01"}, ""}, // exact means case-sensitive, as Authentik's filter
+		{store.UserQuery{Username: "user_1"}, ""}, // no LIKE wildcards
+		{store.UserQuery{Email: "user02@example.com"}, "user02"},
+		{store.UserQuery{Email: "user02@example"}, ""},
+		{store.UserQuery{Username: "user02", Email: "user03@example.com"}, ""},
+	} {
+		list, total, err := sc.Users().List(ctx, tc.q)
+		noErr(t, "List exact", err)
+		switch {
+		case tc.want == "" && total != 0:
+			t.Errorf("exact filter %+v: want no match, got %d", tc.q, total)
+		case tc.want != "" && (total != 1 || len(list) != 1 || list[0].Username != tc.want):
+			t.Errorf("exact filter %+v: want only %s, got %d", tc.q, tc.want, total)
+		}
+	}
 }
 
 func testUserConcurrentUpdate(t *testing.T, s store.Store) {
@@ -402,6 +425,81 @@ func testRoles(t *testing.T, s store.Store) {
 		t.Fatalf("after unassign: want no roles, got %d", len(got))
 	}
 	noErr(t, "Delete", sc.Roles().Delete(ctx, r.ID))
+}
+
+func testGroupRoles(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	sc := mustTenant(t, s, "t")
+	ops := &store.Role{Name: "ops", Permissions: []string{"view_user"}}
+	audit := &store.Role{Name: "Audit", Permissions: []string{"view_event"}}
+	for _, r := range []*store.Role{ops, audit} {
+		noErr(t, "create role", sc.Roles().Create(ctx, r))
+	}
+	g := mustGroup(t, sc, "staff", nil)
+	other := mustGroup(t, sc, "other", nil)
+	version := func(id uuid.UUID) int64 {
+		t.Helper()
+		x, err := sc.Groups().Get(ctx, id)
+		noErr(t, "get group", err)
+		return x.Version
+	}
+	names := func(id uuid.UUID) string {
+		t.Helper()
+		m, err := sc.Roles().ForGroups(ctx, []uuid.UUID{id})
+		noErr(t, "ForGroups", err)
+		var out []string
+		for _, r := range m[id] {
+			out = append(out, r.Name)
+		}
+		return strings.Join(out, ",")
+	}
+
+	v0 := version(g.ID)
+	noErr(t, "SetForGroup", sc.Roles().SetForGroup(ctx, g.ID, []uuid.UUID{ops.ID, audit.ID, ops.ID}))
+	if got := names(g.ID); got != "Audit,ops" {
+		t.Fatalf("roles after SetForGroup: want Audit,ops (by name), got %q", got)
+	}
+	v1 := version(g.ID)
+	if v1 <= v0 {
+		t.Errorf("SetForGroup must bump the group's version: %d then %d", v0, v1)
+	}
+	noErr(t, "SetForGroup unchanged", sc.Roles().SetForGroup(ctx, g.ID, []uuid.UUID{audit.ID, ops.ID}))
+	if v := version(g.ID); v != v1 {
+		t.Errorf("SetForGroup without a change bumped the version: %d then %d", v1, v)
+	}
+	m, err := sc.Roles().ForGroups(ctx, []uuid.UUID{g.ID, other.ID, uuid.New()})
+	noErr(t, "ForGroups", err)
+	if len(m) != 1 || len(m[g.ID]) != 2 || m[g.ID][0].Permissions[0] != "view_event" {
+		t.Fatalf("ForGroups: want only staff's two roles with permissions, got %+v", m)
+	}
+
+	// A missing role: a field error, and nothing changes.
+	err = sc.Roles().SetForGroup(ctx, g.ID, []uuid.UUID{ops.ID, uuid.New()})
+	wantField(t, "SetForGroup with a missing role", err, "roles")
+	if got := names(g.ID); got != "Audit,ops" {
+		t.Fatalf("a refused SetForGroup changed the roles: %q", got)
+	}
+	wantErr(t, "SetForGroup on a missing group", sc.Roles().SetForGroup(ctx, uuid.New(), []uuid.UUID{ops.ID}), store.ErrNotFound)
+
+	noErr(t, "SetForGroup to one", sc.Roles().SetForGroup(ctx, g.ID, []uuid.UUID{audit.ID}))
+	if got := names(g.ID); got != "Audit" {
+		t.Fatalf("roles after removing ops: %q", got)
+	}
+	v2 := version(g.ID)
+	noErr(t, "AssignToGroup", sc.Roles().AssignToGroup(ctx, ops.ID, g.ID))
+	v3 := version(g.ID)
+	noErr(t, "AssignToGroup again", sc.Roles().AssignToGroup(ctx, ops.ID, g.ID))
+	if v3 <= v2 || version(g.ID) != v3 {
+		t.Errorf("AssignToGroup: versions %d, %d, %d; want a bump only when the assignment is new", v2, v3, version(g.ID))
+	}
+	noErr(t, "UnassignFromGroup", sc.Roles().UnassignFromGroup(ctx, ops.ID, g.ID))
+	if version(g.ID) <= v3 {
+		t.Error("UnassignFromGroup must bump the group's version")
+	}
+	noErr(t, "SetForGroup to none", sc.Roles().SetForGroup(ctx, g.ID, nil))
+	if got := names(g.ID); got != "" {
+		t.Fatalf("roles after clearing: %q", got)
+	}
 }
 
 func testTokens(t *testing.T, s store.Store) {
@@ -580,6 +678,7 @@ func testTenantIsolation(t *testing.T, s store.Store) {
 		{"Roles.Delete", b.Roles().Delete(ctx, ra.ID)},
 		{"Roles.AssignToGroup (A's role)", b.Roles().AssignToGroup(ctx, ra.ID, gb.ID)},
 		{"Roles.UnassignFromGroup", b.Roles().UnassignFromGroup(ctx, ra.ID, ga.ID)},
+		{"Roles.SetForGroup (A's group)", b.Roles().SetForGroup(ctx, ga.ID, nil)},
 		{"Tokens.Get", notFound(b.Tokens().Get(ctx, ta.ID))},
 		{"Tokens.GetByKeyHash", notFound(b.Tokens().GetByKeyHash(ctx, hashOf("ivy")))},
 		{"Tokens.GetByIdentifier", notFound(b.Tokens().GetByIdentifier(ctx, "ivy"))},
@@ -605,6 +704,13 @@ func testTenantIsolation(t *testing.T, s store.Store) {
 	}
 	if list, _ := b.Roles().ForUser(ctx, ua.ID); len(list) != 0 {
 		t.Errorf("tenant B Roles.ForUser(A's user): want none, got %d", len(list))
+	}
+	if m, _ := b.Roles().ForGroups(ctx, []uuid.UUID{ga.ID}); len(m) != 0 {
+		t.Errorf("tenant B Roles.ForGroups(A's group): want none, got %d", len(m))
+	}
+	wantField(t, "tenant B Roles.SetForGroup with A's role", b.Roles().SetForGroup(ctx, gb.ID, []uuid.UUID{ra.ID}), "roles")
+	if m, _ := a.Roles().ForGroups(ctx, []uuid.UUID{ga.ID}); len(m[ga.ID]) != 1 {
+		t.Errorf("tenant A's assignment changed through tenant B: %+v", m)
 	}
 	if list, _ := b.Tokens().ListForUser(ctx, ua.ID); len(list) != 0 {
 		t.Errorf("tenant B Tokens.ListForUser(A's user): want none, got %d", len(list))
