@@ -126,7 +126,8 @@ func (h *Handler) refTarget(res *api.ResourceInfo, f api.FieldInfo) (*api.Resour
 	if f.Name == "target" && res != nil && res.Path == "flows/bindings/" {
 		targets = []string{"flows/instances/"}
 	}
-	if f.Name == "pk" && res != nil && strings.HasPrefix(res.Path, "core/groups/") {
+	if f.Name == "pk" && res != nil && strings.HasPrefix(res.Path, "core/groups/") && res.Path != "core/groups/" {
+		// The input of add_user and remove_user, not a group's own pk.
 		targets = []string{"core/users/"}
 	}
 	for _, p := range targets {

@@ -312,15 +312,40 @@ func (h *Handler) detail(rq *req, res *api.ResourceInfo, id string) {
 	rq.render(http.StatusOK, "detail", v)
 }
 
+// shownElsewhere reports an output field that repeats another for
+// convenience (Authentik's "roles_obj" beside "roles"): the page shows the
+// references by name already.
+func shownElsewhere(res *api.ResourceInfo, f api.FieldInfo) bool {
+	base, ok := strings.CutSuffix(f.Name, "_obj")
+	return ok && slices.ContainsFunc(res.Out, func(o api.FieldInfo) bool { return o.Name == base })
+}
+
 // detailPage builds the detail of object o (id) of res, panels included.
 func (h *Handler) detailPage(rq *req, res *api.ResourceInfo, id string, o object) detailPage {
 	dp := detailPage{ListURL: Prefix + res.Path}
 	for _, f := range res.Out {
-		if slices.Contains(secretFields, f.Name) {
+		if slices.Contains(secretFields, f.Name) || shownElsewhere(res, f) {
 			continue
 		}
 		c := rq.cellOf(f, o[f.Name])
 		df := detailField{Label: fieldLabel(rq.lang, f.Name), Text: c.Text, Mono: c.Mono}
+		if target, ok := h.refTarget(res, f); ok && f.Kind == api.KindUUIDList {
+			// A list of references reads as the names of what it refers to.
+			if ids, _ := o[f.Name].([]any); len(ids) > 0 {
+				names := make([]string, 0, len(ids))
+				for _, id := range ids {
+					s, _ := id.(string)
+					if !isID(s) {
+						continue
+					}
+					if ro, ok := rq.peek(target.Path + s + "/"); ok {
+						s = ro.label()
+					}
+					names = append(names, s)
+				}
+				df.Text, df.Mono = strings.Join(names, ", "), false
+			}
+		}
 		if f.Kind == api.KindJSON || strings.Contains(c.Text, "\n") {
 			df.Block = true
 		}

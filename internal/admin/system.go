@@ -34,10 +34,8 @@ func (h *Handler) system(rq *req) {
 		Database   string    `json:"database"`
 		ServerTime time.Time `json:"server_time"`
 		StartedAt  time.Time `json:"started_at"`
-		// Workers is shown when the API reports it: how many jobs this
-		// server runs at once.
-		Workers *int `json:"workers"`
-		Jobs    []struct {
+		Workers    int       `json:"workers"`
+		Jobs       []struct {
 			Kind                           string
 			Pending, Running, Done, Failed int
 		} `json:"jobs"`
@@ -60,9 +58,7 @@ func (h *Handler) system(rq *req) {
 	add("admin.system.database", enumLabel(rq.lang, info.Database), false)
 	add("admin.system.server_time", info.ServerTime.UTC().Format("2006-01-02 15:04:05 UTC"), false)
 	add("admin.system.uptime", info.ServerTime.Sub(info.StartedAt).Round(time.Second).String(), true)
-	if info.Workers != nil {
-		add("admin.system.workers", strconv.Itoa(*info.Workers), false)
-	}
+	add("admin.system.workers", strconv.Itoa(info.Workers), false)
 	var total [4]int
 	for _, j := range info.Jobs {
 		sp.Jobs = append(sp.Jobs, jobRow{Kind: j.Kind, Pending: strconv.Itoa(j.Pending), Running: strconv.Itoa(j.Running),

@@ -40,12 +40,14 @@ const Prefix = "/api/v3/"
 
 // API serves the REST API. Register resources before Mount.
 type API struct {
-	Store    store.Store
-	Core     *core.Core
-	Sessions *session.Manager
-	Events   flow.EventWriter
-	Log      *slog.Logger
-	Now      func() time.Time
+	Store store.Store
+	// JobWorkers is how many jobs this server runs at once (admin/system/).
+	JobWorkers int
+	Core       *core.Core
+	Sessions   *session.Manager
+	Events     flow.EventWriter
+	Log        *slog.Logger
+	Now        func() time.Time
 	// UID computes Authentik's user uid (it lives with the OAuth2 subject
 	// code; passed in so this package imports no protocol).
 	UID func(tenant, user uuid.UUID) string

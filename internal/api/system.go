@@ -21,6 +21,7 @@ type SystemInfo struct {
 	Database   string    `json:"database" enum:"sqlite,postgres"`
 	ServerTime time.Time `json:"server_time"`
 	StartedAt  time.Time `json:"started_at"`
+	Workers    int       `json:"workers" doc:"job workers this server runs"`
 	Jobs       []JobKind `json:"jobs" doc:"jobs of every tenant by kind, until retention deletes finished ones"`
 }
 
@@ -47,7 +48,7 @@ func RegisterSystem(a *API, database string, jobs func(context.Context) (job.Sta
 			}
 			out := &SystemInfo{Version: version.String(), Revision: version.Revision(), GoVersion: runtime.Version(),
 				Platform: runtime.GOOS + "/" + runtime.GOARCH, Database: database, ServerTime: now().UTC(),
-				StartedAt: started.UTC(), Jobs: []JobKind{}}
+				StartedAt: started.UTC(), Workers: a.JobWorkers, Jobs: []JobKind{}}
 			if jobs != nil {
 				st, err := jobs(ctx)
 				if err != nil {

@@ -444,7 +444,7 @@ func TestAdminOverviewEventsAndSystem(t *testing.T) {
 	}
 
 	p = c.consoleGet("/if/admin/system/")
-	if p.status != 200 || !p.has("SQLite (embedded)") || !p.has("Job queue") || !p.has("Go version") {
+	if p.status != 200 || !p.has("SQLite (embedded)") || !p.has("Job queue") || !p.has("Go version") || !p.has("Job workers") {
 		t.Errorf("system page: %d\n%s", p.status, p.body)
 	}
 }
@@ -773,6 +773,11 @@ func TestAdminGroupRoles(t *testing.T) {
 	p = c.consoleGet(page)
 	if !p.has("Roles") || !strings.Contains(p.body, `<a href="/if/admin/rbac/roles/`+helpdesk.ID.String()+`/">helpdesk</a>`) {
 		t.Fatalf("the group page does not list its role by name:\n%s", p.body)
+	}
+	groupID := strings.TrimSuffix(strings.TrimPrefix(page, "/if/admin/core/groups/"), "/")
+	if strings.Contains(p.body, "/if/admin/core/users/"+groupID+"/") || strings.Contains(p.body, helpdesk.ID.String()+`"`+"\n") ||
+		strings.Contains(p.body, `&#34;name&#34;: &#34;helpdesk&#34;`) {
+		t.Errorf("the group page links its own ID to a user, or shows the roles as raw IDs or JSON:\n%s", p.body)
 	}
 	edit := linkTo(t, p.body, "Change roles")
 	if edit != page+"edit/" {

@@ -135,8 +135,12 @@ func (a *App) Queue() *job.Queue { return a.svc.queue }
 // Handler is the HTTP application (for httptest servers).
 func (a *App) Handler() http.Handler { return a.Server.Handler() }
 
+// jobWorkers is how many jobs a server runs at once: email, webhooks and
+// retention are I/O-bound and few.
+const jobWorkers = 2
+
 // RunJobs works the job queue until ctx ends.
-func (a *App) RunJobs(ctx context.Context) error { return a.svc.queue.Run(ctx, 2) }
+func (a *App) RunJobs(ctx context.Context) error { return a.svc.queue.Run(ctx, jobWorkers) }
 
 // Run serves on ls and works the job queue until ctx ends; it returns
 // after both have stopped, so the caller may close the database.

@@ -108,7 +108,7 @@ func wire(x *App, o Options) (*services, error) {
 	// The API and console read the event log through the writer, so that
 	// what was just recorded in the background shows.
 	reading := writer.Reading(x.db)
-	rest := &api.API{Store: reading, Core: x.core, Sessions: env.Sessions, Events: events, Log: x.log, Now: time.Now, UID: oauth2.UID,
+	rest := &api.API{Store: reading, JobWorkers: jobWorkers, Core: x.core, Sessions: env.Sessions, Events: events, Log: x.log, Now: time.Now, UID: oauth2.UID,
 		Policies: policies, Changed: func(tenant uuid.UUID) { oidc.Invalidate(tenant); exec.Invalidate(tenant) }}
 	rest.Init()
 	s := &services{handlers: []server.Handler{renderer, fh, oidc, rest}, queue: q, executor: exec, policies: policies,
