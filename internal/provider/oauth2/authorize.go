@@ -109,7 +109,11 @@ func parseAuthRequest(q url.Values, c *client) (*authRequest, *pageError, *Error
 		}
 	}
 	ar.Scopes = c.grantable(strings.Fields(q.Get("scope")))
-	if !ar.has("code") && !slices.Contains(ar.Scopes, "openid") {
+	// Implicit and hybrid flows, "code token" included, are OpenID
+	// Connect's (Core 3.2, 3.3), as in Authentik: without openid, "code
+	// token" would be the plain OAuth implicit grant this endpoint does not
+	// offer.
+	if ar.ResponseType != "code" && !slices.Contains(ar.Scopes, "openid") {
 		return ar, nil, errInvalidScope("the openid scope is required for implicit and hybrid flows")
 	}
 	if ar.has("id_token") && ar.Nonce == "" {
@@ -117,9 +121,6 @@ func parseAuthRequest(q url.Values, c *client) (*authRequest, *pageError, *Error
 	}
 	if !ar.has("code") {
 		ar.Scopes = slices.DeleteFunc(ar.Scopes, func(s string) bool { return s == "offline_access" })
-	}
-	if ar.has("id_token") && !slices.Contains(ar.Scopes, "openid") {
-		return ar, nil, errInvalidScope("the openid scope is required")
 	}
 	ar.Prompt = strings.Fields(q.Get("prompt"))
 	for _, p := range ar.Prompt {
@@ -367,7 +368,11 @@ func (s *Service) runAuthorization(w http.ResponseWriter, r *http.Request, sc st
 	cfg, _ := json.Marshal(ar)
 	var extra []flow.Binding
 	if slices.Contains(ar.Prompt, "consent") {
-		extra = append(extra, flow.Binding{Kind: "consent", Config: json.RawMessage(`{"mode":"always_require"}`)})
+		var err error
+		if extra, err = s.promptConsent(r.Context(), sc, user, c); err != nil {
+			s.serverError(w, r, err)
+			return
+		}
 	}
 	extra = append(extra, flow.Binding{Kind: FulfillmentKind, Config: cfg})
 	s.runAuthorizationFlow(w, r, sc, sess, user, c, ar.Scopes, extra, func() bool {
@@ -380,6 +385,80 @@ func (s *Service) runAuthorization(w http.ResponseWriter, r *http.Request, sc st
 		s.redirectError(w, r, ar, oerr(400, "consent_required", "the user must consent first"))
 		return true
 	})
+}
+
+// promptConsentKind checks, after the authorization flow's own stages,
+// whether one of them already asked for consent during this request.
+const promptConsentKind = "gatehouse_oauth2_prompt_consent"
+
+// alwaysConsent is the consent stage prompt=consent adds.
+var alwaysConsent = flow.Binding{Kind: "consent", Config: json.RawMessage(`{"mode":"always_require"}`)}
+
+// promptConsent returns the stages that make prompt=consent ask the user
+// exactly once (OIDC Core 3.1.2.1), after the authorization flow's own:
+// nothing when the flow has a consent stage that always asks; else a
+// consent stage that always asks, preceded by a check that drops it when
+// the flow's own consent stage asked (it stored a new consent) instead of
+// skipping because the consent was remembered.
+func (s *Service) promptConsent(ctx context.Context, sc store.Scope, user *store.User, c *client) ([]flow.Binding, error) {
+	fid, err := uuid.Parse(c.cfg.AuthorizationFlow)
+	if err == nil {
+		binds, err := sc.FlowStageBindings().ListForFlow(ctx, fid)
+		if err != nil {
+			return nil, err
+		}
+		ids := make([]uuid.UUID, 0, len(binds))
+		for _, b := range binds {
+			ids = append(ids, b.StageID)
+		}
+		stages, err := sc.Stages().GetMany(ctx, ids)
+		if err != nil {
+			return nil, err
+		}
+		for _, st := range stages {
+			var cfg struct{ Mode string }
+			if st.Kind == "consent" && json.Unmarshal(st.Config, &cfg) == nil && cfg.Mode == "always_require" {
+				return nil, nil
+			}
+		}
+	}
+	check := consentCheck{Target: c.app.ID.String()}
+	if prev, err := sc.Consents().Get(ctx, user.ID, check.Target, s.Now()); err == nil {
+		check.Before = prev.ID.String()
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return nil, err
+	}
+	cfg, _ := json.Marshal(check)
+	return []flow.Binding{{Kind: promptConsentKind, Config: cfg}, alwaysConsent}, nil
+}
+
+// consentCheck is the promptConsentKind stage.
+type consentCheck struct {
+	s      *Service
+	Target string `json:"target"`
+	// Before is the ID of the consent remembered when the request came.
+	Before string `json:"before,omitempty"`
+}
+
+func (k *consentCheck) Respond(ctx context.Context, x *flow.Execution, _ flow.Response) flow.Outcome {
+	return k.Challenge(ctx, x)
+}
+
+func (k *consentCheck) Challenge(ctx context.Context, x *flow.Execution) flow.Outcome {
+	u, err := x.PendingUser(ctx)
+	if err != nil || u == nil {
+		return flow.Next() // the consent stage that follows decides
+	}
+	cur, err := x.Scope.Consents().Get(ctx, u.ID, k.Target, k.s.Now())
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+	case err != nil:
+		return flow.Fail(err)
+	case cur.ID.String() != k.Before && len(x.Plan.Bindings) > 1 && x.Plan.Bindings[1].Kind == alwaysConsent.Kind:
+		// A consent given during this request: do not ask twice.
+		x.Plan.Bindings = slices.Delete(x.Plan.Bindings, 1, 2)
+	}
+	return flow.Next()
 }
 
 // runAuthorizationFlow runs the provider's authorization flow for user
@@ -448,6 +527,10 @@ func (s *Service) StageKinds() map[string]flow.Factory {
 			return f, json.Unmarshal(cfg, &f.ar)
 		},
 		DeviceFulfillmentKind: s.newDeviceFulfillment,
+		promptConsentKind: func(cfg json.RawMessage) (flow.Stage, error) {
+			k := &consentCheck{s: s}
+			return k, json.Unmarshal(cfg, k)
+		},
 	}
 }
 
