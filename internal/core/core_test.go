@@ -3,7 +3,6 @@ package core_test
 import (
 	"context"
 	"errors"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -14,6 +13,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/crypto/password"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 	"github.com/gatehouse-id/gatehouse/internal/store/sqlstore"
+	"github.com/gatehouse-id/gatehouse/internal/store/sqlstore/sqlitetest"
 )
 
 // cheap keeps argon2id fast in tests; the scheme and format are the real ones.
@@ -34,14 +34,7 @@ type env struct {
 
 func setup(t *testing.T, params password.Params) *env {
 	t.Helper()
-	db, err := sqlstore.Open(t.Context(), sqlstore.Options{Driver: "sqlite", DSN: filepath.Join(t.TempDir(), "core.db")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	if err := db.Migrate(t.Context()); err != nil {
-		t.Fatal(err)
-	}
+	db := sqlitetest.Open(t)
 	def, err := db.Tenants().EnsureDefault(t.Context())
 	if err != nil {
 		t.Fatal(err)

@@ -37,14 +37,19 @@ func NewExecutor(env *Env, factories map[string]Factory) *Executor {
 	return &Executor{env: env, factories: factories, ttl: 5 * time.Second, cache: map[defKey]*definition{}}
 }
 
-// ValidateStage checks a stage configuration (admin API, blueprints).
+// ValidateStage checks a stage configuration (admin API, blueprints):
+// the kind's factory judges the values, and a setting the kind does not
+// know is refused, naming it.
 func (e *Executor) ValidateStage(kind string, config []byte) error {
 	f, ok := e.factories[kind]
 	if !ok {
 		return store.Invalid("kind", "unknown stage kind %q", kind)
 	}
-	_, err := f(config)
-	return err
+	s, err := f(config)
+	if err != nil {
+		return err
+	}
+	return checkSettingNames(kind, s, config)
 }
 
 // Request is one call to a flow.
@@ -221,7 +226,7 @@ func (e *Executor) savePlan(s *session.Session, p *Plan) {
 
 func (e *Executor) show(x *Execution, c Challenge) Result {
 	base := BaseOf(c)
-	base.FlowInfo = &FlowInfo{Title: x.Flow.Title, Slug: x.Flow.Slug, Background: x.Flow.Background,
+	base.FlowInfo = &FlowInfo{Title: x.Title(), Slug: x.Flow.Slug, Background: x.Flow.Background,
 		Layout: x.Flow.Layout, CancelURL: "/flows/-/cancel/?flow=" + url.QueryEscape(x.Flow.Slug)}
 	if base.PendingUser == "" && base.Component != ComponentIdentification {
 		// An unknown identifier is shown like a known user's name, so the
@@ -278,7 +283,7 @@ func redirect(to string) Result {
 func deny(status int, x *Execution, code, msg string) Result {
 	c := &AccessDeniedChallenge{Base: Base{Component: ComponentAccessDenied}, ErrorMessage: msg, MessageCode: code}
 	if x != nil {
-		c.FlowInfo = &FlowInfo{Title: x.Flow.Title, Slug: x.Flow.Slug, Layout: x.Flow.Layout,
+		c.FlowInfo = &FlowInfo{Title: x.Title(), Slug: x.Flow.Slug, Layout: x.Flow.Layout,
 			CancelURL: "/flows/-/cancel/?flow=" + url.QueryEscape(x.Flow.Slug)}
 		c.CSRFToken = x.Session.CSRFToken()
 	}

@@ -50,7 +50,7 @@ func (e *Executor) plan(ctx context.Context, x *Execution, req *Request, q url.V
 			if f.Designation == store.DesignationAuthentication {
 				return redirect(orRoot(next)), true
 			}
-			return deny(http.StatusOK, x, "flow.requires_unauthenticated", "You are already logged in."), true
+			return notApplicable(x, next, "flow.requires_unauthenticated", "You are already logged in."), true
 		}
 	case "require_superuser":
 		ok := false
@@ -61,10 +61,10 @@ func (e *Executor) plan(ctx context.Context, x *Execution, req *Request, q url.V
 			}
 		}
 		if !ok {
-			return deny(http.StatusOK, x, "flow.not_applicable", "You are not allowed to use this flow."), true
+			return notApplicable(x, next, "flow.not_applicable", "You are not allowed to use this flow."), true
 		}
 	case "require_outpost":
-		return deny(http.StatusOK, x, "flow.not_applicable", "You are not allowed to use this flow."), true
+		return notApplicable(x, next, "flow.not_applicable", "You are not allowed to use this flow."), true
 	}
 	// An authentication flow visited while logged in has nothing to do.
 	if f.Designation == store.DesignationAuthentication && x.User != nil && f.Authentication == "none" {
@@ -80,14 +80,11 @@ func (e *Executor) plan(ctx context.Context, x *Execution, req *Request, q url.V
 	res := e.env.Policies.Evaluate(ctx, x.PolicyRequest(x.User), x.def.flowBindings(), x.def.policies,
 		policy.Options{Mode: f.PolicyEngineMode, EmptyResult: true})
 	if !res.Passing {
-		if f.DeniedAction == "continue" {
-			return redirect(orRoot(next)), true
-		}
 		msg := "You are not allowed to use this flow."
 		if len(res.Messages) > 0 {
 			msg = joinMessages(res.Texts())
 		}
-		return deny(http.StatusOK, x, "flow.not_applicable", msg), true
+		return notApplicable(x, next, "flow.not_applicable", msg), true
 	}
 
 	for _, b := range x.def.bindings {
@@ -111,6 +108,30 @@ func (e *Executor) plan(ctx context.Context, x *Execution, req *Request, q url.V
 		return deny(http.StatusOK, x, "flow.empty", "This flow has no stages that apply to you."), true
 	}
 	return Result{}, false
+}
+
+// notApplicable answers a user the flow does not apply to (its policies
+// refuse them, or its authentication requirement does), by the flow's
+// denied_action, as Authentik's executor does: "continue" sends them on,
+// to ?next= or else to /; "message_continue" (the default) sends them on to
+// ?next= when the flow was given one and shows the message otherwise;
+// "message" always shows the message.
+//
+// One exception to Authentik: message_continue shows the message when an
+// anonymous user is refused a login flow. Every page that needs a login
+// sends the user to the login flow with ?next= pointing back at itself, so
+// continuing there would only come back here, in a redirect loop.
+func notApplicable(x *Execution, next, code, msg string) Result {
+	switch x.Flow.DeniedAction {
+	case "continue":
+		return redirect(orRoot(next))
+	case "message_continue":
+		loop := x.Flow.Designation == store.DesignationAuthentication && x.User == nil
+		if next != "" && !loop {
+			return redirect(next)
+		}
+	}
+	return deny(http.StatusOK, x, code, msg)
 }
 
 // closedToPublic keeps sign-up and recovery shut until an admin opens

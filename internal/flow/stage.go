@@ -247,6 +247,23 @@ func (x *Execution) EvaluatePolicies(ctx context.Context, target uuid.UUID) (pol
 	return x.Env.Policies.Evaluate(ctx, x.PolicyRequest(u), binds, pols, policy.Options{Mode: "all", EmptyResult: true}), nil
 }
 
+// FlowStages returns the stored settings of the stages of kind bound to
+// this flow, in binding order (each stage once).
+func (x *Execution) FlowStages(kind string) []json.RawMessage {
+	if x.def == nil {
+		return nil
+	}
+	var out []json.RawMessage
+	seen := map[uuid.UUID]bool{}
+	for _, b := range x.def.bindings {
+		if o := x.def.stages[b.StageID]; o != nil && o.Kind == kind && !seen[o.ID] {
+			seen[o.ID] = true
+			out = append(out, o.Config)
+		}
+	}
+	return out
+}
+
 // FlowURL is the HTML address of a flow of this tenant.
 func FlowURL(slug string) string { return "/if/flow/" + slug + "/" }
 

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
-	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -15,21 +14,14 @@ import (
 
 	"github.com/gatehouse-id/gatehouse/internal/job"
 	"github.com/gatehouse-id/gatehouse/internal/mail/mailtest"
-	"github.com/gatehouse-id/gatehouse/internal/store/sqlstore"
+	"github.com/gatehouse-id/gatehouse/internal/store/sqlstore/sqlitetest"
 )
 
 // newQueue opens a migrated SQLite database and a queue on it that retries
 // at once, and runs it until the test ends.
 func newQueue(t *testing.T, s Sender) *job.Queue {
 	t.Helper()
-	db, err := sqlstore.Open(t.Context(), sqlstore.Options{Driver: "sqlite", DSN: filepath.Join(t.TempDir(), "mail.db")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	if err := db.Migrate(t.Context()); err != nil {
-		t.Fatal(err)
-	}
+	db := sqlitetest.Open(t)
 	q := job.New(db.SQL(), db.Driver(), slog.New(slog.DiscardHandler),
 		job.WithPollInterval(10*time.Millisecond), job.WithBackoff(func(int) time.Duration { return 0 }))
 	RegisterJob(q, s)

@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -23,6 +22,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/policy"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 	"github.com/gatehouse-id/gatehouse/internal/store/sqlstore"
+	"github.com/gatehouse-id/gatehouse/internal/store/sqlstore/sqlitetest"
 )
 
 const testSecret = "whsec-test-0123456789"
@@ -60,14 +60,7 @@ func (m *mailbox) messages() []mail.Message {
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	db, err := sqlstore.Open(t.Context(), sqlstore.Options{Driver: "sqlite", DSN: filepath.Join(t.TempDir(), "n.db")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	if err := db.Migrate(t.Context()); err != nil {
-		t.Fatal(err)
-	}
+	db := sqlitetest.Open(t)
 	ten, err := db.Tenants().EnsureDefault(t.Context())
 	if err != nil {
 		t.Fatal(err)

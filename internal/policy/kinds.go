@@ -195,47 +195,6 @@ func (p passwordPolicy) Evaluate(ctx context.Context, req *Request) (Result, err
 	return out, nil
 }
 
-// reputationPolicy follows Authentik's semantics exactly: it *passes* when
-// the score is at or below the threshold, i.e. it detects bad reputation
-// (bind it to a deny or captcha stage, or negate it).
-type reputationPolicy struct {
-	CheckIP       bool `json:"check_ip"`
-	CheckUsername bool `json:"check_username"`
-	Threshold     int  `json:"threshold"`
-}
-
-func compileReputation(c json.RawMessage) (Evaluator, error) {
-	p := reputationPolicy{CheckIP: true, CheckUsername: true, Threshold: -5}
-	if err := decode(c, &p); err != nil {
-		return nil, err
-	}
-	return p, nil
-}
-
-func (p reputationPolicy) Evaluate(ctx context.Context, req *Request) (Result, error) {
-	ident, ip := "", ""
-	if req.User != nil {
-		ident = req.User.Username
-	} else if s, ok := req.Context["pending_user_identifier"].(string); ok {
-		ident = s
-	}
-	if req.HTTP != nil {
-		ip = req.HTTP.ClientIP
-	}
-	byID, byIP, err := req.Scope.Reputation().Scores(ctx, ident, ip, time.Now())
-	if err != nil {
-		return Result{}, err
-	}
-	score := 0
-	if p.CheckIP {
-		score += byIP
-	}
-	if p.CheckUsername {
-		score += byID
-	}
-	return Result{Passing: score <= p.Threshold}, nil
-}
-
 // expiryPolicy fails when the password is older than Days. Unless DenyOnly,
 // it also makes the password unusable so the user must recover it.
 type expiryPolicy struct {

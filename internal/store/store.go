@@ -346,5 +346,8 @@ type Reputation interface {
 	Adjust(ctx context.Context, identifier, ip string, delta, lower, upper int, expires time.Time) error
 	// Scores sums the scores recorded for an IP and for an identifier.
 	Scores(ctx context.Context, identifier, ip string, now time.Time) (byIdentifier, byIP int, err error)
+	// Score sums the scores of the rows recorded for identifier or for ip,
+	// each row once (Authentik's Q(identifier) | Q(ip)); "" matches nothing.
+	Score(ctx context.Context, identifier, ip string, now time.Time) (int, error)
 	DeleteExpired(ctx context.Context, now time.Time) (int, error)
 }

@@ -49,25 +49,51 @@ func (s *identification) challenge(ctx context.Context, x *flow.Execution) *flow
 	}
 	// Sign-up and recovery links appear only when the stage names those
 	// flows (the seed's "enable sign-up" step).
-	// The linked flows carry ?next= on, so someone who signs up from an
-	// application's login lands back in the application, as in Authentik.
-	link := func(id string) string {
-		slug := x.FlowSlugByID(ctx, id)
-		if slug == "" {
-			return ""
-		}
-		if x.Plan.Next != "" {
-			return flow.FlowURL(slug) + "?next=" + url.QueryEscape(x.Plan.Next)
-		}
-		return flow.FlowURL(slug)
-	}
-	c.EnrollURL = link(s.EnrollmentFlow)
-	c.RecoveryURL = link(s.RecoveryFlow)
-	c.PasswordlessURL = link(s.PasswordlessFlow)
+	c.EnrollURL = flowLink(ctx, x, s.EnrollmentFlow)
+	c.RecoveryURL = flowLink(ctx, x, s.RecoveryFlow)
+	c.PasswordlessURL = flowLink(ctx, x, s.PasswordlessFlow)
 	if app := x.Plan.Context.String(flow.KeyApplicationName); app != "" {
 		c.ApplicationPre = app
 	}
 	return c
+}
+
+// flowLink is the address of the flow with ID id ("" when id names no
+// flow). It carries the flow's ?next= on, so someone who signs up or
+// recovers their password from an application's login lands back in the
+// application, as in Authentik.
+func flowLink(ctx context.Context, x *flow.Execution, id string) string {
+	if id == "" {
+		return ""
+	}
+	slug := x.FlowSlugByID(ctx, id)
+	if slug == "" {
+		return ""
+	}
+	if x.Plan.Next != "" {
+		return flow.FlowURL(slug) + "?next=" + url.QueryEscape(x.Plan.Next)
+	}
+	return flow.FlowURL(slug)
+}
+
+// recoveryURL is the "Forgot password?" link of this flow: the recovery
+// flow its identification stage names. In Authentik the password stage
+// links the brand's recovery flow; gatehouse has no brands, and a recovery
+// flow is enabled by naming it in an identification stage, so the password
+// stage links the one its own flow's identification stage names.
+func recoveryURL(ctx context.Context, x *flow.Execution) string {
+	for _, cfg := range x.FlowStages("identification") {
+		var s struct {
+			RecoveryFlow string `json:"recovery_flow"`
+		}
+		if json.Unmarshal(cfg, &s) != nil {
+			continue
+		}
+		if u := flowLink(ctx, x, s.RecoveryFlow); u != "" {
+			return u
+		}
+	}
+	return ""
 }
 
 func (s *identification) Challenge(ctx context.Context, x *flow.Execution) flow.Outcome {

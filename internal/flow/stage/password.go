@@ -58,12 +58,13 @@ func passwordStageConfig(ctx context.Context, x *flow.Execution, id string) (*pa
 	return decodePassword(obj.Config)
 }
 
-func (p *password) challenge() *flow.PasswordChallenge {
-	return &flow.PasswordChallenge{Base: base(flow.ComponentPassword), AllowShowPassword: p.AllowShowPassword}
+func (p *password) challenge(ctx context.Context, x *flow.Execution) *flow.PasswordChallenge {
+	return &flow.PasswordChallenge{Base: base(flow.ComponentPassword), AllowShowPassword: p.AllowShowPassword,
+		RecoveryURL: recoveryURL(ctx, x)}
 }
 
 func (p *password) Challenge(ctx context.Context, x *flow.Execution) flow.Outcome {
-	return flow.Show(p.challenge())
+	return flow.Show(p.challenge(ctx, x))
 }
 
 func (p *password) Respond(ctx context.Context, x *flow.Execution, r flow.Response) flow.Outcome {
@@ -78,7 +79,7 @@ func (p *password) Respond(ctx context.Context, x *flow.Execution, r flow.Respon
 	case res.deny != "":
 		return flow.Deny(res.deny, res.denyText)
 	case !res.ok:
-		c := p.challenge()
+		c := p.challenge(ctx, x)
 		c.AddError("password", res.code, res.text)
 		return flow.Invalid(c)
 	}

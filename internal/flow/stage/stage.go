@@ -34,9 +34,12 @@ func Kinds() map[string]flow.Factory {
 	}
 }
 
-// decode reads a stage's settings over its defaults. Unknown settings are
-// ignored (blueprints exported from Authentik carry some we do not
-// implement); wrong types are errors naming the setting.
+// decode reads a stage's settings over its defaults; wrong types are
+// errors naming the setting. Unknown settings are skipped here, so a stage
+// stored before they were refused still runs: writes (blueprints, the API)
+// go through flow.Executor.ValidateStage, which refuses the settings a
+// kind does not have, except the Authentik settings it accepts and
+// ignores (ignored.go).
 func decode(cfg json.RawMessage, v any) error {
 	if len(cfg) == 0 {
 		return nil

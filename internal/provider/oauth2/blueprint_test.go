@@ -3,7 +3,6 @@ package oauth2_test
 import (
 	"context"
 	"errors"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -15,6 +14,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/provider/oauth2"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 	"github.com/gatehouse-id/gatehouse/internal/store/sqlstore"
+	"github.com/gatehouse-id/gatehouse/internal/store/sqlstore/sqlitetest"
 )
 
 // bpEnv is a tenant with the default blueprints and the default key, as
@@ -29,15 +29,7 @@ type bpEnv struct {
 
 func newBPEnv(t *testing.T) *bpEnv {
 	t.Helper()
-	ctx := context.Background()
-	db, err := sqlstore.Open(ctx, sqlstore.Options{Driver: "sqlite", DSN: filepath.Join(t.TempDir(), "test.db")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	if err := db.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	db := sqlitetest.Open(t)
 	box, err := secretbox.New("test-secret-key-that-is-long-enough-0123456789")
 	if err != nil {
 		t.Fatal(err)

@@ -229,6 +229,14 @@ func (s reputation) Scores(ctx context.Context, identifier, ip string, now time.
 	return byID, byIP, s.err(err)
 }
 
+func (s reputation) Score(ctx context.Context, identifier, ip string, now time.Time) (int, error) {
+	var n int
+	err := s.q.QueryRowContext(ctx, `SELECT COALESCE(SUM(score), 0) FROM reputation
+		WHERE tenant_id = $1 AND ((identifier = $2 AND identifier <> '') OR (ip = $3 AND ip <> '')) AND expires > $4`,
+		s.tenant, clip(identifier, 255), ip, micros(now)).Scan(&n)
+	return n, s.err(err)
+}
+
 func (s reputation) DeleteExpired(ctx context.Context, now time.Time) (int, error) {
 	return s.deleteCount(ctx, `DELETE FROM reputation WHERE tenant_id = $1 AND expires <= $2`, s.tenant, micros(now))
 }

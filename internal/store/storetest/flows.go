@@ -214,6 +214,17 @@ func testReputation(t *testing.T, s store.Store) {
 	if byID != -6 || byIP != -4 {
 		t.Fatalf("Scores: want bob -6 (clamped -5 plus -1), ip -4 (-5 plus 1), got %d %d", byID, byIP)
 	}
+	// Each row once: bob's two rows and eve's, not bob's first row twice.
+	for _, c := range []struct {
+		ident, ip string
+		want      int
+	}{{"bob", "192.0.2.1", -5}, {"bob", "", -6}, {"", "192.0.2.1", -4}, {"", "", 0}, {"nobody", "198.51.100.1", 0}} {
+		got, err := sc.Reputation().Score(ctx, c.ident, c.ip, now)
+		noErr(t, "Score", err)
+		if got != c.want {
+			t.Errorf("Score(%q, %q): want %d, got %d", c.ident, c.ip, c.want, got)
+		}
+	}
 	if n, _ := sc.Reputation().DeleteExpired(ctx, exp.Add(time.Second)); n != 3 {
 		t.Fatalf("DeleteExpired: want 3, got %d", n)
 	}
