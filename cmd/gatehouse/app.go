@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -16,12 +17,14 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/store/sqlstore"
 )
 
-// app is a loaded configuration with an open, migrated store.
+// app is a loaded configuration with an open, migrated store; full is
+// the whole product when the command opened it (see openFull).
 type app struct {
 	cfg  *config.Config
 	log  *slog.Logger
 	db   *sqlstore.DB
 	core *core.Core
+	full *gapp.App
 }
 
 // loadConfig loads and validates the configuration; every problem is
@@ -56,7 +59,62 @@ func (a *cli) open(ctx context.Context) (*app, error) {
 	return &app{cfg: cfg, log: log, db: db, core: gapp.NewCore(db, log)}, nil
 }
 
-func (x *app) Close() { x.db.Close() }
+// openFull builds the whole product (default flows, keys, providers)
+// without listening, for commands that create what the server serves.
+func (a *cli) openFull(ctx context.Context) (*app, error) {
+	cfg, log, err := a.loadConfig()
+	if err != nil {
+		return nil, err
+	}
+	full, err := gapp.New(ctx, cfg, log, gapp.Options{})
+	if err != nil {
+		return nil, err
+	}
+	return &app{cfg: cfg, log: log, db: full.DB(), core: full.Core(), full: full}, nil
+}
+
+// Close releases the store; the whole product, when open, first stores
+// the events still queued.
+func (x *app) Close() {
+	if x.full != nil {
+		x.full.Close()
+		return
+	}
+	x.db.Close()
+}
+
+// withScope is the preamble of every command that works in a tenant: it
+// opens the store (see open), resolves --tenant and runs fn, and closes
+// the store when fn returns.
+func (a *cli) withScope(ctx context.Context, tenant string, fn func(x *app, sc store.Scope) error) error {
+	return a.scoped(ctx, a.open, tenant, fn)
+}
+
+// withFullScope is withScope over the whole product (see openFull): fn
+// finds it in x.full.
+func (a *cli) withFullScope(ctx context.Context, tenant string, fn func(x *app, sc store.Scope) error) error {
+	return a.scoped(ctx, a.openFull, tenant, fn)
+}
+
+func (a *cli) scoped(ctx context.Context, open func(context.Context) (*app, error), tenant string,
+	fn func(x *app, sc store.Scope) error) error {
+	x, err := open(ctx)
+	if err != nil {
+		return err
+	}
+	defer x.Close()
+	sc, err := x.scope(ctx, tenant)
+	if err != nil {
+		return err
+	}
+	return fn(x, sc)
+}
+
+// tenantFlag defines --tenant, which every command that works in a
+// tenant takes; withScope resolves it.
+func tenantFlag(fs *flag.FlagSet) *string {
+	return fs.String("tenant", "", "tenant domain or ID (default: the default tenant)")
+}
 
 // scope resolves --tenant (a domain or tenant ID; empty for the default).
 func (x *app) scope(ctx context.Context, tenant string) (store.Scope, error) {

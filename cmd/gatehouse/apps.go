@@ -29,20 +29,6 @@ func (l *listFlag) Set(v string) error {
 	return nil
 }
 
-// openFull builds the whole product (default flows, keys, providers)
-// without listening, for commands that create what the server serves.
-func (a *cli) openFull(ctx context.Context) (*gapp.App, *app, error) {
-	cfg, log, err := a.loadConfig()
-	if err != nil {
-		return nil, nil, err
-	}
-	full, err := gapp.New(ctx, cfg, log, gapp.Options{})
-	if err != nil {
-		return nil, nil, err
-	}
-	return full, &app{cfg: cfg, log: log, db: full.DB(), core: full.Core()}, nil
-}
-
 var appFlags = map[string]string{"name": "--name", "slug": "--slug", "launch_url": "--launch-url",
 	"redirect_uris": "--redirect-uri", "client_type": "--public", "url": "--redirect-uri", "signing_key": "--signing-key"}
 
@@ -59,7 +45,7 @@ func runAppCreate(ctx context.Context, a *cli, args []string) error {
 	fs.Var(&redirects, "redirect-uri", "allowed redirect URI, exact match (repeatable)")
 	fs.Var(&logouts, "post-logout-redirect-uri", "allowed post-logout redirect URI (repeatable)")
 	signingKey := fs.String("signing-key", "", "name of the key that signs tokens (default: the tenant's RS256 key; see 'key generate')")
-	tenant := fs.String("tenant", "", "tenant domain or ID (default: the default tenant)")
+	tenant := tenantFlag(fs)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -71,39 +57,33 @@ func runAppCreate(ctx context.Context, a *cli, args []string) error {
 			return usagef("--redirect-uri: %q is not an absolute URL", u)
 		}
 	}
-	full, x, err := a.openFull(ctx)
-	if err != nil {
-		return err
-	}
-	defer full.Close()
-	sc, err := x.scope(ctx, *tenant)
-	if err != nil {
-		return err
-	}
-	n := gapp.NewOAuth2App{Name: *name, Slug: *slug, LaunchURL: *launch, RedirectURIs: redirects, PostLogoutRedirectURIs: logouts}
-	if *signingKey != "" {
-		if n.SigningKey, err = keyID(ctx, sc, *signingKey); err != nil {
-			return usagef("--signing-key: no key %q", *signingKey)
+	return a.withFullScope(ctx, *tenant, func(x *app, sc store.Scope) error {
+		n := gapp.NewOAuth2App{Name: *name, Slug: *slug, LaunchURL: *launch, RedirectURIs: redirects, PostLogoutRedirectURIs: logouts}
+		if *signingKey != "" {
+			var err error
+			if n.SigningKey, err = keyID(ctx, sc, *signingKey); err != nil {
+				return usagef("--signing-key: no key %q", *signingKey)
+			}
 		}
-	}
-	if *public {
-		n.ClientType = "public"
-	}
-	c, err := full.CreateOAuth2App(ctx, sc, n)
-	if err != nil {
-		return describe(err, appFlags)
-	}
-	if len(redirects) == 0 {
-		fmt.Fprintln(a.stderr, "note: no --redirect-uri given; browser logins need one (machine-to-machine and device logins work without)")
-	}
-	if c.ClientSecret == "" {
-		fmt.Fprintf(a.stderr, "created application %s (a public client: no secret)\n", c.App.Slug)
-	} else {
-		fmt.Fprintf(a.stderr, "created application %s; the client secret is shown again by 'gatehouse app show --slug %s --secret'\n",
-			c.App.Slug, c.App.Slug)
-	}
-	printClient(a, c.Issuer, c.ClientID, c.ClientSecret)
-	return nil
+		if *public {
+			n.ClientType = "public"
+		}
+		c, err := x.full.CreateOAuth2App(ctx, sc, n)
+		if err != nil {
+			return describe(err, appFlags)
+		}
+		if len(redirects) == 0 {
+			fmt.Fprintln(a.stderr, "note: no --redirect-uri given; browser logins need one (machine-to-machine and device logins work without)")
+		}
+		if c.ClientSecret == "" {
+			fmt.Fprintf(a.stderr, "created application %s (a public client: no secret)\n", c.App.Slug)
+		} else {
+			fmt.Fprintf(a.stderr, "created application %s; the client secret is shown again by 'gatehouse app show --slug %s --secret'\n",
+				c.App.Slug, c.App.Slug)
+		}
+		printClient(a, c.Issuer, c.ClientID, c.ClientSecret)
+		return nil
+	})
 }
 
 // printClient prints the relying party's settings in .env form, the shape
@@ -117,86 +97,72 @@ func printClient(a *cli, issuer, id, secret string) {
 
 func runAppList(ctx context.Context, a *cli, args []string) error {
 	fs := a.flags("app list", "[flags]", "List applications with their provider's client ID.")
-	tenant := fs.String("tenant", "", "tenant domain or ID (default: the default tenant)")
+	tenant := tenantFlag(fs)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	x, err := a.open(ctx)
-	if err != nil {
-		return err
-	}
-	defer x.Close()
-	sc, err := x.scope(ctx, *tenant)
-	if err != nil {
-		return err
-	}
-	tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "SLUG\tNAME\tPROVIDER\tCLIENT ID")
-	for page := 1; ; page++ {
-		apps, total, err := sc.Applications().List(ctx, store.ApplicationQuery{Page: store.Page{Number: page, Size: store.MaxPageSize}})
-		if err != nil {
-			return err
-		}
-		for _, ap := range apps {
-			kind, clientID := "-", "-"
-			if ap.ProviderID.Valid {
-				if p, err := sc.Providers().Get(ctx, ap.ProviderID.UUID); err == nil {
-					kind, clientID = p.Kind, p.ClientID
-				}
+	return a.withScope(ctx, *tenant, func(x *app, sc store.Scope) error {
+		tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "SLUG\tNAME\tPROVIDER\tCLIENT ID")
+		for page := 1; ; page++ {
+			apps, total, err := sc.Applications().List(ctx, store.ApplicationQuery{Page: store.Page{Number: page, Size: store.MaxPageSize}})
+			if err != nil {
+				return err
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", ap.Slug, ap.Name, kind, clientID)
+			for _, ap := range apps {
+				kind, clientID := "-", "-"
+				if ap.ProviderID.Valid {
+					if p, err := sc.Providers().Get(ctx, ap.ProviderID.UUID); err == nil {
+						kind, clientID = p.Kind, p.ClientID
+					}
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", ap.Slug, ap.Name, kind, clientID)
+			}
+			if page*store.MaxPageSize >= total || len(apps) == 0 {
+				break
+			}
 		}
-		if page*store.MaxPageSize >= total || len(apps) == 0 {
-			break
-		}
-	}
-	return tw.Flush()
+		return tw.Flush()
+	})
 }
 
 func runAppShow(ctx context.Context, a *cli, args []string) error {
 	fs := a.flags("app show", "--slug SLUG [--secret]", "Print an application's issuer and client ID, and with --secret its client secret.")
 	slug := fs.String("slug", "", "the application's slug (required)")
 	secret := fs.Bool("secret", false, "also print the client secret (recorded as a secret_view event)")
-	tenant := fs.String("tenant", "", "tenant domain or ID (default: the default tenant)")
+	tenant := tenantFlag(fs)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
 	if *slug == "" {
 		return usagef("--slug is required")
 	}
-	full, x, err := a.openFull(ctx)
-	if err != nil {
-		return err
-	}
-	defer full.Close()
-	sc, err := x.scope(ctx, *tenant)
-	if err != nil {
-		return err
-	}
-	ap, err := sc.Applications().GetBySlug(ctx, *slug)
-	if errors.Is(err, store.ErrNotFound) {
-		return usagef("--slug: no application %q", *slug)
-	} else if err != nil {
-		return err
-	}
-	if !ap.ProviderID.Valid {
-		return usagef("--slug: application %q has no provider", *slug)
-	}
-	p, err := sc.Providers().Get(ctx, ap.ProviderID.UUID)
-	if err != nil {
-		return err
-	}
-	if p.Kind != oauth2.Kind {
-		return usagef("--slug: application %q has a %s provider, not OAuth2", *slug, p.Kind)
-	}
-	sec := ""
-	if *secret {
-		if sec, err = full.OAuth2Secret(sc, p); err != nil {
+	return a.withFullScope(ctx, *tenant, func(x *app, sc store.Scope) error {
+		ap, err := sc.Applications().GetBySlug(ctx, *slug)
+		if errors.Is(err, store.ErrNotFound) {
+			return usagef("--slug: no application %q", *slug)
+		} else if err != nil {
 			return err
 		}
-		(&audit.Writer{Log: x.log}).Record(ctx, sc, &store.Event{Action: "secret_view", App: ap.Slug,
-			Context: map[string]any{"provider": p.Name, "via": "cli"}})
-	}
-	printClient(a, full.PublicURL()+"/application/o/"+ap.Slug+"/", p.ClientID, sec)
-	return nil
+		if !ap.ProviderID.Valid {
+			return usagef("--slug: application %q has no provider", *slug)
+		}
+		p, err := sc.Providers().Get(ctx, ap.ProviderID.UUID)
+		if err != nil {
+			return err
+		}
+		if p.Kind != oauth2.Kind {
+			return usagef("--slug: application %q has a %s provider, not OAuth2", *slug, p.Kind)
+		}
+		sec := ""
+		if *secret {
+			if sec, err = x.full.OAuth2Secret(sc, p); err != nil {
+				return err
+			}
+			(&audit.Writer{Log: x.log}).Record(ctx, sc, &store.Event{Action: "secret_view", App: ap.Slug,
+				Context: map[string]any{"provider": p.Name, "via": "cli"}})
+		}
+		printClient(a, x.full.PublicURL()+"/application/o/"+ap.Slug+"/", p.ClientID, sec)
+		return nil
+	})
 }

@@ -7,6 +7,7 @@ import (
 	"os"
 
 	"github.com/gatehouse-id/gatehouse/internal/blueprint"
+	"github.com/gatehouse-id/gatehouse/internal/store"
 )
 
 func init() {
@@ -19,7 +20,7 @@ const maxBlueprintFile = 4 << 20
 func runBlueprintApply(ctx context.Context, a *cli, args []string) error {
 	fs := a.flags("blueprint apply", "[flags] FILE", "Apply an Authentik-format blueprint to a tenant in one transaction,\n"+
 		"and print what changed. !Env tags read this command's environment.")
-	tenant := fs.String("tenant", "", "tenant domain or ID (default: the default tenant)")
+	tenant := tenantFlag(fs)
 	// The file is the one positional argument: parse what precedes it.
 	var file string
 	if n := len(args); n > 0 && len(args[n-1]) > 0 && args[n-1][0] != '-' {
@@ -46,20 +47,13 @@ func runBlueprintApply(ctx context.Context, a *cli, args []string) error {
 	if err != nil {
 		return usagef("%v", err)
 	}
-	full, x, err := a.openFull(ctx)
-	if err != nil {
-		return err
-	}
-	defer full.Close()
-	sc, err := x.scope(ctx, *tenant)
-	if err != nil {
-		return err
-	}
-	res, err := full.ApplyBlueprint(ctx, sc, bp, a.env)
-	if err != nil {
-		return usagef("%v (nothing was changed)", err)
-	}
-	fmt.Fprintf(a.stdout, "created %d, updated %d, unchanged %d, deleted %d, skipped %d\n",
-		res.Created, res.Updated, res.Unchanged, res.Deleted, res.Skipped)
-	return nil
+	return a.withFullScope(ctx, *tenant, func(x *app, sc store.Scope) error {
+		res, err := x.full.ApplyBlueprint(ctx, sc, bp, a.env)
+		if err != nil {
+			return usagef("%v (nothing was changed)", err)
+		}
+		fmt.Fprintf(a.stdout, "created %d, updated %d, unchanged %d, deleted %d, skipped %d\n",
+			res.Created, res.Updated, res.Unchanged, res.Deleted, res.Skipped)
+		return nil
+	})
 }

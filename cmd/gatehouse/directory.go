@@ -48,7 +48,7 @@ func runUserCreate(ctx context.Context, a *cli, args []string) error {
 	path := fs.String("path", "users", "folder-like path")
 	pwStdin := fs.Bool("password-stdin", false, "read the password from the first line of standard input")
 	superuser := fs.Bool("superuser", false, "add the user to the 'gatehouse Admins' superuser group")
-	tenant := fs.String("tenant", "", "tenant domain or ID (default: the default tenant)")
+	tenant := tenantFlag(fs)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -62,38 +62,31 @@ func runUserCreate(ctx context.Context, a *cli, args []string) error {
 			return err
 		}
 	}
-	x, err := a.open(ctx)
-	if err != nil {
-		return err
-	}
-	defer x.Close()
-	sc, err := x.scope(ctx, *tenant)
-	if err != nil {
-		return err
-	}
-	u := &store.User{Username: *username, Email: *email, Name: *name, Type: store.UserType(*typ), Path: *path, IsActive: true}
-	err = sc.Tx(ctx, func(tx store.Scope) error {
-		if err := x.core.CreateUser(ctx, tx, u, pw); err != nil {
-			return err
-		}
-		if !*superuser {
-			return nil
-		}
-		g, err := tx.Groups().GetByName(ctx, "gatehouse Admins")
-		if errors.Is(err, store.ErrNotFound) {
-			g = &store.Group{Name: "gatehouse Admins", IsSuperuser: true}
-			err = tx.Groups().Create(ctx, g)
-		}
+	return a.withScope(ctx, *tenant, func(x *app, sc store.Scope) error {
+		u := &store.User{Username: *username, Email: *email, Name: *name, Type: store.UserType(*typ), Path: *path, IsActive: true}
+		err := sc.Tx(ctx, func(tx store.Scope) error {
+			if err := x.core.CreateUser(ctx, tx, u, pw); err != nil {
+				return err
+			}
+			if !*superuser {
+				return nil
+			}
+			g, err := tx.Groups().GetByName(ctx, "gatehouse Admins")
+			if errors.Is(err, store.ErrNotFound) {
+				g = &store.Group{Name: "gatehouse Admins", IsSuperuser: true}
+				err = tx.Groups().Create(ctx, g)
+			}
+			if err != nil {
+				return err
+			}
+			return tx.Groups().AddMember(ctx, g.ID, u.ID)
+		})
 		if err != nil {
-			return err
+			return describe(err, userFlags)
 		}
-		return tx.Groups().AddMember(ctx, g.ID, u.ID)
+		fmt.Fprintf(a.stdout, "created user %s (%s)\n", u.Username, u.ID)
+		return nil
 	})
-	if err != nil {
-		return describe(err, userFlags)
-	}
-	fmt.Fprintf(a.stdout, "created user %s (%s)\n", u.Username, u.ID)
-	return nil
 }
 
 func runUserList(ctx context.Context, a *cli, args []string) error {
@@ -101,46 +94,39 @@ func runUserList(ctx context.Context, a *cli, args []string) error {
 	search := fs.String("search", "", "only users whose username, name or email contains this")
 	page := fs.Int("page", 1, "page number")
 	asJSON := fs.Bool("json", false, "print JSON lines")
-	tenant := fs.String("tenant", "", "tenant domain or ID (default: the default tenant)")
+	tenant := tenantFlag(fs)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
 	if *page < 1 {
 		return usagef("--page: must be 1 or more")
 	}
-	x, err := a.open(ctx)
-	if err != nil {
-		return err
-	}
-	defer x.Close()
-	sc, err := x.scope(ctx, *tenant)
-	if err != nil {
-		return err
-	}
-	users, total, err := sc.Users().List(ctx, store.UserQuery{Search: *search, Page: store.Page{Number: *page, Size: store.MaxPageSize}})
-	if err != nil {
-		return err
-	}
-	if *asJSON {
-		enc := json.NewEncoder(a.stdout)
+	return a.withScope(ctx, *tenant, func(x *app, sc store.Scope) error {
+		users, total, err := sc.Users().List(ctx, store.UserQuery{Search: *search, Page: store.Page{Number: *page, Size: store.MaxPageSize}})
+		if err != nil {
+			return err
+		}
+		if *asJSON {
+			enc := json.NewEncoder(a.stdout)
+			for _, u := range users {
+				enc.Encode(map[string]any{"id": u.ID, "username": u.Username, "name": u.Name, "email": u.Email,
+					"type": u.Type, "is_active": u.IsActive, "last_login": timeOrNil(u.LastLogin)})
+			}
+			return nil
+		}
+		tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "USERNAME\tNAME\tEMAIL\tTYPE\tACTIVE\tLAST LOGIN")
 		for _, u := range users {
-			enc.Encode(map[string]any{"id": u.ID, "username": u.Username, "name": u.Name, "email": u.Email,
-				"type": u.Type, "is_active": u.IsActive, "last_login": timeOrNil(u.LastLogin)})
+			last := "never"
+			if !u.LastLogin.IsZero() {
+				last = u.LastLogin.Format(time.RFC3339)
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%t\t%s\n", u.Username, u.Name, u.Email, u.Type, u.IsActive, last)
 		}
+		tw.Flush()
+		fmt.Fprintf(a.stdout, "%d of %d users\n", len(users), total)
 		return nil
-	}
-	tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "USERNAME\tNAME\tEMAIL\tTYPE\tACTIVE\tLAST LOGIN")
-	for _, u := range users {
-		last := "never"
-		if !u.LastLogin.IsZero() {
-			last = u.LastLogin.Format(time.RFC3339)
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%t\t%s\n", u.Username, u.Name, u.Email, u.Type, u.IsActive, last)
-	}
-	tw.Flush()
-	fmt.Fprintf(a.stdout, "%d of %d users\n", len(users), total)
-	return nil
+	})
 }
 
 func timeOrNil(t time.Time) any {
@@ -165,7 +151,7 @@ func findUser(ctx context.Context, sc store.Scope, username string) (*store.User
 func runUserSetPassword(ctx context.Context, a *cli, args []string) error {
 	fs := a.flags("user set-password", "--username NAME < password", "Set a user's password from the first line of standard input.")
 	username := fs.String("username", "", "user to change (required)")
-	tenant := fs.String("tenant", "", "tenant domain or ID (default: the default tenant)")
+	tenant := tenantFlag(fs)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -176,60 +162,46 @@ func runUserSetPassword(ctx context.Context, a *cli, args []string) error {
 	if err != nil {
 		return err
 	}
-	x, err := a.open(ctx)
-	if err != nil {
-		return err
-	}
-	defer x.Close()
-	sc, err := x.scope(ctx, *tenant)
-	if err != nil {
-		return err
-	}
-	u, err := findUser(ctx, sc, *username)
-	if err != nil {
-		return err
-	}
-	// This command has no --password-stdin flag: name the password itself.
-	if err := x.core.SetPassword(ctx, sc, u.ID, pw); err != nil {
-		return describe(err, nil)
-	}
-	fmt.Fprintf(a.stdout, "password set for %s\n", u.Username)
-	return nil
+	return a.withScope(ctx, *tenant, func(x *app, sc store.Scope) error {
+		u, err := findUser(ctx, sc, *username)
+		if err != nil {
+			return err
+		}
+		// This command has no --password-stdin flag: name the password itself.
+		if err := x.core.SetPassword(ctx, sc, u.ID, pw); err != nil {
+			return describe(err, nil)
+		}
+		fmt.Fprintf(a.stdout, "password set for %s\n", u.Username)
+		return nil
+	})
 }
 
 func runUserDeactivate(ctx context.Context, a *cli, args []string) error {
 	fs := a.flags("user deactivate", "--username NAME", "Deactivate a user: they can no longer log in or use tokens, and their sessions end.")
 	username := fs.String("username", "", "user to deactivate (required)")
-	tenant := fs.String("tenant", "", "tenant domain or ID (default: the default tenant)")
+	tenant := tenantFlag(fs)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	x, err := a.open(ctx)
-	if err != nil {
-		return err
-	}
-	defer x.Close()
-	sc, err := x.scope(ctx, *tenant)
-	if err != nil {
-		return err
-	}
-	u, err := findUser(ctx, sc, *username)
-	if err != nil {
-		return err
-	}
-	var ended int
-	err = sc.Tx(ctx, func(tx store.Scope) error {
-		if _, err := tx.Users().Update(ctx, u.ID, func(u *store.User) error { u.IsActive = false; return nil }); err != nil {
+	return a.withScope(ctx, *tenant, func(x *app, sc store.Scope) error {
+		u, err := findUser(ctx, sc, *username)
+		if err != nil {
 			return err
 		}
-		ended, err = tx.Sessions().DeleteForUser(ctx, u.ID, uuid.Nil)
-		return err
+		var ended int
+		err = sc.Tx(ctx, func(tx store.Scope) error {
+			if _, err := tx.Users().Update(ctx, u.ID, func(u *store.User) error { u.IsActive = false; return nil }); err != nil {
+				return err
+			}
+			ended, err = tx.Sessions().DeleteForUser(ctx, u.ID, uuid.Nil)
+			return err
+		})
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(a.stdout, "deactivated %s (%d sessions ended)\n", u.Username, ended)
+		return nil
 	})
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(a.stdout, "deactivated %s (%d sessions ended)\n", u.Username, ended)
-	return nil
 }
 
 func runGroupCreate(ctx context.Context, a *cli, args []string) error {
@@ -237,76 +209,62 @@ func runGroupCreate(ctx context.Context, a *cli, args []string) error {
 	name := fs.String("name", "", "group name (required)")
 	parent := fs.String("parent", "", "name of the parent group")
 	superuser := fs.Bool("superuser", false, "members become superusers")
-	tenant := fs.String("tenant", "", "tenant domain or ID (default: the default tenant)")
+	tenant := tenantFlag(fs)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
 	if *name == "" {
 		return usagef("--name is required")
 	}
-	x, err := a.open(ctx)
-	if err != nil {
-		return err
-	}
-	defer x.Close()
-	sc, err := x.scope(ctx, *tenant)
-	if err != nil {
-		return err
-	}
-	g := &store.Group{Name: *name, IsSuperuser: *superuser}
-	if *parent != "" {
-		p, err := sc.Groups().GetByName(ctx, *parent)
-		if errors.Is(err, store.ErrNotFound) {
-			return usagef("--parent: no group %q", *parent)
+	return a.withScope(ctx, *tenant, func(x *app, sc store.Scope) error {
+		g := &store.Group{Name: *name, IsSuperuser: *superuser}
+		if *parent != "" {
+			p, err := sc.Groups().GetByName(ctx, *parent)
+			if errors.Is(err, store.ErrNotFound) {
+				return usagef("--parent: no group %q", *parent)
+			}
+			if err != nil {
+				return err
+			}
+			g.ParentID = uuid.NullUUID{UUID: p.ID, Valid: true}
 		}
-		if err != nil {
-			return err
+		if err := sc.Groups().Create(ctx, g); err != nil {
+			return describe(err, map[string]string{"name": "--name", "parent": "--parent", "attributes": "--attributes"})
 		}
-		g.ParentID = uuid.NullUUID{UUID: p.ID, Valid: true}
-	}
-	if err := sc.Groups().Create(ctx, g); err != nil {
-		return describe(err, map[string]string{"name": "--name", "parent": "--parent", "attributes": "--attributes"})
-	}
-	fmt.Fprintf(a.stdout, "created group %s (%s)\n", g.Name, g.ID)
-	return nil
+		fmt.Fprintf(a.stdout, "created group %s (%s)\n", g.Name, g.ID)
+		return nil
+	})
 }
 
 func runGroupAddMember(ctx context.Context, a *cli, args []string) error {
 	fs := a.flags("group add-member", "--group NAME --username NAME", "Add a user to a group.")
 	group := fs.String("group", "", "group name (required)")
 	username := fs.String("username", "", "user to add (required)")
-	tenant := fs.String("tenant", "", "tenant domain or ID (default: the default tenant)")
+	tenant := tenantFlag(fs)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
 	if *group == "" {
 		return usagef("--group is required")
 	}
-	x, err := a.open(ctx)
-	if err != nil {
-		return err
-	}
-	defer x.Close()
-	sc, err := x.scope(ctx, *tenant)
-	if err != nil {
-		return err
-	}
-	u, err := findUser(ctx, sc, *username)
-	if err != nil {
-		return err
-	}
-	g, err := sc.Groups().GetByName(ctx, *group)
-	if errors.Is(err, store.ErrNotFound) {
-		return usagef("--group: no group %q", *group)
-	}
-	if err != nil {
-		return err
-	}
-	if err := sc.Groups().AddMember(ctx, g.ID, u.ID); err != nil {
-		return err
-	}
-	fmt.Fprintf(a.stdout, "added %s to %s\n", u.Username, g.Name)
-	return nil
+	return a.withScope(ctx, *tenant, func(x *app, sc store.Scope) error {
+		u, err := findUser(ctx, sc, *username)
+		if err != nil {
+			return err
+		}
+		g, err := sc.Groups().GetByName(ctx, *group)
+		if errors.Is(err, store.ErrNotFound) {
+			return usagef("--group: no group %q", *group)
+		}
+		if err != nil {
+			return err
+		}
+		if err := sc.Groups().AddMember(ctx, g.ID, u.ID); err != nil {
+			return err
+		}
+		fmt.Fprintf(a.stdout, "added %s to %s\n", u.Username, g.Name)
+		return nil
+	})
 }
 
 func runTokenCreate(ctx context.Context, a *cli, args []string) error {
@@ -316,7 +274,7 @@ func runTokenCreate(ctx context.Context, a *cli, args []string) error {
 	intent := fs.String("intent", "api", "api or app_password")
 	expires := fs.String("expires", "", "lifetime, e.g. 720h or days=30 (default: never)")
 	description := fs.String("description", "", "what the token is for")
-	tenant := fs.String("tenant", "", "tenant domain or ID (default: the default tenant)")
+	tenant := tenantFlag(fs)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -331,25 +289,18 @@ func runTokenCreate(ctx context.Context, a *cli, args []string) error {
 		}
 		t.Expires = time.Now().Add(d)
 	}
-	x, err := a.open(ctx)
-	if err != nil {
-		return err
-	}
-	defer x.Close()
-	sc, err := x.scope(ctx, *tenant)
-	if err != nil {
-		return err
-	}
-	u, err := findUser(ctx, sc, *username)
-	if err != nil {
-		return err
-	}
-	t.UserID = u.ID
-	secret, err := x.core.CreateToken(ctx, sc, t, "")
-	if err != nil {
-		return describe(err, map[string]string{"identifier": "--identifier", "description": "--description"})
-	}
-	fmt.Fprintf(a.stderr, "created token %s for %s; the secret below is shown only now:\n", t.Identifier, u.Username)
-	fmt.Fprintln(a.stdout, secret)
-	return nil
+	return a.withScope(ctx, *tenant, func(x *app, sc store.Scope) error {
+		u, err := findUser(ctx, sc, *username)
+		if err != nil {
+			return err
+		}
+		t.UserID = u.ID
+		secret, err := x.core.CreateToken(ctx, sc, t, "")
+		if err != nil {
+			return describe(err, map[string]string{"identifier": "--identifier", "description": "--description"})
+		}
+		fmt.Fprintf(a.stderr, "created token %s for %s; the secret below is shown only now:\n", t.Identifier, u.Username)
+		fmt.Fprintln(a.stdout, secret)
+		return nil
+	})
 }

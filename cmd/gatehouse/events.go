@@ -32,7 +32,7 @@ func runEventsExport(ctx context.Context, a *cli, args []string) error {
 	fs.StringVar(&q.ClientIP, "client-ip", "", "only events from this client IP")
 	since := fs.String("since", "", "only events created at or after this time")
 	until := fs.String("until", "", "only events created before this time")
-	tenant := fs.String("tenant", "", "tenant domain or ID (default: the default tenant)")
+	tenant := tenantFlag(fs)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -54,16 +54,9 @@ func runEventsExport(ctx context.Context, a *cli, args []string) error {
 	default:
 		return usagef("--format: must be jsonl or csv, not %q", *format)
 	}
-	x, err := a.open(ctx)
-	if err != nil {
-		return err
-	}
-	defer x.Close()
-	sc, err := x.scope(ctx, *tenant)
-	if err != nil {
-		return err
-	}
-	return exportEvents(ctx, sc, q, w)
+	return a.withScope(ctx, *tenant, func(x *app, sc store.Scope) error {
+		return exportEvents(ctx, sc, q, w)
+	})
 }
 
 // parseWhen reads a --since/--until value: an RFC 3339 time, or a
@@ -215,7 +208,7 @@ func runEventsRetention(ctx context.Context, a *cli, args []string) error {
 		"Print how long the tenant keeps new audit events (default days=365), or change it with --set.\n"+
 			"Events already recorded keep the expiry they were given; the hourly events.retention job deletes expired ones.")
 	set := fs.String("set", "", "new retention, e.g. days=90 or 2160h (whole seconds)")
-	tenant := fs.String("tenant", "", "tenant domain or ID (default: the default tenant)")
+	tenant := tenantFlag(fs)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -227,26 +220,19 @@ func runEventsRetention(ctx context.Context, a *cli, args []string) error {
 			return usagef("--set: %q is not a positive whole number of seconds (e.g. days=90, 2160h)", *set)
 		}
 	}
-	x, err := a.open(ctx)
-	if err != nil {
-		return err
-	}
-	defer x.Close()
-	sc, err := x.scope(ctx, *tenant)
-	if err != nil {
-		return err
-	}
-	if d > 0 {
-		if err := x.db.Tenants().SetEventRetention(ctx, sc.TenantID(), d); err != nil {
-			return describe(err, map[string]string{"event_retention": "--set"})
+	return a.withScope(ctx, *tenant, func(x *app, sc store.Scope) error {
+		if d > 0 {
+			if err := x.db.Tenants().SetEventRetention(ctx, sc.TenantID(), d); err != nil {
+				return describe(err, map[string]string{"event_retention": "--set"})
+			}
 		}
-	}
-	t, err := x.db.Tenants().Get(ctx, sc.TenantID())
-	if err != nil {
-		return err
-	}
-	fmt.Fprintln(a.stdout, formatRetention(t.EventRetention))
-	return nil
+		t, err := x.db.Tenants().Get(ctx, sc.TenantID())
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(a.stdout, formatRetention(t.EventRetention))
+		return nil
+	})
 }
 
 // formatRetention prints whole days in Authentik's syntax, which --set

@@ -26,23 +26,15 @@ func init() {
 var keyFlags = map[string]string{"name": "--name", "key_type": "--type", "certificate_data": "--cert", "key_data": "--key",
 	"kid": "--cert"}
 
-// keyManager opens the store and a key manager over it.
-func (a *cli) keyManager(ctx context.Context, tenant string) (*app, store.Scope, *keys.Manager, error) {
-	x, err := a.open(ctx)
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	sc, err := x.scope(ctx, tenant)
-	if err != nil {
-		x.Close()
-		return nil, nil, nil, err
-	}
-	box, err := secretbox.New(x.cfg.SecretKey, x.cfg.SecretKeyPrevious...)
-	if err != nil {
-		x.Close()
-		return nil, nil, nil, err
-	}
-	return x, sc, keys.NewManager(x.db, box, time.Now), nil
+// withKeys is withScope with a key manager over the store.
+func (a *cli) withKeys(ctx context.Context, tenant string, fn func(sc store.Scope, m *keys.Manager) error) error {
+	return a.withScope(ctx, tenant, func(x *app, sc store.Scope) error {
+		box, err := secretbox.New(x.cfg.SecretKey, x.cfg.SecretKeyPrevious...)
+		if err != nil {
+			return err
+		}
+		return fn(sc, keys.NewManager(x.db, box, time.Now))
+	})
 }
 
 func printKey(a *cli, k *store.CertificateKeyPair) {
@@ -55,7 +47,7 @@ func runKeyGenerate(ctx context.Context, a *cli, args []string) error {
 	name := fs.String("name", "", "unique name (required)")
 	typ := fs.String("type", store.KeyTypeRSA, "rsa, ec or ed25519")
 	validity := fs.String("validity", "days=365", "certificate lifetime")
-	tenant := fs.String("tenant", "", "tenant domain or ID (default: the default tenant)")
+	tenant := tenantFlag(fs)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -66,17 +58,14 @@ func runKeyGenerate(ctx context.Context, a *cli, args []string) error {
 	if err != nil || v <= 0 {
 		return usagef("--validity: %q is not a positive duration (e.g. days=365)", *validity)
 	}
-	x, sc, m, err := a.keyManager(ctx, *tenant)
-	if err != nil {
-		return err
-	}
-	defer x.Close()
-	k, err := m.Generate(ctx, sc, keys.Generate{Name: *name, Type: *typ, Validity: v})
-	if err != nil {
-		return describe(err, keyFlags)
-	}
-	printKey(a, k)
-	return nil
+	return a.withKeys(ctx, *tenant, func(sc store.Scope, m *keys.Manager) error {
+		k, err := m.Generate(ctx, sc, keys.Generate{Name: *name, Type: *typ, Validity: v})
+		if err != nil {
+			return describe(err, keyFlags)
+		}
+		printKey(a, k)
+		return nil
+	})
 }
 
 func runKeyImport(ctx context.Context, a *cli, args []string) error {
@@ -85,7 +74,7 @@ func runKeyImport(ctx context.Context, a *cli, args []string) error {
 	name := fs.String("name", "", "unique name (required)")
 	certFile := fs.String("cert", "", "PEM certificate file (required)")
 	keyFile := fs.String("key", "", "PEM private key file")
-	tenant := fs.String("tenant", "", "tenant domain or ID (default: the default tenant)")
+	tenant := tenantFlag(fs)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -110,56 +99,50 @@ func runKeyImport(ctx context.Context, a *cli, args []string) error {
 	if err != nil {
 		return err
 	}
-	x, sc, m, err := a.keyManager(ctx, *tenant)
-	if err != nil {
-		return err
-	}
-	defer x.Close()
-	k, err := m.Import(ctx, sc, *name, certPEM, keyPEM)
-	if err != nil {
-		return describe(err, keyFlags)
-	}
-	printKey(a, k)
-	return nil
+	return a.withKeys(ctx, *tenant, func(sc store.Scope, m *keys.Manager) error {
+		k, err := m.Import(ctx, sc, *name, certPEM, keyPEM)
+		if err != nil {
+			return describe(err, keyFlags)
+		}
+		printKey(a, k)
+		return nil
+	})
 }
 
 func runKeyList(ctx context.Context, a *cli, args []string) error {
 	fs := a.flags("key list", "[flags]", "List certificates and keys with their rotation state.")
-	tenant := fs.String("tenant", "", "tenant domain or ID (default: the default tenant)")
+	tenant := tenantFlag(fs)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	x, sc, _, err := a.keyManager(ctx, *tenant)
-	if err != nil {
-		return err
-	}
-	defer x.Close()
-	tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tNAME\tTYPE\tPRIVATE KEY\tSIGNS FROM\tPUBLISHED UNTIL\tKID")
-	stamp := func(t time.Time, zero string) string {
-		if t.IsZero() {
-			return zero
-		}
-		return t.UTC().Format(time.RFC3339)
-	}
-	for page := 1; ; page++ {
-		ks, total, err := sc.CertificateKeyPairs().List(ctx, store.Page{Number: page, Size: store.MaxPageSize})
-		if err != nil {
-			return err
-		}
-		for _, k := range ks {
-			priv := "no"
-			if k.KeyEnc != "" {
-				priv = "yes"
+	return a.withKeys(ctx, *tenant, func(sc store.Scope, _ *keys.Manager) error {
+		tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "ID\tNAME\tTYPE\tPRIVATE KEY\tSIGNS FROM\tPUBLISHED UNTIL\tKID")
+		stamp := func(t time.Time, zero string) string {
+			if t.IsZero() {
+				return zero
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", k.ID, k.Name, k.KeyType, priv, stamp(k.ActiveFrom, "-"),
-				stamp(k.RetiredAt, "-"), k.KID)
+			return t.UTC().Format(time.RFC3339)
 		}
-		if page*store.MaxPageSize >= total || len(ks) == 0 {
-			break
+		for page := 1; ; page++ {
+			ks, total, err := sc.CertificateKeyPairs().List(ctx, store.Page{Number: page, Size: store.MaxPageSize})
+			if err != nil {
+				return err
+			}
+			for _, k := range ks {
+				priv := "no"
+				if k.KeyEnc != "" {
+					priv = "yes"
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", k.ID, k.Name, k.KeyType, priv, stamp(k.ActiveFrom, "-"),
+					stamp(k.RetiredAt, "-"), k.KID)
+			}
+			if page*store.MaxPageSize >= total || len(ks) == 0 {
+				break
+			}
 		}
-	}
-	return tw.Flush()
+		return tw.Flush()
+	})
 }
 
 func runKeyRotate(ctx context.Context, a *cli, args []string) error {
@@ -170,7 +153,7 @@ func runKeyRotate(ctx context.Context, a *cli, args []string) error {
 	name := fs.String("name", "", "the key to rotate (required)")
 	ahead := fs.String("publish-ahead", "0", "how long relying parties see the new key before it signs, e.g. hours=24")
 	grace := fs.String("grace", "hours=1", "how long the old key stays published after the switch; at least the longest token lifetime")
-	tenant := fs.String("tenant", "", "tenant domain or ID (default: the default tenant)")
+	tenant := tenantFlag(fs)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -185,21 +168,18 @@ func runKeyRotate(ctx context.Context, a *cli, args []string) error {
 		}
 		durs[flag] = &d
 	}
-	x, sc, m, err := a.keyManager(ctx, *tenant)
-	if err != nil {
-		return err
-	}
-	defer x.Close()
-	id, err := keyID(ctx, sc, *name)
-	if err != nil {
-		return err
-	}
-	k, err := m.Rotate(ctx, sc, id, *durs["--publish-ahead"], *durs["--grace"])
-	if err != nil {
-		return describe(err, keyFlags)
-	}
-	printKey(a, k)
-	return nil
+	return a.withKeys(ctx, *tenant, func(sc store.Scope, m *keys.Manager) error {
+		id, err := keyID(ctx, sc, *name)
+		if err != nil {
+			return err
+		}
+		k, err := m.Rotate(ctx, sc, id, *durs["--publish-ahead"], *durs["--grace"])
+		if err != nil {
+			return describe(err, keyFlags)
+		}
+		printKey(a, k)
+		return nil
+	})
 }
 
 // keyID resolves a key by name or ID.

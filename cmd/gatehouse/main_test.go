@@ -15,6 +15,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -194,6 +195,51 @@ func TestHelp(t *testing.T) {
 	}
 	if len(commandFlags) != len(commands) {
 		t.Errorf("commandFlags describes %d commands, %d are registered", len(commandFlags), len(commands))
+	}
+}
+
+// TestEveryCommandRefusesBadFlagsAndUnknownTenants runs each command
+// with a flag it does not have and, when it takes --tenant, with a tenant
+// that does not exist: both are usage errors (exit 2) that name the flag.
+func TestEveryCommandRefusesBadFlagsAndUnknownTenants(t *testing.T) {
+	t.Parallel()
+	h := newHome(t)
+	cert := blueprintFile(t, "cert.pem", "not read before the tenant is found")
+	bp := blueprintFile(t, "bp.yaml", "version: 1\nentries:\n  - model: authentik_core.group\n    identifiers: {name: g}\n")
+	// What each command needs to get as far as opening the store.
+	required := map[string][]string{
+		"user create":        {"--username", "bob"},
+		"user set-password":  {"--username", "bob"},
+		"group create":       {"--name", "g"},
+		"group add-member":   {"--group", "g", "--username", "bob"},
+		"app create":         {"--name", "a", "--slug", "a"},
+		"app show":           {"--slug", "a"},
+		"blueprint apply":    {bp},
+		"key generate":       {"--name", "k"},
+		"key import":         {"--name", "k", "--cert", cert},
+		"key rotate":         {"--name", "k"},
+		"notifications list": {"--username", "bob"},
+	}
+	for _, c := range commands {
+		usage := "Run 'gatehouse " + c.name + " --help' for usage."
+		r := h.fails(2, []string{"gatehouse " + c.name + ": flag provided but not defined: -bogus", usage}, "",
+			append(strings.Fields(c.name), "--bogus")...)
+		if r.stdout != "" {
+			t.Errorf("gatehouse %s --bogus printed %q on stdout", c.name, r.stdout)
+		}
+		if !slices.Contains(commandFlags[c.name], "-tenant") {
+			continue
+		}
+		for _, tc := range []struct{ tenant, want string }{
+			{"nowhere.example", `--tenant: no tenant with domain "nowhere.example"`},
+			{"0190c6a0-0000-7000-8000-000000000000", "--tenant: no tenant with ID 0190c6a0-0000-7000-8000-000000000000"},
+		} {
+			args := append(append(strings.Fields(c.name), "--tenant", tc.tenant), required[c.name]...)
+			r := h.fails(2, []string{"gatehouse " + c.name + ": " + tc.want, usage}, "long enough\n", args...)
+			if r.stdout != "" {
+				t.Errorf("gatehouse %s --tenant %s printed %q on stdout", c.name, tc.tenant, r.stdout)
+			}
+		}
 	}
 }
 

@@ -22,46 +22,39 @@ func runNotificationsList(ctx context.Context, a *cli, args []string) error {
 	username := fs.String("username", "", "whose notifications (required)")
 	unread := fs.Bool("unread", false, "only notifications not yet read")
 	markSeen := fs.Bool("mark-seen", false, "mark every listed notification read")
-	tenant := fs.String("tenant", "", "tenant domain or ID (default: the default tenant)")
+	tenant := tenantFlag(fs)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	x, err := a.open(ctx)
-	if err != nil {
-		return err
-	}
-	defer x.Close()
-	sc, err := x.scope(ctx, *tenant)
-	if err != nil {
-		return err
-	}
-	u, err := findUser(ctx, sc, *username)
-	if err != nil {
-		return err
-	}
-	q := store.NotificationQuery{Page: store.Page{Size: store.MaxPageSize}}
-	if *unread {
-		q.Seen = new(bool)
-	}
-	list, total, err := sc.Notifications().ListForUser(ctx, u.ID, q)
-	if err != nil {
-		return err
-	}
-	tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "CREATED\tSEVERITY\tSEEN\tBODY")
-	for _, n := range list {
-		body := strings.Join(strings.Fields(n.Body), " ")
-		if r := []rune(body); len(r) > 100 {
-			body = string(r[:99]) + "…"
+	return a.withScope(ctx, *tenant, func(x *app, sc store.Scope) error {
+		u, err := findUser(ctx, sc, *username)
+		if err != nil {
+			return err
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%v\t%s\n", n.CreatedAt.Format(time.RFC3339), n.Severity, n.Seen, body)
-		if *markSeen && !n.Seen {
-			if err := sc.Notifications().SetSeen(ctx, n.ID, true); err != nil {
-				return err
+		q := store.NotificationQuery{Page: store.Page{Size: store.MaxPageSize}}
+		if *unread {
+			q.Seen = new(bool)
+		}
+		list, total, err := sc.Notifications().ListForUser(ctx, u.ID, q)
+		if err != nil {
+			return err
+		}
+		tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "CREATED\tSEVERITY\tSEEN\tBODY")
+		for _, n := range list {
+			body := strings.Join(strings.Fields(n.Body), " ")
+			if r := []rune(body); len(r) > 100 {
+				body = string(r[:99]) + "…"
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%v\t%s\n", n.CreatedAt.Format(time.RFC3339), n.Severity, n.Seen, body)
+			if *markSeen && !n.Seen {
+				if err := sc.Notifications().SetSeen(ctx, n.ID, true); err != nil {
+					return err
+				}
 			}
 		}
-	}
-	tw.Flush()
-	fmt.Fprintf(a.stdout, "%d of %d notifications\n", len(list), total)
-	return nil
+		tw.Flush()
+		fmt.Fprintf(a.stdout, "%d of %d notifications\n", len(list), total)
+		return nil
+	})
 }
