@@ -621,6 +621,9 @@ func TestOIDCLoginHint(t *testing.T) {
 			if strings.Contains(f.body, "<script>alert") {
 				t.Errorf("login page: the hint is reflected unescaped")
 			}
+			if ch := c.get(slug, nil); ch.component() != "ak-stage-identification" || ch["pending_user_identifier"] != tc.hint {
+				t.Errorf("JSON executor: want the identification challenge with pending_user_identifier %q, got %v", tc.hint, ch)
+			}
 			pw := map[string]string{"alice": "Alice-Password-1", "bob": "Bob-Password-1"}[tc.as]
 			_, p := c.finishLogin(t, slug, tc.as, pw).callback(t)
 			idt, _ := r.checkFront(t, "id_token", p, "n")

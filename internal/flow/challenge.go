@@ -93,8 +93,10 @@ type IdentificationChallenge struct {
 	PrimaryAction    string   `json:"primary_action"`
 	ApplicationPre   string   `json:"application_pre,omitempty"` // "Log in to continue to <app>"
 	EnableRememberMe bool     `json:"enable_remember_me"`
-	// UID is the value the user typed, echoed back after an error.
-	UID string `json:"-"`
+	// UID is the identifier to prefill: what the user typed (echoed back
+	// after an error) or the application's login_hint (Authentik's
+	// pending_user_identifier).
+	UID string `json:"pending_user_identifier,omitempty"`
 }
 
 // PasswordChallenge asks for the pending user's password.
