@@ -116,6 +116,7 @@ func (r *renderer) serveStatic(w http.ResponseWriter, req *http.Request) {
 type view struct {
 	Lang    i18n.Lang
 	Title   string
+	BaseCSS string // base.css, shared with the flow pages and served by Web
 	CSS     string
 	Nonce   string
 	CSRF    string
@@ -142,7 +143,8 @@ type langLink struct {
 
 // view starts the view of a console page.
 func (rq *req) view(title string) *view {
-	v := &view{Lang: rq.lang, Title: title, CSS: Prefix + "static/" + rq.h.pages.cssName, Nonce: newNonce(),
+	v := &view{Lang: rq.lang, Title: title, BaseCSS: rq.h.o.Web.StaticURL("base.css"),
+		CSS: Prefix + "static/" + rq.h.pages.cssName, Nonce: newNonce(),
 		CSRF: rq.c.CSRFToken(), User: rq.c.User.Username, Current: rq.r.URL.Path}
 	v.Nav = rq.nav()
 	q := rq.r.URL.Query()
