@@ -2,6 +2,7 @@ package admin
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -16,13 +17,12 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/store"
 )
 
-// The event browser reads the tenant's audit log. The API has no event
-// list yet (docs/events.md: planned), so the browser asks the event store
-// directly, with the permission that list will need
-// (authentik_events.view_event), and only ever for one page: every filter
-// matches an index, and pages continue after the last event shown
+// The event browser reads the tenant's audit log from the event store
+// directly, with the permission the API's events/events/ needs
+// (authentik_events.view_event), because it pages differently: every
+// filter matches an index, and pages continue after the last event shown
 // (keyset paging), so page 1,000 of ten million events costs what page 1
-// does.
+// does. The API pages by number, as Authentik's clients expect.
 
 // PermViewEvents is what reading the audit log needs.
 const PermViewEvents = "authentik_events.view_event"
@@ -174,34 +174,24 @@ type eventPage struct {
 	Related []link
 }
 
-// eventDetail shows one event. The store finds events by time, so the
-// link carries the event's timestamp (?at=, microseconds) with its ID.
+// eventDetail shows one event, found by its ID. Links carry the event's
+// time too (?at=, microseconds), which older links needed; it is ignored.
 func (h *Handler) eventDetail(rq *req) {
 	if !rq.canEvents() {
 		rq.forbidden(result{Problem: problem{Detail: "you do not have permission to perform this action (needs " + PermViewEvents + ")"}})
 		return
 	}
-	id, _ := uuid.Parse(strings.TrimSuffix(strings.TrimPrefix(rq.path, "events/"), "/"))
-	at, err := strconv.ParseInt(rq.r.URL.Query().Get("at"), 10, 64)
+	id, err := uuid.Parse(strings.TrimSuffix(strings.TrimPrefix(rq.path, "events/"), "/"))
 	if err != nil {
 		rq.fail(http.StatusNotFound, "admin.error.not_found", nil)
 		return
 	}
-	t := time.UnixMicro(at).UTC()
-	list, _, err := rq.h.o.Store.Scope(httpx.From(rq.r.Context()).Tenant.ID).Events().List(rq.r.Context(),
-		store.EventQuery{Since: t, Until: t.Add(time.Microsecond), Page: store.Page{Number: 1, Size: store.MaxPageSize}})
-	if err != nil {
+	e, err := rq.h.o.Store.Scope(httpx.From(rq.r.Context()).Tenant.ID).Events().Get(rq.r.Context(), id)
+	if errors.Is(err, store.ErrNotFound) {
+		rq.fail(http.StatusNotFound, "admin.error.not_found", nil)
+		return
+	} else if err != nil {
 		rq.internalError(err)
-		return
-	}
-	var e *store.Event
-	for _, x := range list {
-		if x.ID == id {
-			e = x
-		}
-	}
-	if e == nil {
-		rq.fail(http.StatusNotFound, "admin.error.not_found", nil)
 		return
 	}
 	ep := eventPage{Row: rq.eventRow(e)}
@@ -223,11 +213,18 @@ func (h *Handler) eventDetail(rq *req) {
 	add(rq.t("admin.events.expires", nil), e.Expires.UTC().Format("2006-01-02 15:04 UTC"), "", false)
 	ctx, _ := json.MarshalIndent(e.Context, "", "  ")
 	ep.Fields = append(ep.Fields, detailField{Label: rq.t("admin.events.context", nil), Text: string(ctx), Mono: true, Block: true})
+	// The hour around the event, for "what else happened then".
+	around := url.Values{"since": {e.CreatedAt.Add(-30 * time.Minute).UTC().Format(time.RFC3339)},
+		"until": {e.CreatedAt.Add(30 * time.Minute).UTC().Format(time.RFC3339)}, "ordering": {"created"}}
 	if ep.Row.ByUserURL != "" {
 		ep.Related = append(ep.Related, link{Label: rq.t("admin.events.by_user", map[string]any{"user": e.Username}), URL: ep.Row.ByUserURL})
+		ep.Related = append(ep.Related, link{Label: rq.t("admin.events.by_user_around", map[string]any{"user": e.Username}),
+			URL: withQuery(Prefix+"events/", around, "username", e.Username)})
 	}
 	if ep.Row.ByIPURL != "" {
 		ep.Related = append(ep.Related, link{Label: rq.t("admin.events.by_ip", map[string]any{"ip": e.ClientIP}), URL: ep.Row.ByIPURL})
+		ep.Related = append(ep.Related, link{Label: rq.t("admin.events.by_ip_around", map[string]any{"ip": e.ClientIP}),
+			URL: withQuery(Prefix+"events/", around, "client_ip", e.ClientIP)})
 	}
 	if e.App != "" {
 		ep.Related = append(ep.Related, link{Label: rq.t("admin.events.by_app", map[string]any{"app": e.App}),

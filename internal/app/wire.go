@@ -59,6 +59,7 @@ func wire(x *App, o Options) (*services, error) {
 				Context: map[string]any{"policy": p.Name, "passing": res.Passing, "messages": res.Texts()}})
 		},
 		Evaluated: pm.policy,
+		Record:    writer.RecordNow,
 	}, x.log)
 
 	q := job.New(x.db.SQL(), x.db.Driver(), x.log, o.jobOptions...)

@@ -79,6 +79,7 @@ var adminMessages = map[string]entry{
 	"admin.action.test":             {en: "Test", zh: "测试"},
 	"admin.action.secret":           {en: "Show client secret", zh: "查看客户端密钥"},
 	"admin.action.rotate_secret":    {en: "Rotate client secret", zh: "轮换客户端密钥"},
+	"admin.action.mark_all_seen":    {en: "Mark all as read", zh: "全部标为已读"},
 	"admin.action.confirm":          {en: "This changes things at once and cannot be undone.", zh: "此操作会立即生效，且无法撤销。"},
 
 	"admin.title.object":    {en: "{model}: {name}", zh: "{model}：{name}"},
@@ -232,6 +233,8 @@ var adminMessages = map[string]entry{
 	"admin.events.related":          {en: "Related events", zh: "相关事件"},
 	"admin.events.by_user":          {en: "Events of {user}", zh: "{user} 的事件"},
 	"admin.events.by_ip":            {en: "Events from {ip}", zh: "来自 {ip} 的事件"},
+	"admin.events.by_user_around":   {en: "Events of {user} in the hour around this one", zh: "{user} 在此事件前后一小时内的事件"},
+	"admin.events.by_ip_around":     {en: "Events from {ip} in the hour around this one", zh: "来自 {ip} 在此事件前后一小时内的事件"},
 	"admin.events.by_app":           {en: "Events of the application {app}", zh: "应用 {app} 的事件"},
 	"admin.events.same_action":      {en: "All {action} events", zh: "全部 {action} 事件"},
 	"admin.events.back":             {en: "Back to the event log", zh: "返回事件日志"},
@@ -322,6 +325,7 @@ var adminFields = map[string][2]string{
 	"authorization_flow":               {"Authorization flow", "授权流程"},
 	"backends":                         {"Backends", "验证后端"},
 	"background":                       {"Background", "背景图"},
+	"body":                             {"Message", "内容"},
 	"case_insensitive_matching":        {"Case-insensitive matching", "不区分大小写匹配"},
 	"cert_expiry":                      {"Certificate expires", "证书过期时间"},
 	"cert_subject":                     {"Certificate subject", "证书主题"},
@@ -364,6 +368,7 @@ var adminFields = map[string][2]string{
 	"enrollment_flow":                  {"Enrollment flow", "注册流程"},
 	"error_message":                    {"Error message", "错误提示"},
 	"evaluate_on_plan":                 {"Evaluate when planning", "规划时评估"},
+	"event":                            {"Event", "事件"},
 	"event_retention":                  {"Event retention", "事件保留时长"},
 	"execution_logging":                {"Log every execution", "记录每次执行"},
 	"expires":                          {"Expires", "过期时间"},
@@ -449,7 +454,9 @@ var adminFields = map[string][2]string{
 	"roles_obj":                        {"Roles (by name)", "角色（按名称）"},
 	"rotation_set":                     {"Rotation set", "轮换组"},
 	"scope_name":                       {"Scope", "作用域"},
+	"seen":                             {"Read", "已读"},
 	"session_duration":                 {"Session duration", "会话时长"},
+	"severity":                         {"Severity", "严重程度"},
 	"show_matched_user":                {"Show the matched user", "显示匹配到的用户"},
 	"single_use":                       {"Single use", "一次性"},
 	"slug":                             {"Slug", "标识"},
@@ -558,6 +565,9 @@ var adminEnums = map[string][2]string{
 	"static":                   {"Static text", "静态文本"},
 	"separator":                {"Separator", "分隔线"},
 	"ak-locale":                {"Language", "语言"},
+	"notice":                   {"Notice", "提示"},
+	"warning":                  {"Warning", "警告"},
+	"alert":                    {"Alert", "警报"},
 }
 
 // admin is the whole table, built once from the parts above.

@@ -94,6 +94,28 @@ type Hooks struct {
 	// Evaluated is told every evaluation of a policy object (for metrics):
 	// its kind, the result (pass, fail or error) and how long it took.
 	Evaluated func(kind, result string, d time.Duration)
+	// Record stores the events expressions create (ak_create_event) the
+	// way every other event is stored, so notification rules judge them,
+	// and returns the store's error, which the expression raises (the
+	// audit writer's RecordNow). Nil stores them without telling rules.
+	Record func(ctx context.Context, sc store.Scope, e *store.Event) error
+}
+
+type recorderKey struct{}
+
+// WithRecorder returns ctx carrying the engine's Record hook, which
+// ExpressionInput's ak_create_event uses. Evaluate and Test add it
+// themselves; other expression runners (property mappings) call this.
+func (e *Engine) WithRecorder(ctx context.Context) context.Context {
+	if e == nil || e.hooks.Record == nil {
+		return ctx
+	}
+	return context.WithValue(ctx, recorderKey{}, e.hooks.Record)
+}
+
+func recorderFrom(ctx context.Context) func(context.Context, store.Scope, *store.Event) error {
+	r, _ := ctx.Value(recorderKey{}).(func(context.Context, store.Scope, *store.Event) error)
+	return r
 }
 
 // Engine evaluates bindings. It is safe for concurrent use.
@@ -229,7 +251,7 @@ func (e *Engine) one(ctx context.Context, req *Request, b *store.PolicyBinding, 
 		tctx, cancel := context.WithTimeout(ctx, timeout)
 		var res Result
 		start := time.Now()
-		res, err = safeEvaluate(tctx, ev, req)
+		res, err = safeEvaluate(e.WithRecorder(tctx), ev, req)
 		cancel()
 		if e.hooks.Evaluated != nil {
 			result := "error"

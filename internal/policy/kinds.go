@@ -72,7 +72,7 @@ func (p expressionPolicy) Evaluate(ctx context.Context, req *Request) (Result, e
 // names things (request.user, request.context, ...). Property mappings use
 // it too.
 func ExpressionInput(ctx context.Context, req *Request) (expression.Input, error) {
-	in := expression.Input{Context: req.Context, Helpers: helpers{req.Scope}}
+	in := expression.Input{Context: req.Context, Helpers: helpers{req.Scope, recorderFrom(ctx)}}
 	if req.User != nil {
 		u, err := expressionUser(ctx, req.Scope, req.User, req)
 		if err != nil {
@@ -107,8 +107,12 @@ func expressionUser(ctx context.Context, sc store.Scope, u *store.User, req *Req
 	return eu, nil
 }
 
-// helpers gives expressions read access to the directory of their tenant only.
-type helpers struct{ sc store.Scope }
+// helpers gives expressions read access to the directory of their tenant
+// only, and records their events through record (Hooks.Record) when set.
+type helpers struct {
+	sc     store.Scope
+	record func(context.Context, store.Scope, *store.Event) error
+}
 
 func (h helpers) IsGroupMember(ctx context.Context, userID, name string) (bool, error) {
 	id, err := uuid.Parse(userID)
@@ -154,7 +158,11 @@ func (h helpers) UserBy(ctx context.Context, field, value string) (*expression.U
 }
 
 func (h helpers) CreateEvent(ctx context.Context, action string, data map[string]any) error {
-	return audit.Create(ctx, h.sc, &store.Event{Action: "custom_" + action, Context: data})
+	e := &store.Event{Action: "custom_" + action, Context: data}
+	if h.record != nil {
+		return h.record(ctx, h.sc, e)
+	}
+	return audit.Create(ctx, h.sc, e)
 }
 
 // passwordPolicy checks the password a prompt collected.

@@ -56,5 +56,5 @@ func (e *Engine) Test(ctx context.Context, req *Request, p *store.Object) (Resul
 	}
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	return safeEvaluate(ctx, ev, req)
+	return safeEvaluate(e.WithRecorder(ctx), ev, req)
 }

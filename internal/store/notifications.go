@@ -156,10 +156,13 @@ func (n *Notification) Validate() error {
 	return v.Err()
 }
 
-// NotificationQuery filters a user's notifications, newest first.
+// NotificationQuery filters a user's notifications, newest first unless
+// Ordering says otherwise.
 type NotificationQuery struct {
-	Seen *bool // nil for both
-	Page Page
+	Seen     *bool  // nil for both
+	Severity string // one of Severities, or "" for any
+	Ordering string // "-created" (default, newest first) or "created"
+	Page     Page
 }
 
 // NotificationRules is a tenant's notification rules.

@@ -242,6 +242,9 @@ type Events interface {
 	// Create stores e, filling ID, CreatedAt and, unless set, Expires
 	// (CreatedAt plus the tenant's event retention).
 	Create(ctx context.Context, e *Event) error
+	// Get reads one event; ErrNotFound when it does not exist (or was
+	// deleted by retention, or belongs to another tenant).
+	Get(ctx context.Context, id uuid.UUID) (*Event, error)
 	// List returns a page of events and how many match, counted up to
 	// MaxEventCount; continuation pages (q.After set) are not counted and
 	// report 0.

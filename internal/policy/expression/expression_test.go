@@ -1,6 +1,7 @@
 package expression
 
 import (
+	"context"
 	"errors"
 	"reflect"
 	"strings"
@@ -136,6 +137,31 @@ return None`, Input{User: alice, Helpers: h})
 	want := []fakeEvent{{"login_denied", map[string]any{"reason": "vpn", "score": int64(3), "user": "alice"}}}
 	if !reflect.DeepEqual(h.events, want) {
 		t.Errorf("events = %#v, want %#v", h.events, want)
+	}
+}
+
+// refusingHelpers refuse every event, as the store does an over-long action.
+type refusingHelpers struct{ *fakeHelpers }
+
+var errEventRefused = errors.New("invalid: action: must be 1 to 100 characters")
+
+func (refusingHelpers) CreateEvent(context.Context, string, map[string]any) error {
+	return errEventRefused
+}
+
+// An event that cannot be recorded raises in the expression, with the
+// recorder's reason, so the policy fails as an exception (policy_exception)
+// instead of passing as if the event were stored; the error wraps the
+// recorder's.
+func TestCreateEventErrorRaises(t *testing.T) {
+	out, err := runSrc(t, `ak_create_event("x" * 100)
+return True`, Input{User: alice, Helpers: refusingHelpers{directory()}}, Limits{})
+	wantErr(t, err, "ak_create_event: invalid: action: must be 1 to 100 characters")
+	if !errors.Is(err, errEventRefused) {
+		t.Errorf("error %v does not wrap the recorder's", err)
+	}
+	if out.Value != nil {
+		t.Errorf("the expression went on after the failed event: %v", out.Value)
 	}
 }
 

@@ -39,7 +39,10 @@ type Helpers interface {
 	UserBy(ctx context.Context, field, value string) (*User, error)
 	// CreateEvent records an event for ak_create_event(action, **data).
 	// action is as the expression gave it; the implementation stores the
-	// event as "custom_<action>", as Authentik does.
+	// event as "custom_<action>", as Authentik does, through the same
+	// writer as every other event (masking, metrics, notification rules),
+	// and returns the store's error: ak_create_event then raises it, so
+	// a policy fails as an exception rather than pass as if recorded.
 	CreateEvent(ctx context.Context, action string, data map[string]any) error
 }
 

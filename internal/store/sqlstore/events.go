@@ -115,26 +115,36 @@ func (s events) List(ctx context.Context, q store.EventQuery) ([]*store.Event, i
 	}
 	rows, err := s.q.QueryContext(ctx, `SELECT `+eventColumns+` FROM events WHERE `+cond+
 		` ORDER BY `+order+` LIMIT `+itoa(p.Size)+` OFFSET `+itoa(offset), args...)
+	out, err := scanAll(s.scope, rows, err, scanEvent)
 	if err != nil {
-		return nil, 0, s.err(err)
+		return nil, 0, err
 	}
-	defer rows.Close()
-	var out []*store.Event
-	for rows.Next() {
-		var e store.Event
-		var raw []byte
-		var cr, exp int64
-		if err := rows.Scan(&e.ID, &e.Action, &e.UserID, &e.Username, &e.ImpersonatorID, &e.ImpersonatorUsername,
-			&e.App, &e.ClientIP, &e.UserAgent, &raw, &cr, &exp); err != nil {
-			return nil, 0, s.err(err)
-		}
-		if err := json.Unmarshal(raw, &e.Context); err != nil {
-			return nil, 0, err
-		}
-		e.CreatedAt, e.Expires = fromMicros(cr), fromMicros(exp)
-		out = append(out, &e)
+	return out, total, nil
+}
+
+func scanEvent(r rowScanner) (*store.Event, error) {
+	var e store.Event
+	var raw []byte
+	var cr, exp int64
+	if err := r.Scan(&e.ID, &e.Action, &e.UserID, &e.Username, &e.ImpersonatorID, &e.ImpersonatorUsername,
+		&e.App, &e.ClientIP, &e.UserAgent, &raw, &cr, &exp); err != nil {
+		return nil, err
 	}
-	return out, total, s.err(rows.Err())
+	if err := json.Unmarshal(raw, &e.Context); err != nil {
+		return nil, err
+	}
+	e.CreatedAt, e.Expires = fromMicros(cr), fromMicros(exp)
+	return &e, nil
+}
+
+// Get reads one event by its primary key, within the tenant.
+func (s events) Get(ctx context.Context, id uuid.UUID) (*store.Event, error) {
+	e, err := scanEvent(s.q.QueryRowContext(ctx, `SELECT `+eventColumns+` FROM events WHERE tenant_id = $1 AND id = $2`,
+		s.tenant, id))
+	if err != nil {
+		return nil, s.err(err)
+	}
+	return e, nil
 }
 
 func (s events) DeleteExpired(ctx context.Context, now time.Time) (int, error) {

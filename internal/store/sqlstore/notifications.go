@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"slices"
 	"strings"
 	"time"
 
@@ -377,10 +378,25 @@ func (s notifications) Get(ctx context.Context, id uuid.UUID) (*store.Notificati
 }
 
 func (s notifications) ListForUser(ctx context.Context, userID uuid.UUID, q store.NotificationQuery) ([]*store.Notification, int, error) {
+	order := "created_at DESC, id DESC"
+	switch q.Ordering {
+	case "", "-created":
+	case "created":
+		order = "created_at, id"
+	default:
+		return nil, 0, store.Invalid("ordering", "must be created or -created, not %q", q.Ordering)
+	}
+	if q.Severity != "" && !slices.Contains(store.Severities, q.Severity) {
+		return nil, 0, store.Invalid("severity", "must be one of %s", strings.Join(store.Severities, ", "))
+	}
 	cond, args := `tenant_id = $1 AND user_id = $2`, []any{s.tenant, userID}
 	if q.Seen != nil {
 		args = append(args, *q.Seen)
-		cond += ` AND seen = $3`
+		cond += ` AND seen = $` + itoa(len(args))
+	}
+	if q.Severity != "" {
+		args = append(args, q.Severity)
+		cond += ` AND severity = $` + itoa(len(args))
 	}
 	var total int
 	if err := s.q.QueryRowContext(ctx, `SELECT count(*) FROM notifications WHERE `+cond, args...).Scan(&total); err != nil {
@@ -388,7 +404,7 @@ func (s notifications) ListForUser(ctx context.Context, userID uuid.UUID, q stor
 	}
 	p := q.Page.Normalize()
 	rows, err := s.q.QueryContext(ctx, `SELECT `+notificationColumns+` FROM notifications WHERE `+cond+
-		` ORDER BY created_at DESC, id DESC LIMIT `+itoa(p.Size)+` OFFSET `+itoa(p.Offset()), args...)
+		` ORDER BY `+order+` LIMIT `+itoa(p.Size)+` OFFSET `+itoa(p.Offset()), args...)
 	out, err := scanAll(s.scope, rows, err, scanNotification)
 	return out, total, err
 }

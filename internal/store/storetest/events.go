@@ -15,6 +15,7 @@ import (
 func eventTests() []namedTest {
 	return []namedTest{
 		{"EventBrowser", testEventBrowser},
+		{"EventGet", testEventGet},
 		{"EventKeysetPaging", testEventKeysetPaging},
 		{"EventRetention", testEventRetention},
 		{"EventTenantIsolation", testEventTenantIsolation},
@@ -120,6 +121,32 @@ func testEventBrowser(t *testing.T, s store.Store) {
 
 // testEventKeysetPaging walks a listing with After in both orders, across
 // events that share a creation time, and checks it sees each event once.
+// testEventGet: one event by its ID, as stored; an unknown ID, another
+// tenant's event and an expired-and-deleted one are ErrNotFound.
+func testEventGet(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	a, b := mustTenant(t, s, "a"), mustTenant(t, s, "b")
+	imp := uuid.New()
+	e := mustEvent(t, a, &store.Event{Action: "login", UserID: uuid.NullUUID{UUID: uuid.New(), Valid: true}, Username: "ivy",
+		ImpersonatorID: uuid.NullUUID{UUID: imp, Valid: true}, ImpersonatorUsername: "akadmin", App: "wiki",
+		ClientIP: "10.1.2.3", UserAgent: "curl/8", CreatedAt: eventBase, Context: map[string]any{"flow": "default", "n": 1}})
+	got, err := a.Events().Get(ctx, e.ID)
+	noErr(t, "Get", err)
+	if got.ID != e.ID || got.Action != "login" || got.UserID != e.UserID || got.Username != "ivy" || got.ImpersonatorID.UUID != imp ||
+		got.ImpersonatorUsername != "akadmin" || got.App != "wiki" || got.ClientIP != "10.1.2.3" || got.UserAgent != "curl/8" ||
+		!got.CreatedAt.Equal(eventBase) || !got.Expires.Equal(e.Expires) || got.Context["flow"] != "default" || got.Context["n"] != float64(1) {
+		t.Errorf("Get = %+v, want %+v", got, e)
+	}
+	_, err = a.Events().Get(ctx, uuid.New())
+	wantErr(t, "Get of an unknown ID", err, store.ErrNotFound)
+	_, err = b.Events().Get(ctx, e.ID)
+	wantErr(t, "Get of another tenant's event", err, store.ErrNotFound)
+	_, err = a.Events().DeleteExpired(ctx, e.Expires.Add(time.Second))
+	noErr(t, "DeleteExpired", err)
+	_, err = a.Events().Get(ctx, e.ID)
+	wantErr(t, "Get of an event retention deleted", err, store.ErrNotFound)
+}
+
 func testEventKeysetPaging(t *testing.T, s store.Store) {
 	sc := mustTenant(t, s, "t")
 	const n = 23

@@ -14,6 +14,7 @@ func notificationTests() []namedTest {
 	return []namedTest{
 		{"NotificationRulesAndTransports", testNotificationRules},
 		{"Notifications", testNotifications},
+		{"NotificationQueries", testNotificationQueries},
 		{"NotificationTenantIsolation", testNotificationTenantIsolation},
 	}
 }
@@ -187,6 +188,60 @@ func testNotifications(t *testing.T, s store.Store) {
 	n3 := mustNotification(t, sc, bob, rule, ev2)
 	noErr(t, "delete bob", sc.Users().Delete(ctx, bob.ID))
 	wantErr(t, "notification of a deleted user", func() error { _, err := sc.Notifications().Get(ctx, n3.ID); return err }(), store.ErrNotFound)
+}
+
+// testNotificationQueries: a user's list filters by seen and severity,
+// orders by creation either way and pages, never reaching another user's.
+func testNotificationQueries(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	sc := mustTenant(t, s, "t")
+	alice, bob := mustUser(t, sc, "alice"), mustUser(t, sc, "bob")
+	rule := mustRule(t, sc, "r", nil)
+	var mine []uuid.UUID // oldest first
+	for i, sev := range []string{store.SeverityNotice, store.SeverityAlert, store.SeverityWarning, store.SeverityAlert} {
+		n := &store.Notification{UserID: alice.ID, RuleID: rule.ID, EventID: uuid.New(), Severity: sev,
+			Body: "event", Seen: i == 0, Expires: time.Now().Add(time.Hour)}
+		noErr(t, "create notification", sc.Notifications().Create(ctx, n))
+		mine = append(mine, n.ID)
+		time.Sleep(2 * time.Millisecond) // distinct creation times on every backend
+	}
+	mustNotification(t, sc, bob, rule, uuid.New())
+	idsOf := func(list []*store.Notification) []uuid.UUID {
+		out := []uuid.UUID{}
+		for _, n := range list {
+			if n.UserID != alice.ID {
+				t.Errorf("alice's list holds %v of user %v", n.ID, n.UserID)
+			}
+			out = append(out, n.ID)
+		}
+		return out
+	}
+	yes, no := true, false
+	for _, c := range []struct {
+		name  string
+		q     store.NotificationQuery
+		want  []uuid.UUID
+		total int
+	}{
+		{"all, newest first", store.NotificationQuery{}, []uuid.UUID{mine[3], mine[2], mine[1], mine[0]}, 4},
+		{"-created", store.NotificationQuery{Ordering: "-created"}, []uuid.UUID{mine[3], mine[2], mine[1], mine[0]}, 4},
+		{"oldest first", store.NotificationQuery{Ordering: "created"}, mine, 4},
+		{"seen", store.NotificationQuery{Seen: &yes}, []uuid.UUID{mine[0]}, 1},
+		{"unseen, oldest first", store.NotificationQuery{Seen: &no, Ordering: "created"}, mine[1:], 3},
+		{"alerts", store.NotificationQuery{Severity: store.SeverityAlert}, []uuid.UUID{mine[3], mine[1]}, 2},
+		{"unseen notices", store.NotificationQuery{Seen: &no, Severity: store.SeverityNotice}, []uuid.UUID{}, 0},
+		{"page 2 of 3", store.NotificationQuery{Page: store.Page{Number: 2, Size: 3}}, []uuid.UUID{mine[0]}, 4},
+	} {
+		list, total, err := sc.Notifications().ListForUser(ctx, alice.ID, c.q)
+		noErr(t, c.name, err)
+		if got := idsOf(list); !slices.Equal(got, c.want) || total != c.total {
+			t.Errorf("%s: got %v (total %d), want %v (total %d)", c.name, got, total, c.want, c.total)
+		}
+	}
+	_, _, err := sc.Notifications().ListForUser(ctx, alice.ID, store.NotificationQuery{Ordering: "severity"})
+	wantField(t, "unknown ordering", err, "ordering")
+	_, _, err = sc.Notifications().ListForUser(ctx, alice.ID, store.NotificationQuery{Severity: "info"})
+	wantField(t, "unknown severity", err, "severity")
 }
 
 func testNotificationTenantIsolation(t *testing.T, s store.Store) {
