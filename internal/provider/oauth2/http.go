@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -124,7 +125,7 @@ func (s *Service) discovery(w http.ResponseWriter, r *http.Request) {
 		http.NotFound(w, r)
 		return
 	}
-	key := sc.TenantID().String() + "|disc|" + c.app.Slug + "|" + s.baseURL(r) + "|" + c.provider.UpdatedAt.String()
+	key := sc.TenantID().String() + "|disc|" + c.app.Slug + "|" + s.baseURL(r) + "|" + strconv.FormatInt(c.provider.UpdatedAt.UnixNano(), 36)
 	body, err := s.docs.get(key, s.Now(), func() ([]byte, error) { return json.Marshal(s.discoveryDoc(r, sc, c)) })
 	if err != nil {
 		s.serverError(w, r, err)
