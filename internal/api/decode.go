@@ -11,6 +11,7 @@ import (
 	"reflect"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/google/uuid"
 
@@ -37,9 +38,9 @@ func decode[In any](r *http.Request, required []string) (*In, error) {
 		return nil, Errorf(http.StatusBadRequest, "the body must be a JSON object")
 	}
 	v := &store.ValidationError{}
-	known := jsonFields(reflect.TypeFor[In]())
+	fields := jsonFieldsOf(reflect.TypeFor[In]())
 	for k := range raw {
-		if !slices.Contains(known, k) {
+		if !slices.ContainsFunc(fields, func(f jsonField) bool { return f.Name == k }) {
 			v.Add(k, "is not a field of this object")
 		}
 	}
@@ -53,17 +54,17 @@ func decode[In any](r *http.Request, required []string) (*In, error) {
 	out := new(In)
 	// Field by field, so one wrong type does not hide the others.
 	rv := reflect.ValueOf(out).Elem()
-	for i := range rv.NumField() {
-		name := jsonName(rv.Type().Field(i))
+	for _, f := range fields {
+		name := f.Name
 		val, ok := raw[name]
-		if !ok || name == "" {
+		if !ok {
 			continue
 		}
-		ft := rv.Type().Field(i).Type
+		ft := f.Field.Type
 		if string(val) == "null" && ft.Kind() == reflect.Pointer {
 			if ft.Elem() == reflect.TypeFor[uuid.NullUUID]() {
 				// The document says these may be null: null clears the reference.
-				rv.Field(i).Set(reflect.New(ft.Elem()))
+				fieldValue(rv, f.Field.Index).Set(reflect.New(ft.Elem()))
 				continue
 			}
 			if !slices.Contains(required, name) {
@@ -71,8 +72,8 @@ func decode[In any](r *http.Request, required []string) (*In, error) {
 			}
 			continue
 		}
-		if err := json.Unmarshal(val, rv.Field(i).Addr().Interface()); err != nil {
-			v.Add(name, "must be %s", typeWord(rv.Type().Field(i).Type))
+		if err := json.Unmarshal(val, fieldValue(rv, f.Field.Index).Addr().Interface()); err != nil {
+			v.Add(name, "must be %s", typeWord(ft))
 		}
 	}
 	if err := v.Err(); err != nil {
@@ -84,25 +85,141 @@ func decode[In any](r *http.Request, required []string) (*In, error) {
 // Decode is decode for actions that read their own body.
 func Decode[In any](r *http.Request) (*In, error) { return decode[In](r, nil) }
 
-func jsonName(f reflect.StructField) string {
-	name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
-	if name == "-" || !f.IsExported() {
-		return ""
-	}
-	if name == "" {
-		return f.Name
-	}
-	return name
+// jsonField is a field of a struct as encoding/json sees it: one of its
+// own or one promoted from an embedded struct.
+type jsonField struct {
+	Name  string              // the JSON name
+	Field reflect.StructField // Field.Index leads to it from the outer struct
 }
 
-func jsonFields(t reflect.Type) []string {
-	var out []string
-	for i := range t.NumField() {
-		if n := jsonName(t.Field(i)); n != "" {
-			out = append(out, n)
-		}
+// jsonFieldCache holds jsonFieldsOf's answers by type: decode asks per request.
+var jsonFieldCache sync.Map // reflect.Type -> []jsonField
+
+// jsonFieldsOf lists the JSON fields of struct type t in encoding/json's
+// order and by its rules, so that decoding, the OpenAPI document and the
+// admin console see exactly the fields that Marshal writes: an embedded
+// struct without a json tag name has its fields promoted to the top level
+// (a tag name keeps it one nested field); a json:"-" field and unexported
+// fields are left out; of several fields with one JSON name the shallowest
+// wins, a tagged one breaks a tie, and an unbroken tie hides them all.
+// An unexported embedded struct pointer is left out: encoding/json cannot
+// fill it either.
+func jsonFieldsOf(t reflect.Type) []jsonField {
+	for t != nil && t.Kind() == reflect.Pointer {
+		t = t.Elem()
 	}
+	if t == nil || t.Kind() != reflect.Struct {
+		return nil
+	}
+	if fs, ok := jsonFieldCache.Load(t); ok {
+		return fs.([]jsonField)
+	}
+	type candidate struct {
+		jsonField
+		tagged bool
+	}
+	type embedded struct {
+		t     reflect.Type
+		index []int
+	}
+	var all []candidate
+	visited := map[reflect.Type]bool{}
+	// Breadth first, one depth at a time, as encoding/json walks: a type
+	// met again deeper is hidden by the shallower one anyway, and a type
+	// embedded twice at one depth hides its own fields (count).
+	count := map[reflect.Type]int{t: 1}
+	for level := []embedded{{t: t}}; len(level) > 0; {
+		var next []embedded
+		nextCount := map[reflect.Type]int{}
+		for _, e := range level {
+			if visited[e.t] {
+				continue
+			}
+			visited[e.t] = true
+			for i := range e.t.NumField() {
+				f := e.t.Field(i)
+				tag := f.Tag.Get("json")
+				if tag == "-" {
+					continue
+				}
+				name, _, _ := strings.Cut(tag, ",")
+				index := append(slices.Clip(e.index), i)
+				if f.Anonymous {
+					ft := f.Type
+					if ft.Kind() == reflect.Pointer {
+						if !f.IsExported() {
+							continue
+						}
+						ft = ft.Elem()
+					}
+					if name == "" && ft.Kind() == reflect.Struct {
+						if nextCount[ft]++; nextCount[ft] == 1 {
+							next = append(next, embedded{ft, index})
+						}
+						continue
+					}
+				}
+				if !f.IsExported() {
+					continue
+				}
+				tagged := name != ""
+				if !tagged {
+					name = f.Name
+				}
+				f.Index = index
+				all = append(all, candidate{jsonField{name, f}, tagged})
+				if count[e.t] > 1 {
+					all = append(all, all[len(all)-1])
+				}
+			}
+		}
+		level, count = next, nextCount
+	}
+	// Keep each name's dominant field.
+	slices.SortStableFunc(all, func(a, b candidate) int {
+		if c := strings.Compare(a.Name, b.Name); c != 0 {
+			return c
+		}
+		if c := len(a.Field.Index) - len(b.Field.Index); c != 0 {
+			return c
+		}
+		if a.tagged != b.tagged {
+			if a.tagged {
+				return -1
+			}
+			return 1
+		}
+		return slices.Compare(a.Field.Index, b.Field.Index)
+	})
+	var out []jsonField
+	for i := 0; i < len(all); {
+		j := i + 1
+		for j < len(all) && all[j].Name == all[i].Name {
+			j++
+		}
+		if j == i+1 || len(all[i].Field.Index) < len(all[i+1].Field.Index) || all[i].tagged != all[i+1].tagged {
+			out = append(out, all[i].jsonField)
+		}
+		i = j
+	}
+	slices.SortFunc(out, func(a, b jsonField) int { return slices.Compare(a.Field.Index, b.Field.Index) })
+	jsonFieldCache.Store(t, out)
 	return out
+}
+
+// fieldValue is v.FieldByIndex(index), allocating nil embedded pointers
+// on the way as encoding/json does when it decodes.
+func fieldValue(v reflect.Value, index []int) reflect.Value {
+	for i, x := range index {
+		if i > 0 && v.Kind() == reflect.Pointer {
+			if v.IsNil() {
+				v.Set(reflect.New(v.Type().Elem()))
+			}
+			v = v.Elem()
+		}
+		v = v.Field(x)
+	}
+	return v
 }
 
 // typeWord names a Go type the way a JSON client thinks of it.

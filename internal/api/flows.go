@@ -213,12 +213,19 @@ func (a *API) registerStageBindings() {
 			if err != nil {
 				return nil, 0, err
 			}
-			var bs []*store.FlowStageBinding
-			if target != uuid.Nil {
-				bs, err = c.Scope.FlowStageBindings().ListForFlow(ctx, target)
-			} else {
-				bs, err = allStageBindings(ctx, c.Scope)
+			if target == uuid.Nil {
+				// Every flow's bindings: one query, ordered and paged by the store.
+				bs, total, err := c.Scope.FlowStageBindings().List(ctx, store.FlowStageBindingQuery{Ordering: q.Ordering, Page: q.Page})
+				if err != nil {
+					return nil, 0, err
+				}
+				out := make([]FlowStageBinding, len(bs))
+				for i, b := range bs {
+					out[i] = stageBindingOut(b)
+				}
+				return out, total, nil
 			}
+			bs, err := c.Scope.FlowStageBindings().ListForFlow(ctx, target)
 			if err != nil {
 				return nil, 0, err
 			}
@@ -275,26 +282,4 @@ func (a *API) registerStageBindings() {
 			return c.Scope.FlowStageBindings().Delete(ctx, id)
 		},
 	})
-}
-
-// allStageBindings reads the bindings of every flow: the store lists them
-// per flow only, and a tenant has tens of flows, not thousands.
-func allStageBindings(ctx context.Context, sc store.Scope) ([]*store.FlowStageBinding, error) {
-	var out []*store.FlowStageBinding
-	for page := 1; ; page++ {
-		fs, total, err := sc.Flows().List(ctx, store.FlowQuery{Page: store.Page{Number: page, Size: store.MaxPageSize}})
-		if err != nil {
-			return nil, err
-		}
-		for _, f := range fs {
-			bs, err := sc.FlowStageBindings().ListForFlow(ctx, f.ID)
-			if err != nil {
-				return nil, err
-			}
-			out = append(out, bs...)
-		}
-		if page*store.MaxPageSize >= total {
-			return out, nil
-		}
-	}
 }

@@ -207,30 +207,12 @@ func modelOf(permission string) string {
 }
 
 // fieldsOf lists the JSON fields of a struct type (nil for none).
+// Embedded structs' fields are the object's own, as in encoding/json.
 func fieldsOf(t reflect.Type, request bool) []FieldInfo {
-	if t == nil {
-		return nil
-	}
-	for t.Kind() == reflect.Pointer {
-		t = t.Elem()
-	}
-	if t.Kind() != reflect.Struct {
-		return nil
-	}
 	var out []FieldInfo
-	for i := range t.NumField() {
-		f := t.Field(i)
-		tagName, _, _ := strings.Cut(f.Tag.Get("json"), ",")
-		if f.Anonymous && tagName == "" {
-			// encoding/json promotes an embedded struct's fields.
-			out = append(out, fieldsOf(f.Type, request)...)
-			continue
-		}
-		name := jsonName(f)
-		if name == "" {
-			continue
-		}
-		fi := FieldInfo{Name: name, Doc: f.Tag.Get("doc"), Format: f.Tag.Get("format"), Ref: f.Tag.Get("ref"), Type: f.Type}
+	for _, jf := range jsonFieldsOf(t) {
+		f := jf.Field
+		fi := FieldInfo{Name: jf.Name, Doc: f.Tag.Get("doc"), Format: f.Tag.Get("format"), Ref: f.Tag.Get("ref"), Type: f.Type}
 		if en := f.Tag.Get("enum"); en != "" {
 			fi.Enum = strings.Split(en, ",")
 		}

@@ -124,12 +124,11 @@ func objectOut[Out any](f *family, o *store.Object) Out {
 		m[f.kindField] = o.Kind
 	}
 	maps.Copy(m, f.identity(o))
-	t := reflect.TypeFor[Out]()
-	for i := range t.NumField() {
+	fields := jsonFieldsOf(reflect.TypeFor[Out]())
+	for _, f := range fields {
 		// Stages keep an unset reference as "": for a nullable field that is null.
-		if name, ft := jsonName(t.Field(i)), t.Field(i).Type; name != "" && m[name] == "" &&
-			(ft == reflect.TypeFor[uuid.NullUUID]() || ft.Kind() == reflect.Pointer) {
-			m[name] = nil
+		if ft := f.Field.Type; m[f.Name] == "" && (ft == reflect.TypeFor[uuid.NullUUID]() || ft.Kind() == reflect.Pointer) {
+			m[f.Name] = nil
 		}
 	}
 	raw, _ := json.Marshal(m)
@@ -137,9 +136,9 @@ func objectOut[Out any](f *family, o *store.Object) Out {
 	// than failing a whole list: the settings were checked when written.
 	json.Unmarshal(raw, &out)
 	v := reflect.ValueOf(&out).Elem()
-	for i := range v.NumField() {
+	for _, f := range fields {
 		// The document promises lists and objects, never null.
-		switch fv := v.Field(i); {
+		switch fv := fieldValue(v, f.Field.Index); {
 		case fv.Kind() == reflect.Slice && fv.IsNil() && fv.CanSet():
 			fv.Set(reflect.MakeSlice(fv.Type(), 0, 0))
 		case fv.Kind() == reflect.Map && fv.IsNil() && fv.CanSet():
@@ -202,14 +201,14 @@ func (a *API) setConfig(f *family, o *store.Object, given map[string]any) error 
 func checkRefs(ctx context.Context, sc store.Scope, in any) error {
 	v := &store.ValidationError{}
 	rv := reflect.ValueOf(in).Elem()
-	for i := range rv.NumField() {
-		f := rv.Type().Field(i)
-		what, kind, _ := strings.Cut(f.Tag.Get("ref"), ":")
-		if what == "" || rv.Field(i).IsNil() {
+	for _, f := range jsonFieldsOf(rv.Type()) {
+		what, kind, _ := strings.Cut(f.Field.Tag.Get("ref"), ":")
+		fv := fieldValue(rv, f.Field.Index)
+		if what == "" || fv.IsNil() {
 			continue
 		}
 		var ids []uuid.UUID
-		switch x := rv.Field(i).Interface().(type) {
+		switch x := fv.Interface().(type) {
 		case *uuid.NullUUID:
 			if x.Valid {
 				ids = append(ids, x.UUID)
@@ -229,7 +228,7 @@ func checkRefs(ctx context.Context, sc store.Scope, in any) error {
 				if kind != "" {
 					noun = strings.ReplaceAll(kind, "_", " ") + " " + what
 				}
-				v.Add(jsonName(f), "no %s with ID %s exists", noun, id)
+				v.Add(f.Name, "no %s with ID %s exists", noun, id)
 				break
 			}
 		}

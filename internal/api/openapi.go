@@ -154,12 +154,9 @@ func (b *schemaBuilder) ref(t reflect.Type, request bool) map[string]any {
 func (b *schemaBuilder) object(t reflect.Type, request bool) map[string]any {
 	props := map[string]any{}
 	var required []string
-	for i := range t.NumField() {
-		f := t.Field(i)
-		name := jsonName(f)
-		if name == "" {
-			continue
-		}
+	// Embedded structs' fields are the object's own, as in encoding/json.
+	for _, jf := range jsonFieldsOf(t) {
+		name, f := jf.Name, jf.Field
 		s := b.typeSchema(f.Type, request)
 		if d := f.Tag.Get("doc"); d != "" {
 			s["description"] = d
@@ -222,6 +219,11 @@ func (b *schemaBuilder) typeSchema(t reflect.Type, request bool) map[string]any 
 	// In requests a pointer only marks a field as optional (absent in a
 	// PATCH); null is accepted only for truly nullable fields (NullUUID).
 	if nullable && (!request || t.String() == "uuid.NullUUID") {
+		if _, isRef := s["$ref"]; isRef {
+			// OpenAPI 3.0 ignores siblings of $ref: a nullable reference
+			// must wrap it, or validators refuse the null.
+			return map[string]any{"allOf": []any{s}, "nullable": true}
+		}
 		s["nullable"] = true
 	}
 	return s

@@ -19,30 +19,30 @@ import (
 // flows, stage bindings and applications, and Authentik's "test this
 // policy against a user".
 
+// policyBase is what every kind of policy shows before its settings (see
+// stageBase).
+type policyBase struct {
+	PK               uuid.UUID `json:"pk"`
+	Name             string    `json:"name"`
+	ExecutionLogging bool      `json:"execution_logging"`
+	kindNames
+	objectMeta `json:"-"`
+}
+
 // Policy is any policy, as policies/all/ lists them (Authentik's
-// PolicySerializer, without bound_to).
+// PolicySerializer, without bound_to): policyBase, with a description.
 type Policy struct {
-	PK                uuid.UUID `json:"pk"`
-	Name              string    `json:"name"`
-	ExecutionLogging  bool      `json:"execution_logging" doc:"record a policy_execution event for every evaluation"`
-	Component         string    `json:"component"`
-	VerboseName       string    `json:"verbose_name"`
-	VerboseNamePlural string    `json:"verbose_name_plural"`
-	MetaModelName     string    `json:"meta_model_name"`
-	objectMeta        `json:"-"`
+	PK               uuid.UUID `json:"pk"`
+	Name             string    `json:"name"`
+	ExecutionLogging bool      `json:"execution_logging" doc:"record a policy_execution event for every evaluation"`
+	kindNames
+	objectMeta `json:"-"`
 }
 
 // ExpressionPolicy runs a Python-syntax (Starlark) expression.
 type ExpressionPolicy struct {
-	PK                uuid.UUID `json:"pk"`
-	Name              string    `json:"name"`
-	ExecutionLogging  bool      `json:"execution_logging"`
-	Component         string    `json:"component"`
-	VerboseName       string    `json:"verbose_name"`
-	VerboseNamePlural string    `json:"verbose_name_plural"`
-	MetaModelName     string    `json:"meta_model_name"`
-	Expression        string    `json:"expression"`
-	objectMeta        `json:"-"`
+	policyBase
+	Expression string `json:"expression"`
 }
 
 type ExpressionPolicyRequest struct {
@@ -54,26 +54,19 @@ type ExpressionPolicyRequest struct {
 // PasswordPolicy checks the password a prompt collected. Authentik's
 // check_have_i_been_pwned is check_common_passwords here: an offline list.
 type PasswordPolicy struct {
-	PK                   uuid.UUID `json:"pk"`
-	Name                 string    `json:"name"`
-	ExecutionLogging     bool      `json:"execution_logging"`
-	Component            string    `json:"component"`
-	VerboseName          string    `json:"verbose_name"`
-	VerboseNamePlural    string    `json:"verbose_name_plural"`
-	MetaModelName        string    `json:"meta_model_name"`
-	PasswordField        string    `json:"password_field"`
-	CheckStaticRules     bool      `json:"check_static_rules"`
-	CheckZxcvbn          bool      `json:"check_zxcvbn"`
-	ZxcvbnScoreThreshold int       `json:"zxcvbn_score_threshold"`
-	CheckCommonPasswords bool      `json:"check_common_passwords"`
-	LengthMin            int       `json:"length_min"`
-	AmountDigits         int       `json:"amount_digits"`
-	AmountUppercase      int       `json:"amount_uppercase"`
-	AmountLowercase      int       `json:"amount_lowercase"`
-	AmountSymbols        int       `json:"amount_symbols"`
-	SymbolCharset        string    `json:"symbol_charset"`
-	ErrorMessage         string    `json:"error_message"`
-	objectMeta           `json:"-"`
+	policyBase
+	PasswordField        string `json:"password_field"`
+	CheckStaticRules     bool   `json:"check_static_rules"`
+	CheckZxcvbn          bool   `json:"check_zxcvbn"`
+	ZxcvbnScoreThreshold int    `json:"zxcvbn_score_threshold"`
+	CheckCommonPasswords bool   `json:"check_common_passwords"`
+	LengthMin            int    `json:"length_min"`
+	AmountDigits         int    `json:"amount_digits"`
+	AmountUppercase      int    `json:"amount_uppercase"`
+	AmountLowercase      int    `json:"amount_lowercase"`
+	AmountSymbols        int    `json:"amount_symbols"`
+	SymbolCharset        string `json:"symbol_charset"`
+	ErrorMessage         string `json:"error_message"`
 }
 
 type PasswordPolicyRequest struct {
@@ -96,17 +89,10 @@ type PasswordPolicyRequest struct {
 // ReputationPolicy passes when the score is at or below the threshold
 // (it detects bad reputation, as Authentik's does).
 type ReputationPolicy struct {
-	PK                uuid.UUID `json:"pk"`
-	Name              string    `json:"name"`
-	ExecutionLogging  bool      `json:"execution_logging"`
-	Component         string    `json:"component"`
-	VerboseName       string    `json:"verbose_name"`
-	VerboseNamePlural string    `json:"verbose_name_plural"`
-	MetaModelName     string    `json:"meta_model_name"`
-	CheckIP           bool      `json:"check_ip"`
-	CheckUsername     bool      `json:"check_username"`
-	Threshold         int       `json:"threshold"`
-	objectMeta        `json:"-"`
+	policyBase
+	CheckIP       bool `json:"check_ip"`
+	CheckUsername bool `json:"check_username"`
+	Threshold     int  `json:"threshold"`
 }
 
 type ReputationPolicyRequest struct {
@@ -119,16 +105,9 @@ type ReputationPolicyRequest struct {
 
 // PasswordExpiryPolicy fails when the password is older than days.
 type PasswordExpiryPolicy struct {
-	PK                uuid.UUID `json:"pk"`
-	Name              string    `json:"name"`
-	ExecutionLogging  bool      `json:"execution_logging"`
-	Component         string    `json:"component"`
-	VerboseName       string    `json:"verbose_name"`
-	VerboseNamePlural string    `json:"verbose_name_plural"`
-	MetaModelName     string    `json:"meta_model_name"`
-	Days              int       `json:"days"`
-	DenyOnly          bool      `json:"deny_only" doc:"only deny; otherwise also make the password unusable"`
-	objectMeta        `json:"-"`
+	policyBase
+	Days     int  `json:"days"`
+	DenyOnly bool `json:"deny_only" doc:"only deny; otherwise also make the password unusable"`
 }
 
 type PasswordExpiryPolicyRequest struct {
@@ -140,17 +119,10 @@ type PasswordExpiryPolicyRequest struct {
 
 // DummyPolicy returns a fixed result after a random wait, for testing.
 type DummyPolicy struct {
-	PK                uuid.UUID `json:"pk"`
-	Name              string    `json:"name"`
-	ExecutionLogging  bool      `json:"execution_logging"`
-	Component         string    `json:"component"`
-	VerboseName       string    `json:"verbose_name"`
-	VerboseNamePlural string    `json:"verbose_name_plural"`
-	MetaModelName     string    `json:"meta_model_name"`
-	Result            bool      `json:"result"`
-	WaitMin           int       `json:"wait_min"`
-	WaitMax           int       `json:"wait_max"`
-	objectMeta        `json:"-"`
+	policyBase
+	Result  bool `json:"result"`
+	WaitMin int  `json:"wait_min"`
+	WaitMax int  `json:"wait_max"`
 }
 
 type DummyPolicyRequest struct {

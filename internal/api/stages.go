@@ -17,8 +17,28 @@ import (
 // (captcha_stage, sources, configure_flow, ...) are refused as unknown
 // fields rather than stored and ignored.
 
+// kindNames is how Authentik names an object's kind, shown by every stage
+// and policy (family.identity fills it in).
+type kindNames struct {
+	Component         string `json:"component"`
+	VerboseName       string `json:"verbose_name"`
+	VerboseNamePlural string `json:"verbose_name_plural"`
+	MetaModelName     string `json:"meta_model_name"`
+}
+
+// stageBase is what every kind of stage shows before its settings. It is
+// embedded without a json tag, so its fields are the kind's own, in this
+// order, in the JSON and in the OpenAPI document alike.
+type stageBase struct {
+	PK   uuid.UUID `json:"pk"`
+	Name string    `json:"name"`
+	kindNames
+	objectMeta `json:"-"`
+}
+
 // Stage is any stage, as stages/all/ lists them (Authentik's
-// StageSerializer, without flow_set).
+// StageSerializer, without flow_set): stageBase's fields, spelled out to
+// describe them.
 type Stage struct {
 	PK                uuid.UUID `json:"pk"`
 	Name              string    `json:"name"`
@@ -31,12 +51,7 @@ type Stage struct {
 
 // IdentificationStage asks who the user is.
 type IdentificationStage struct {
-	PK                      uuid.UUID     `json:"pk"`
-	Name                    string        `json:"name"`
-	Component               string        `json:"component"`
-	VerboseName             string        `json:"verbose_name"`
-	VerboseNamePlural       string        `json:"verbose_name_plural"`
-	MetaModelName           string        `json:"meta_model_name"`
+	stageBase
 	UserFields              []string      `json:"user_fields" doc:"what the user may identify with: email, username, upn"`
 	PasswordStage           uuid.NullUUID `json:"password_stage" doc:"a password stage whose field is shown on this page"`
 	CaseInsensitiveMatching bool          `json:"case_insensitive_matching"`
@@ -46,7 +61,6 @@ type IdentificationStage struct {
 	RecoveryFlow            uuid.NullUUID `json:"recovery_flow" doc:"linked as Forgot password?"`
 	PasswordlessFlow        uuid.NullUUID `json:"passwordless_flow"`
 	EnableRememberMe        bool          `json:"enable_remember_me"`
-	objectMeta              `json:"-"`
 }
 
 type IdentificationStageRequest struct {
@@ -64,16 +78,10 @@ type IdentificationStageRequest struct {
 
 // PasswordStage checks the pending user's password.
 type PasswordStage struct {
-	PK                         uuid.UUID `json:"pk"`
-	Name                       string    `json:"name"`
-	Component                  string    `json:"component"`
-	VerboseName                string    `json:"verbose_name"`
-	VerboseNamePlural          string    `json:"verbose_name_plural"`
-	MetaModelName              string    `json:"meta_model_name"`
-	Backends                   []string  `json:"backends" doc:"authentik.core.auth.InbuiltBackend (passwords), authentik.core.auth.TokenBackend (app passwords)"`
-	FailedAttemptsBeforeCancel int       `json:"failed_attempts_before_cancel"`
-	AllowShowPassword          bool      `json:"allow_show_password"`
-	objectMeta                 `json:"-"`
+	stageBase
+	Backends                   []string `json:"backends" doc:"authentik.core.auth.InbuiltBackend (passwords), authentik.core.auth.TokenBackend (app passwords)"`
+	FailedAttemptsBeforeCancel int      `json:"failed_attempts_before_cancel"`
+	AllowShowPassword          bool     `json:"allow_show_password"`
 }
 
 type PasswordStageRequest struct {
@@ -85,16 +93,10 @@ type PasswordStageRequest struct {
 
 // UserLoginStage logs the pending user in.
 type UserLoginStage struct {
-	PK                     uuid.UUID `json:"pk"`
-	Name                   string    `json:"name"`
-	Component              string    `json:"component"`
-	VerboseName            string    `json:"verbose_name"`
-	VerboseNamePlural      string    `json:"verbose_name_plural"`
-	MetaModelName          string    `json:"meta_model_name"`
-	SessionDuration        string    `json:"session_duration" doc:"e.g. hours=8; seconds=0 ends with the browser"`
-	RememberMeOffset       string    `json:"remember_me_offset"`
-	TerminateOtherSessions bool      `json:"terminate_other_sessions"`
-	objectMeta             `json:"-"`
+	stageBase
+	SessionDuration        string `json:"session_duration" doc:"e.g. hours=8; seconds=0 ends with the browser"`
+	RememberMeOffset       string `json:"remember_me_offset"`
+	TerminateOtherSessions bool   `json:"terminate_other_sessions"`
 }
 
 type UserLoginStageRequest struct {
@@ -106,13 +108,7 @@ type UserLoginStageRequest struct {
 
 // UserLogoutStage ends the session; it has no settings.
 type UserLogoutStage struct {
-	PK                uuid.UUID `json:"pk"`
-	Name              string    `json:"name"`
-	Component         string    `json:"component"`
-	VerboseName       string    `json:"verbose_name"`
-	VerboseNamePlural string    `json:"verbose_name_plural"`
-	MetaModelName     string    `json:"meta_model_name"`
-	objectMeta        `json:"-"`
+	stageBase
 }
 
 // NameRequest is the request of a kind whose only field is its name.
@@ -122,18 +118,12 @@ type NameRequest struct {
 
 // UserWriteStage creates or updates the pending user from the prompts.
 type UserWriteStage struct {
-	PK                    uuid.UUID     `json:"pk"`
-	Name                  string        `json:"name"`
-	Component             string        `json:"component"`
-	VerboseName           string        `json:"verbose_name"`
-	VerboseNamePlural     string        `json:"verbose_name_plural"`
-	MetaModelName         string        `json:"meta_model_name"`
+	stageBase
 	UserCreationMode      string        `json:"user_creation_mode" enum:"never_create,create_when_required,always_create"`
 	CreateUsersAsInactive bool          `json:"create_users_as_inactive"`
 	CreateUsersGroup      uuid.NullUUID `json:"create_users_group"`
 	UserType              string        `json:"user_type" enum:"internal,external,service_account,internal_service_account"`
 	UserPathTemplate      string        `json:"user_path_template"`
-	objectMeta            `json:"-"`
 }
 
 type UserWriteStageRequest struct {
@@ -148,15 +138,9 @@ type UserWriteStageRequest struct {
 // PromptStage shows prompts (stages/prompt/prompts/) and checks the
 // answers with its validation policies.
 type PromptStage struct {
-	PK                 uuid.UUID   `json:"pk"`
-	Name               string      `json:"name"`
-	Component          string      `json:"component"`
-	VerboseName        string      `json:"verbose_name"`
-	VerboseNamePlural  string      `json:"verbose_name_plural"`
-	MetaModelName      string      `json:"meta_model_name"`
+	stageBase
 	Fields             []uuid.UUID `json:"fields" doc:"prompts"`
 	ValidationPolicies []uuid.UUID `json:"validation_policies" doc:"policies"`
-	objectMeta         `json:"-"`
 }
 
 type PromptStageRequest struct {
@@ -200,19 +184,13 @@ type PromptRequest struct {
 
 // EmailStage sends a one-time link (verification, recovery).
 type EmailStage struct {
-	PK                    uuid.UUID `json:"pk"`
-	Name                  string    `json:"name"`
-	Component             string    `json:"component"`
-	VerboseName           string    `json:"verbose_name"`
-	VerboseNamePlural     string    `json:"verbose_name_plural"`
-	MetaModelName         string    `json:"meta_model_name"`
-	UseGlobalSettings     bool      `json:"use_global_settings"`
-	TokenExpiry           string    `json:"token_expiry" doc:"e.g. minutes=30"`
-	Subject               string    `json:"subject"`
-	Template              string    `json:"template" doc:"email/password_reset.html or email/account_confirmation.html"`
-	ActivateUserOnSuccess bool      `json:"activate_user_on_success"`
-	RecoveryMaxAttempts   int       `json:"recovery_max_attempts"`
-	objectMeta            `json:"-"`
+	stageBase
+	UseGlobalSettings     bool   `json:"use_global_settings"`
+	TokenExpiry           string `json:"token_expiry" doc:"e.g. minutes=30"`
+	Subject               string `json:"subject"`
+	Template              string `json:"template" doc:"email/password_reset.html or email/account_confirmation.html"`
+	ActivateUserOnSuccess bool   `json:"activate_user_on_success"`
+	RecoveryMaxAttempts   int    `json:"recovery_max_attempts"`
 }
 
 type EmailStageRequest struct {
@@ -227,14 +205,8 @@ type EmailStageRequest struct {
 
 // InvitationStage admits only holders of an invitation.
 type InvitationStage struct {
-	PK                            uuid.UUID `json:"pk"`
-	Name                          string    `json:"name"`
-	Component                     string    `json:"component"`
-	VerboseName                   string    `json:"verbose_name"`
-	VerboseNamePlural             string    `json:"verbose_name_plural"`
-	MetaModelName                 string    `json:"meta_model_name"`
-	ContinueFlowWithoutInvitation bool      `json:"continue_flow_without_invitation"`
-	objectMeta                    `json:"-"`
+	stageBase
+	ContinueFlowWithoutInvitation bool `json:"continue_flow_without_invitation"`
 }
 
 type InvitationStageRequest struct {
@@ -244,15 +216,9 @@ type InvitationStageRequest struct {
 
 // ConsentStage asks the user to let an application see their data.
 type ConsentStage struct {
-	PK                uuid.UUID `json:"pk"`
-	Name              string    `json:"name"`
-	Component         string    `json:"component"`
-	VerboseName       string    `json:"verbose_name"`
-	VerboseNamePlural string    `json:"verbose_name_plural"`
-	MetaModelName     string    `json:"meta_model_name"`
-	Mode              string    `json:"mode" enum:"always_require,permanent,expiring"`
-	ConsentExpireIn   string    `json:"consent_expire_in" doc:"e.g. weeks=4"`
-	objectMeta        `json:"-"`
+	stageBase
+	Mode            string `json:"mode" enum:"always_require,permanent,expiring"`
+	ConsentExpireIn string `json:"consent_expire_in" doc:"e.g. weeks=4"`
 }
 
 type ConsentStageRequest struct {
@@ -263,14 +229,8 @@ type ConsentStageRequest struct {
 
 // DenyStage ends the flow with a message.
 type DenyStage struct {
-	PK                uuid.UUID `json:"pk"`
-	Name              string    `json:"name"`
-	Component         string    `json:"component"`
-	VerboseName       string    `json:"verbose_name"`
-	VerboseNamePlural string    `json:"verbose_name_plural"`
-	MetaModelName     string    `json:"meta_model_name"`
-	DenyMessage       string    `json:"deny_message"`
-	objectMeta        `json:"-"`
+	stageBase
+	DenyMessage string `json:"deny_message"`
 }
 
 type DenyStageRequest struct {
@@ -280,17 +240,11 @@ type DenyStageRequest struct {
 
 // RedirectStage sends the user to a URL or to another flow.
 type RedirectStage struct {
-	PK                uuid.UUID     `json:"pk"`
-	Name              string        `json:"name"`
-	Component         string        `json:"component"`
-	VerboseName       string        `json:"verbose_name"`
-	VerboseNamePlural string        `json:"verbose_name_plural"`
-	MetaModelName     string        `json:"meta_model_name"`
-	Mode              string        `json:"mode" enum:"static,flow"`
-	TargetStatic      string        `json:"target_static"`
-	TargetFlow        uuid.NullUUID `json:"target_flow"`
-	KeepContext       bool          `json:"keep_context"`
-	objectMeta        `json:"-"`
+	stageBase
+	Mode         string        `json:"mode" enum:"static,flow"`
+	TargetStatic string        `json:"target_static"`
+	TargetFlow   uuid.NullUUID `json:"target_flow"`
+	KeepContext  bool          `json:"keep_context"`
 }
 
 type RedirectStageRequest struct {
@@ -303,14 +257,8 @@ type RedirectStageRequest struct {
 
 // DummyStage shows a continue button, for testing flows.
 type DummyStage struct {
-	PK                uuid.UUID `json:"pk"`
-	Name              string    `json:"name"`
-	Component         string    `json:"component"`
-	VerboseName       string    `json:"verbose_name"`
-	VerboseNamePlural string    `json:"verbose_name_plural"`
-	MetaModelName     string    `json:"meta_model_name"`
-	ThrowError        bool      `json:"throw_error"`
-	objectMeta        `json:"-"`
+	stageBase
+	ThrowError bool `json:"throw_error"`
 }
 
 type DummyStageRequest struct {

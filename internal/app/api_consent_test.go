@@ -19,7 +19,7 @@ import (
 // IDs reveal nothing), and once revoked the application asks again.
 func TestAPIUserConsent(t *testing.T) {
 	e := newEnv(t)
-	e.createUser("alice", "Alice-Password-1", store.UserInternal)
+	aliceUser := e.createUser("alice", "Alice-Password-1", store.UserInternal)
 	e.createUser("bob", "Bob-Password-1", store.UserInternal)
 	e.superuser("root")
 	f, err := e.sc.Flows().GetBySlug(context.Background(), "default-provider-authorization-explicit-consent")
@@ -91,6 +91,15 @@ func TestAPIUserConsent(t *testing.T) {
 	}
 	if p := authorize(); p.loc != consentPage {
 		t.Errorf("after revoking: want the consent page again, got %q", p.loc)
+	}
+	// A consent outliving its application shows application: null, which
+	// the OpenAPI document must allow (the client validates it).
+	if err := e.sc.Consents().Put(context.Background(), &store.Consent{UserID: aliceUser.ID, Target: uuid.NewString(),
+		Permissions: []string{"openid"}}); err != nil {
+		t.Fatal(err)
+	}
+	if got := results(t, alice.call("GET", "core/user_consent/", nil, true)); len(got) != 1 || got[0]["application"] != nil {
+		t.Errorf("a consent for a deleted application: want application null, got %v", got)
 	}
 	var revoked bool
 	for _, ev := range e.events("model_deleted") {

@@ -295,12 +295,21 @@ type Objects interface {
 	Delete(ctx context.Context, id uuid.UUID) error
 }
 
+// FlowStageBindingQuery orders and pages the bindings of every flow.
+type FlowStageBindingQuery struct {
+	Ordering string // "order" (default) or "-order"; ties keep flow and ID order either way
+	Page     Page
+}
+
 // FlowStageBindings places stages in flows.
 type FlowStageBindings interface {
 	Create(ctx context.Context, b *FlowStageBinding) error
 	Get(ctx context.Context, id uuid.UUID) (*FlowStageBinding, error)
 	// ListForFlow returns a flow's bindings by order.
 	ListForFlow(ctx context.Context, flowID uuid.UUID) ([]*FlowStageBinding, error)
+	// List returns a page of the bindings of every flow, in one query, and
+	// their total: by order, then by flow (by slug, as Flows.List), then by ID.
+	List(ctx context.Context, q FlowStageBindingQuery) ([]*FlowStageBinding, int, error)
 	Update(ctx context.Context, id uuid.UUID, fn func(*FlowStageBinding) error) (*FlowStageBinding, error)
 	Delete(ctx context.Context, id uuid.UUID) error
 }

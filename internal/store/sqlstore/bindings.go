@@ -80,6 +80,51 @@ func (s stageBindings) ListForFlow(ctx context.Context, flowID uuid.UUID) ([]*st
 	return out, s.err(rows.Err())
 }
 
+// fsbOrderings are the orderings of List, with the tie-breaks that keep
+// flows in Flows.List's order (slug, id) and a flow's bindings in
+// ListForFlow's (id), ascending either way.
+var fsbOrderings = map[string]string{"order": "b.position"}
+
+func (s stageBindings) List(ctx context.Context, q store.FlowStageBindingQuery) ([]*store.FlowStageBinding, int, error) {
+	order, err := orderBy(q.Ordering, "order", fsbOrderings)
+	if err != nil {
+		return nil, 0, err
+	}
+	// The join orders by the flow's slug; every binding has its flow (the
+	// foreign key cascades).
+	from := ` FROM flow_stage_bindings b JOIN flows f ON f.tenant_id = b.tenant_id AND f.id = b.flow_id
+		WHERE b.tenant_id = $1`
+	var total int
+	if err := s.q.QueryRowContext(ctx, `SELECT count(*)`+from, s.tenant).Scan(&total); err != nil {
+		return nil, 0, s.err(err)
+	}
+	p := q.Page.Normalize()
+	rows, err := s.q.QueryContext(ctx, `SELECT `+qualify("b", fsbColumns)+from+` ORDER BY `+order+`, f.slug, f.id, b.id
+		LIMIT `+itoa(p.Size)+` OFFSET `+itoa(p.Offset()), s.tenant)
+	if err != nil {
+		return nil, 0, s.err(err)
+	}
+	defer rows.Close()
+	var out []*store.FlowStageBinding
+	for rows.Next() {
+		b, err := scanFSB(rows)
+		if err != nil {
+			return nil, 0, s.err(err)
+		}
+		out = append(out, b)
+	}
+	return out, total, s.err(rows.Err())
+}
+
+// qualify prefixes each of a list of columns with a table alias.
+func qualify(alias, columns string) string {
+	cols := strings.Split(columns, ",")
+	for i, c := range cols {
+		cols[i] = alias + "." + strings.TrimSpace(c)
+	}
+	return strings.Join(cols, ", ")
+}
+
 func (s stageBindings) Update(ctx context.Context, id uuid.UUID, fn func(*store.FlowStageBinding) error) (*store.FlowStageBinding, error) {
 	for range casAttempts {
 		b, err := s.Get(ctx, id)

@@ -15,6 +15,7 @@ func flowTests() []namedTest {
 		{"Flows", testFlows},
 		{"Objects", testObjects},
 		{"Bindings", testBindings},
+		{"StageBindingsAcrossFlows", testStageBindingsAcrossFlows},
 		{"FlowState", testFlowState},
 		{"Reputation", testReputation},
 		{"FlowTenantIsolation", testFlowTenantIsolation},
