@@ -13,6 +13,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/gatehouse-id/gatehouse/internal/provider/oauth2"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 )
 
@@ -389,6 +390,18 @@ func TestAkCreateEventNotifies(t *testing.T) {
 	if n["body"] != "Backup of db done" || n["severity"] != "alert" || ev["action"] != "custom_backup_done" ||
 		ctx["target"] != "db" || ctx["api_key"] != "********" {
 		t.Fatalf("notification for ak_create_event: %v", n)
+	}
+
+	// Scope mappings run expressions too: one that records an event while
+	// a token is issued reaches the rule the same way.
+	m := root.create("propertymappings/provider/scope/", map[string]any{"name": "audited", "scope_name": "audited",
+		"expression": "ak_create_event(\"backup_done\", message=\"from a scope mapping\")\nreturn {}"})
+	id, secret := e.oidcApp("audited-app", func(c *oauth2.Config) { c.PropertyMappings = append(c.PropertyMappings, m["pk"].(string)) })
+	if r := e.postToken(url.Values{"grant_type": {"client_credentials"}, "scope": {"audited"}}, id, secret); r.status != 200 {
+		t.Fatalf("token with the audited scope: %d %s", r.status, r.raw)
+	}
+	if ns := sec.waitNotifications(2); ns[0]["body"] != "from a scope mapping" && ns[1]["body"] != "from a scope mapping" {
+		t.Errorf("no notification for the scope mapping's event: %v", ns)
 	}
 
 	// The store refuses an action over 100 characters: the expression

@@ -255,6 +255,9 @@ func (s *Service) mappedBody(ctx context.Context, sc store.Scope, t *store.Notif
 	if err != nil {
 		return nil, job.Permanent(fmt.Errorf("transport %q: webhook mapping %q: %v", t.Name, m.Name, err))
 	}
+	// Without the engine's recorder: an event a mapping creates is stored
+	// but not judged by rules, which could otherwise notify about their
+	// own deliveries forever.
 	in, err := policy.ExpressionInput(ctx, &policy.Request{Scope: sc, User: u})
 	if err != nil {
 		return nil, err

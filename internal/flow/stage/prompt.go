@@ -140,7 +140,7 @@ func (p *prompt) initial(ctx context.Context, x *flow.Execution, d promptDef) (s
 	if err != nil {
 		return "", err
 	}
-	in, err := policy.ExpressionInput(ctx, x.PolicyRequest(u))
+	in, err := policy.ExpressionInput(x.Env.Policies.WithRecorder(ctx), x.PolicyRequest(u))
 	if err != nil {
 		return "", err
 	}

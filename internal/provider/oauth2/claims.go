@@ -173,7 +173,7 @@ func (s *Service) claims(ctx context.Context, sc store.Scope, c *client, u *stor
 			}
 		} else {
 			req := &policy.Request{Scope: sc, User: u, Context: map[string]any{"scope": scopes}}
-			in, err := policy.ExpressionInput(ctx, req)
+			in, err := policy.ExpressionInput(s.Policies.WithRecorder(ctx), req)
 			if err != nil {
 				return nil, err
 			}
