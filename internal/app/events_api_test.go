@@ -506,3 +506,33 @@ func TestAdminEventLinksAndNotifications(t *testing.T) {
 		t.Errorf("notifications page in Chinese: %d\n%s", p.status, p.body)
 	}
 }
+
+// A rule whose own policy creates an event would be asked about that
+// event, create another, and so on: events created while rules judge are
+// stored but notify nobody, so the chain stops after one.
+func TestRulePolicyEventsDoNotLoop(t *testing.T) {
+	e := newNotifyEnv(t, nil)
+	loop := `
+  - model: authentik_policies_expression.expressionpolicy
+    id: match
+    identifiers: {name: echo-everything}
+    attrs:
+      expression: |
+        ak_create_event("echo")
+        return request.context["event"]["action"] == "login_failed"
+`
+	if err := e.applyNotify(notifyBlueprint(loop, localTransport)); err != nil {
+		t.Fatal(err)
+	}
+	sec := e.apiAs(e.securityMember("secadmin"))
+	e.createUser("mallory", "Mallory-Password-1", store.UserInternal)
+	e.client().failLogin("mallory")
+	sec.waitNotifications(1)
+	// Let the queue run on: a loop would keep adding echo events.
+	time.Sleep(500 * time.Millisecond)
+	first := len(e.events("custom_echo"))
+	time.Sleep(500 * time.Millisecond)
+	if n := len(e.events("custom_echo")); n == 0 || n != first || n > 10 {
+		t.Errorf("custom_echo events: %d then %d, want a few that stop growing", first, n)
+	}
+}

@@ -179,7 +179,7 @@ func (s *Service) dispatch(ctx context.Context, j *job.Job) error {
 	}
 	for _, r := range rules {
 		req := &policy.Request{Scope: sc, Context: map[string]any{policy.EventKey: p.Event}}
-		res := s.policies.Evaluate(ctx, req, byRule[r.ID], policies, policy.Options{Mode: "any"})
+		res := s.policies.Evaluate(policy.Unrecorded(ctx), req, byRule[r.ID], policies, policy.Options{Mode: "any"})
 		if !res.Passing {
 			continue
 		}

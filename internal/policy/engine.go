@@ -103,11 +103,21 @@ type Hooks struct {
 
 type recorderKey struct{}
 
+type unrecordedKey struct{}
+
+// Unrecorded returns ctx in which expressions' events are stored without
+// the Record hook, so notification rules do not judge them. Rules judging
+// an event use it: a rule's policy that creates an event would otherwise
+// be asked about that event, create another, and so on forever.
+func Unrecorded(ctx context.Context) context.Context {
+	return context.WithValue(ctx, unrecordedKey{}, true)
+}
+
 // WithRecorder returns ctx carrying the engine's Record hook, which
 // ExpressionInput's ak_create_event uses. Evaluate and Test add it
 // themselves; other expression runners (property mappings) call this.
 func (e *Engine) WithRecorder(ctx context.Context) context.Context {
-	if e == nil || e.hooks.Record == nil {
+	if e == nil || e.hooks.Record == nil || ctx.Value(unrecordedKey{}) != nil {
 		return ctx
 	}
 	return context.WithValue(ctx, recorderKey{}, e.hooks.Record)
