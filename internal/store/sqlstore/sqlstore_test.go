@@ -6,11 +6,12 @@ import (
 	"database/sql"
 	"fmt"
 	"os"
-	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/gatehouse-id/gatehouse/internal/store"
 	"github.com/gatehouse-id/gatehouse/internal/store/sqlstore"
+	"github.com/gatehouse-id/gatehouse/internal/store/sqlstore/sqlitetest"
 	"github.com/gatehouse-id/gatehouse/internal/store/storetest"
 )
 
@@ -26,17 +27,34 @@ func TestPostgreSQL(t *testing.T) {
 }
 
 // NewSQLite opens a fresh migrated database in the test's temp dir.
-func NewSQLite(t testing.TB) *sqlstore.DB {
-	t.Helper()
-	db, err := sqlstore.Open(context.Background(), sqlstore.Options{Driver: "sqlite", DSN: filepath.Join(t.TempDir(), "test.db")})
-	if err != nil {
-		t.Fatal(err)
+func NewSQLite(t testing.TB) *sqlstore.DB { return sqlitetest.Open(t) }
+
+// TestArtifactLookupsUseTheirIndexes: the artifact indexes on alt_key and
+// session_id are partial (migration 00011), which a query may use only
+// when its WHERE implies the predicate; lookups must not fall back to a
+// scan of every token.
+func TestArtifactLookupsUseTheirIndexes(t *testing.T) {
+	db := NewSQLite(t)
+	for q, index := range map[string]string{
+		"SELECT id FROM artifacts WHERE tenant_id = ? AND kind = ? AND alt_key = ?":                       "artifacts_alt_key",
+		"UPDATE artifacts SET consumed_at = 1 WHERE tenant_id = ? AND session_id = ? AND consumed_at = 0": "artifacts_session",
+	} {
+		rows, err := db.SQL().Query("EXPLAIN QUERY PLAN "+q, "t", "k", "v")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var plan string
+		for rows.Next() {
+			var id, parent, unused int
+			var detail string
+			rows.Scan(&id, &parent, &unused, &detail)
+			plan += detail + "; "
+		}
+		rows.Close()
+		if !strings.Contains(plan, "USING INDEX "+index) {
+			t.Errorf("%s: want it to use %s, plan: %s", q, index, plan)
+		}
 	}
-	t.Cleanup(func() { db.Close() })
-	if err := db.Migrate(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	return db
 }
 
 // NewPostgres creates a private schema in the GATEHOUSE_TEST_POSTGRES
