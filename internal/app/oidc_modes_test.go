@@ -423,8 +423,9 @@ func (c *client) finishLogin(t testing.TB, slug, username, password string) fron
 }
 
 // TestOIDCReauthentication: prompt=login and max_age make a logged-in user
-// log in again (a new session and a later auth_time); a recent enough login
-// is kept; prompt=none cannot log in again and says so.
+// log in again (a new session and a later auth_time), the old session
+// standing until then; a recent enough login is kept; prompt=none cannot
+// log in again and says so.
 func TestOIDCReauthentication(t *testing.T) {
 	e, r, _ := legacyApp(t)
 
@@ -452,6 +453,18 @@ func TestOIDCReauthentication(t *testing.T) {
 		browsers[i].login("alice", "Alice-Password-1")
 		before[i] = browsers[i].implicitIDToken(t, r)
 	}
+	alice, err := e.sc.Users().GetByUsername(context.Background(), "alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sessions := func() int {
+		ss, err := e.sc.Sessions().ListForUser(context.Background(), alice.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(ss)
+	}
+	logins := sessions()
 	time.Sleep(1100 * time.Millisecond)
 	for i, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -460,10 +473,11 @@ func TestOIDCReauthentication(t *testing.T) {
 			var f front
 			if tc.relog {
 				slug, _ := c.loginPage(t, u)
-				// The old session is over: the application's next silent
-				// request finds nobody logged in.
-				if _, p := c.front(r.authURL("s", "prompt", "none")).callback(t); p.Get("error") != "login_required" {
-					t.Fatalf("during the new login the old session must be over, got %v", p)
+				// The old login stands until the new one happens: a link
+				// asking for a new login must not log anyone out, so the
+				// application's silent requests still succeed meanwhile.
+				if _, p := c.front(r.authURL("s", "prompt", "none")).callback(t); p.Get("error") != "" || p.Get("code") == "" {
+					t.Fatalf("during the new login the old session must stand, got %v", p)
 				}
 				c.loginPage(t, u)
 				f = c.finishLogin(t, slug, "alice", "Alice-Password-1")
@@ -491,6 +505,10 @@ func TestOIDCReauthentication(t *testing.T) {
 				t.Errorf("no new login expected: auth_time and sid must stay, got %+v after %+v", cl, before[i])
 			}
 		})
+	}
+	// Each new login replaced its browser's session instead of adding one.
+	if n := sessions(); n != logins {
+		t.Errorf("alice's sessions after the new logins: want %d as before, got %d", logins, n)
 	}
 }
 

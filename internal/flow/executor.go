@@ -100,6 +100,11 @@ func (e *Executor) Run(ctx context.Context, req *Request) Result {
 	}
 	x := &Execution{Env: e.env, Scope: req.Scope, Flow: def.flow, Session: req.Session, Request: req.HTTP,
 		Info: httpx.From(ctx), User: req.User, Lang: req.Lang, def: def}
+	if def.flow.Designation == store.DesignationAuthentication && req.Session != nil && req.Session.Data.NeedsLogin {
+		// An application asked for a new login: authenticate as for a
+		// visitor; the login replaces the session (session.Manager.Login).
+		x.User = nil
+	}
 	q := req.Query
 	if q == nil {
 		q = req.HTTP.URL.Query()

@@ -31,6 +31,10 @@ type Data struct {
 	// AuthTime and AMR describe the login (OIDC auth_time and amr).
 	AuthTime time.Time `json:"auth_time,omitzero"`
 	AMR      []string  `json:"amr,omitempty"`
+	// NeedsLogin is set when an application asked for a new login
+	// (prompt=login, max_age): the authentication flow then runs as for a
+	// visitor, and the login it ends with clears it.
+	NeedsLogin bool `json:"needs_login,omitempty"`
 	// Values holds other packages' small state (e.g. a pending OAuth request).
 	Values map[string]json.RawMessage `json:"values,omitempty"`
 }
@@ -48,6 +52,8 @@ type Session struct {
 	ttl time.Duration
 	// end makes Save delete the session instead (logout from a flow).
 	end bool
+	// replaces is the logged-in session a new login replaces; Save ends it.
+	replaces *store.Session
 }
 
 // EndOnSave makes the next Save end the session and clear its cookie.
@@ -138,6 +144,12 @@ func (m *Manager) Save(ctx context.Context, w http.ResponseWriter, r *http.Reque
 	if s.isNew && !s.dirty {
 		return nil
 	}
+	if s.replaces != nil {
+		if err := m.end(ctx, r, s.sc, *s.replaces); err != nil {
+			return err
+		}
+		s.replaces = nil
+	}
 	touch := now.Sub(s.rec.LastSeen) > touchEvery
 	if !s.dirty && !touch && s.secret == "" {
 		return nil
@@ -205,8 +217,22 @@ func (m *Manager) setCookie(w http.ResponseWriter, secure bool, value string, tt
 // Login binds the session to user and issues a new secret, so a session ID
 // planted before login (fixation) is worthless after it. ttl 0 means until
 // the browser closes.
+//
+// Logging in over a logged-in session (prompt=login, max_age, or as
+// someone else) starts a new session: the old one ends when this one is
+// saved, and its applications hear of it, so no token or impersonation of
+// the old login carries over. Until then the old login stands: a link
+// that asks for a new login logs nobody out by itself.
 func (m *Manager) Login(s *Session, userID uuid.UUID, ttl time.Duration, amr []string) {
 	now := m.Now()
+	s.Data.NeedsLogin = false
+	if s.rec.UserID.Valid && !s.isNew {
+		old := *s.rec
+		s.replaces = &old
+		s.rec = &store.Session{ID: uuid.Must(uuid.NewV7()), IP: old.IP, UserAgent: old.UserAgent, CreatedAt: now, LastSeen: now}
+		s.isNew = true
+		delete(s.Data.Values, impersonatorKey)
+	}
 	s.rec.UserID = uuid.NullUUID{UUID: userID, Valid: true}
 	s.Data.AuthTime, s.Data.AMR = now, amr
 	s.Data.CSRF = "" // a new CSRF secret with the new identity
@@ -231,17 +257,22 @@ func (m *Manager) logout(ctx context.Context, w http.ResponseWriter, r *http.Req
 	if s.isNew {
 		return nil
 	}
-	ended := *s.rec
-	err := s.sc.Sessions().Delete(ctx, ended.ID)
-	// Only the request that deleted the row reports it, so a session ended
-	// twice at once is announced once.
+	err := m.end(ctx, r, s.sc, *s.rec)
+	*s = Session{rec: &store.Session{ID: uuid.Must(uuid.NewV7())}, sc: s.sc, isNew: true}
+	return err
+}
+
+// end deletes a stored session and tells Ended. Only the request that
+// deleted the row reports it, so a session ended twice at once is
+// announced once.
+func (m *Manager) end(ctx context.Context, r *http.Request, sc store.Scope, ended store.Session) error {
+	err := sc.Sessions().Delete(ctx, ended.ID)
 	if err == nil && m.Ended != nil {
-		m.Ended(ctx, r, s.sc, ended)
+		m.Ended(ctx, r, sc, ended)
 	}
 	if errors.Is(err, store.ErrNotFound) {
 		err = nil
 	}
-	*s = Session{rec: &store.Session{ID: uuid.Must(uuid.NewV7())}, sc: s.sc, isNew: true}
 	return err
 }
 

@@ -253,8 +253,12 @@ func (s *Service) authorize(w http.ResponseWriter, r *http.Request) {
 			s.redirectError(w, r, ar, oerr(400, "login_required", "the user is not logged in"))
 			return
 		}
+		// prompt=login and max_age ask for a new login; the current one
+		// stands until it happens (session.Manager.Login replaces it), so
+		// that a link cannot log anyone out.
 		if user != nil {
-			sess.EndOnSave() // prompt=login and max_age ask for a new login
+			sess.Data.NeedsLogin = true
+			sess.MarkDirty()
 		}
 		if err := s.Sessions.Save(ctx, w, r, sess); err != nil {
 			s.serverError(w, r, err)
