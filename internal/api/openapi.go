@@ -54,6 +54,14 @@ func (a *API) OpenAPI() map[string]any {
 			paths[p] = map[string]any{}
 		}
 		op := map[string]any{"operationId": e.opID, "summary": e.summary, "tags": []string{e.tag}}
+		// The permission each operation checks, for those who grant roles
+		// (and for the test that proves every one is refused without it).
+		if e.perm != "" {
+			op["x-permission"] = e.perm
+			if e.own {
+				op["x-permission-own"] = "every user may call it for their own objects; the permission reaches everyone's"
+			}
+		}
 		var params []any
 		if strings.Contains(e.path, "{id}") {
 			id := map[string]any{"name": "id", "in": "path", "required": true,
