@@ -64,6 +64,8 @@ type API struct {
 
 	endpoints []*endpoint
 	doc       schemaCache
+	// getters reads an object of a model by ID (for object permissions).
+	getters map[string]func(ctx context.Context, c *Caller, id uuid.UUID) error
 }
 
 // Caller is the authenticated user of a request and what they may do.
@@ -72,7 +74,12 @@ type Caller struct {
 	Scope     store.Scope
 	Superuser bool
 	perms     []string
-	csrf      string // the session's CSRF token, for session callers
+	// objects holds, per permission, the objects the caller holds it on
+	// alone (Authentik's object permissions); only, when set, narrows a
+	// list to those objects for a caller without the global permission.
+	objects map[string]map[uuid.UUID]bool
+	only    map[uuid.UUID]bool
+	csrf    string // the session's CSRF token, for session callers
 	// session is the caller's browser session (nil for bearer tokens);
 	// impersonator is the admin acting as User through it, if any.
 	session      *session.Session
@@ -168,8 +175,27 @@ func (a *API) authenticate(ctx context.Context, w http.ResponseWriter, r *http.R
 		for _, role := range roles {
 			c.perms = append(c.perms, role.Permissions...)
 		}
+		ops, err := sc.Roles().ObjectPermissionsForUser(ctx, u.ID)
+		if err != nil {
+			return nil, err
+		}
+		for _, op := range ops {
+			if c.objects == nil {
+				c.objects = map[string]map[uuid.UUID]bool{}
+			}
+			if c.objects[op.Permission] == nil {
+				c.objects[op.Permission] = map[uuid.UUID]bool{}
+			}
+			c.objects[op.Permission][op.ObjectID] = true
+		}
 	}
 	return c, nil
+}
+
+// CanObject reports whether the caller holds perm on the object id:
+// globally, or on that object alone.
+func (c *Caller) CanObject(perm string, id uuid.UUID) bool {
+	return c.Can(perm) || c.objects[perm][id]
 }
 
 func (a *API) uid(tenant, user uuid.UUID) string {

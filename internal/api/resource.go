@@ -3,7 +3,9 @@ package api
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"maps"
 	"mime"
 	"net/http"
 	"reflect"
@@ -118,6 +120,12 @@ type endpoint struct {
 	own bool
 	// key is the field a detail path's {id} may give instead of the UUID.
 	key string
+	// resolve finds the object a path's {id} names (a slug, for some);
+	// nil reads it as a UUID.
+	resolve func(ctx context.Context, c *Caller, r *http.Request) (uuid.UUID, error)
+	// objectList marks the generic lists, which narrow themselves to the
+	// objects a caller holds the view permission on (Caller.only).
+	objectList bool
 }
 
 // Register adds r's endpoints to a.
@@ -135,12 +143,17 @@ func Register[Out Object, In any](a *API, r Resource[Out, In]) {
 		}
 		a.endpoints = append(a.endpoints, &endpoint{method: http.MethodGet, path: r.Path, tag: r.Tag, opID: opBase + "_list",
 			summary: "List " + modelName + "s", perm: perm(r.Model, "view"), params: params, list: true, resp: out, status: 200,
+			objectList: r.Get != nil,
 			run: func(ctx context.Context, c *Caller, w http.ResponseWriter, req *http.Request) error {
 				q, err := parseQuery(req, params)
 				if err != nil {
 					return err
 				}
-				items, total, err := r.List(ctx, c, q)
+				list := r.List
+				if c.only != nil {
+					list = func(ctx context.Context, c *Caller, q Query) ([]Out, int, error) { return onlyList(ctx, c, q, r.Get) }
+				}
+				items, total, err := list(ctx, c, q)
 				if err != nil {
 					return err
 				}
@@ -166,7 +179,13 @@ func Register[Out Object, In any](a *API, r Resource[Out, In]) {
 			}})
 	}
 	if r.Get != nil {
-		a.endpoints = append(a.endpoints, &endpoint{method: http.MethodGet, path: detail, key: r.KeyName, tag: r.Tag, opID: opBase + "_retrieve",
+		if a.getters == nil {
+			a.getters = map[string]func(context.Context, *Caller, uuid.UUID) error{}
+		}
+		if _, seen := a.getters[r.Model]; !seen {
+			a.getters[r.Model] = func(ctx context.Context, c *Caller, id uuid.UUID) error { _, err := r.Get(ctx, c, id); return err }
+		}
+		a.endpoints = append(a.endpoints, &endpoint{method: http.MethodGet, path: detail, key: r.KeyName, resolve: r.id, tag: r.Tag, opID: opBase + "_retrieve",
 			summary: "Read a " + modelName, perm: perm(r.Model, "view"), resp: out, status: 200,
 			run: func(ctx context.Context, c *Caller, w http.ResponseWriter, req *http.Request) error {
 				id, err := r.id(ctx, c, req)
@@ -188,7 +207,7 @@ func Register[Out Object, In any](a *API, r Resource[Out, In]) {
 			if m == http.MethodPatch {
 				required, verb, op = nil, "Change", "_partial_update"
 			}
-			a.endpoints = append(a.endpoints, &endpoint{method: m, path: detail, key: r.KeyName, tag: r.Tag, opID: opBase + op,
+			a.endpoints = append(a.endpoints, &endpoint{method: m, path: detail, key: r.KeyName, resolve: r.id, tag: r.Tag, opID: opBase + op,
 				summary: verb + " a " + modelName + " (If-Match with the ETag refuses a lost update)", perm: perm(r.Model, "change"),
 				req: in, resp: out, required: required, status: 200,
 				run: func(ctx context.Context, c *Caller, w http.ResponseWriter, req *http.Request) error {
@@ -225,7 +244,7 @@ func Register[Out Object, In any](a *API, r Resource[Out, In]) {
 		}
 	}
 	if r.Delete != nil {
-		a.endpoints = append(a.endpoints, &endpoint{method: http.MethodDelete, path: detail, key: r.KeyName, tag: r.Tag, opID: opBase + "_destroy",
+		a.endpoints = append(a.endpoints, &endpoint{method: http.MethodDelete, path: detail, key: r.KeyName, resolve: r.id, tag: r.Tag, opID: opBase + "_destroy",
 			summary: "Delete a " + modelName, perm: perm(r.Model, "delete"), status: 204,
 			run: func(ctx context.Context, c *Caller, w http.ResponseWriter, req *http.Request) error {
 				id, err := r.id(ctx, c, req)
@@ -314,13 +333,58 @@ func (a *API) handle(e *endpoint) http.Handler {
 			return
 		}
 		if e.perm != "" && !e.own && !c.Can(e.perm) {
-			a.problem(w, r, forbidden(e.perm))
-			return
+			if err := e.objectGrant(ctx, c, r); err != nil {
+				a.problem(w, r, err)
+				return
+			}
 		}
 		if err := e.run(ctx, c, w, r); err != nil {
 			a.problem(w, r, err)
 		}
 	})
+}
+
+// objectGrant lets in a caller who holds the endpoint's permission on
+// single objects only: for the object its path names, or, on a generic
+// list, narrowed to those objects. Anything else is refused as before.
+func (e *endpoint) objectGrant(ctx context.Context, c *Caller, r *http.Request) error {
+	held := c.objects[e.perm]
+	switch {
+	case len(held) == 0:
+	case strings.Contains(e.path, "{id}"):
+		resolve := e.resolve
+		if resolve == nil {
+			resolve = func(_ context.Context, _ *Caller, r *http.Request) (uuid.UUID, error) { return pathID(r) }
+		}
+		if id, err := resolve(ctx, c, r); err == nil && held[id] {
+			return nil
+		}
+	case e.objectList:
+		c.only = held
+		return nil
+	}
+	return forbidden(e.perm)
+}
+
+// onlyList is a generic list for a caller who may view some objects
+// only: those objects, read one by one (a caller holds few), matched
+// against search by name, in ID (creation) order. Filters and ordering
+// apply to lists of everything.
+func onlyList[Out Object](ctx context.Context, c *Caller, q Query, get func(context.Context, *Caller, uuid.UUID) (Out, error)) ([]Out, int, error) {
+	ids := slices.SortedFunc(maps.Keys(c.only), func(a, b uuid.UUID) int { return strings.Compare(a.String(), b.String()) })
+	var out []Out
+	for _, id := range ids {
+		o, err := get(ctx, c, id)
+		if errors.Is(err, store.ErrNotFound) {
+			continue // deleted since, or another model's object
+		} else if err != nil {
+			return nil, 0, err
+		}
+		if q.Search == "" || strings.Contains(strings.ToLower(o.Meta().Name), strings.ToLower(q.Search)) {
+			out = append(out, o)
+		}
+	}
+	return slicePage(out, q.Page), len(out), nil
 }
 
 func pathID(r *http.Request) (uuid.UUID, error) {

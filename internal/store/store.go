@@ -184,6 +184,24 @@ type Roles interface {
 	SetForGroup(ctx context.Context, groupID uuid.UUID, roleIDs []uuid.UUID) error
 	// ForUser lists the roles a user holds through any of its effective groups.
 	ForUser(ctx context.Context, userID uuid.UUID) ([]*Role, error)
+	// AssignObjectPermissions gives the role perms on one object (adding
+	// to what it holds); ErrNotFound for a missing role.
+	AssignObjectPermissions(ctx context.Context, roleID, objectID uuid.UUID, perms []string) error
+	// UnassignObjectPermissions takes perms on the object from the role.
+	UnassignObjectPermissions(ctx context.Context, roleID, objectID uuid.UUID, perms []string) error
+	// ObjectPermissions lists object permissions, of one role and/or on
+	// one object (uuid.Nil for any), by role, permission and object.
+	ObjectPermissions(ctx context.Context, roleID, objectID uuid.UUID) ([]ObjectPermission, error)
+	// ObjectPermissionsForUser is what a user holds on single objects
+	// through the roles of its effective groups, in one query.
+	ObjectPermissionsForUser(ctx context.Context, userID uuid.UUID) ([]ObjectPermission, error)
+}
+
+// ObjectPermission is a permission a role holds on one object.
+type ObjectPermission struct {
+	RoleID     uuid.UUID
+	Permission string
+	ObjectID   uuid.UUID
 }
 
 // Tokens is a tenant's API tokens, app passwords and one-time tokens.

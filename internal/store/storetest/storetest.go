@@ -30,6 +30,7 @@ func RunTests(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"Groups", testGroups},
 		{"Roles", testRoles},
 		{"GroupRoles", testGroupRoles},
+		{"ObjectPermissions", testObjectPermissions},
 		{"Tokens", testTokens},
 		{"Sessions", testSessions},
 		{"Events", testEvents},
