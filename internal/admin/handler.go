@@ -74,6 +74,7 @@ func (h *Handler) Mount(mux *http.ServeMux) {
 	mux.HandleFunc("GET "+Prefix+"static/{name}", h.pages.serveStatic)
 	mux.Handle("GET "+Prefix+"{path...}", http.HandlerFunc(h.serve))
 	mux.Handle("POST "+Prefix+"{path...}", h.cop.Handler(http.HandlerFunc(h.serve)))
+	mux.Handle("POST "+Prefix+"impersonation/end/{$}", h.cop.Handler(http.HandlerFunc(h.endImpersonation)))
 }
 
 // Resources are the API's resources, read once: they are all registered

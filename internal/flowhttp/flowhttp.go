@@ -52,7 +52,7 @@ func (h *Handler) Mount(mux *http.ServeMux) {
 	mux.HandleFunc("GET /flows/-/default/{designation}/{$}", h.defaultFlow)
 	mux.HandleFunc("GET /flows/-/cancel/{$}", h.cancel)
 	mux.HandleFunc("GET /{$}", h.root)
-	mux.HandleFunc("GET /if/user/{$}", h.iface(false))
+	mux.HandleFunc("GET /if/user/{$}", h.iface())
 	// /if/admin/ is the admin console (internal/admin), which keeps
 	// external users out with the same page.
 }
@@ -291,16 +291,25 @@ func (h *Handler) root(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// iface serves /if/user/ (admin false): internal users only, with the
-// "logged in as" page until the user interface exists. admin true was the
-// /if/admin/ placeholder and is no longer mounted: internal/admin serves
-// the console at /if/admin/ and lets in superusers and holders of
-// authentik_rbac.access_admin_interface.
-func (h *Handler) iface(admin bool) http.HandlerFunc {
+// iface serves /if/user/: internal users only, with the "logged in as"
+// page until the user interface exists, and, while an admin impersonates
+// the user, the banner that ends it. internal/admin serves /if/admin/.
+func (h *Handler) iface() http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		req, ok := h.load(w, r)
 		if !ok {
 			return
+		}
+		data := map[string]any{"Interface": "user"}
+		if req.user != nil {
+			data["User"] = req.user.Username
+			if id := req.sess.Impersonator(); id.Valid {
+				// The banner's form posts the session's CSRF token, made
+				// before the session is saved.
+				if admin, err := req.sc.Users().Get(r.Context(), id.UUID); err == nil {
+					data["Impersonator"], data["CSRF"] = admin.Username, req.sess.CSRFToken()
+				}
+			}
 		}
 		if !h.save(w, r, req) {
 			return
@@ -314,23 +323,6 @@ func (h *Handler) iface(admin bool) http.HandlerFunc {
 				"MessageCode": "iface.internal_only", "Message": "Interface can only be accessed by internal users"})
 			return
 		}
-		if admin {
-			su, err := h.Core.IsSuperuser(r.Context(), req.sc, req.user.ID)
-			if err != nil {
-				h.internalError(w, r, err)
-				return
-			}
-			if !su {
-				h.Web.Page(w, r, req.lang, http.StatusForbidden, "forbidden", map[string]any{
-					"MessageCode": "iface.admin_only", "Message": "You need administrator rights to open the admin interface."})
-				return
-			}
-		}
-		iface := "user"
-		if admin {
-			iface = "admin"
-		}
-		h.Web.Page(w, r, req.lang, http.StatusOK, "interface-placeholder", map[string]any{
-			"User": req.user.Username, "Interface": iface})
+		h.Web.Page(w, r, req.lang, http.StatusOK, "interface-placeholder", data)
 	}
 }

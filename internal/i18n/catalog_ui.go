@@ -40,9 +40,12 @@ var uiMessages = map[string]entry{
 	UIRequestID:    {en: "Request ID", zh: "请求 ID"},
 	UIPoweredBy:    {en: "Powered by gatehouse", zh: "由 gatehouse 提供技术支持"},
 	UILoggedInAs:   {en: "Logged in as {user}", zh: "当前登录用户：{user}"},
-	UIRedirecting:  {en: "Redirecting…", zh: "正在跳转…"},
-	UIRequired:     {en: "required", zh: "必填"},
-	UIErrorSummary: {en: "Please correct the errors below.", zh: "请修正以下错误。"},
+	UIImpersonating: {en: "{admin}, you are acting as {user}. Everything you do is recorded as done by {user} on your behalf.",
+		zh: "{admin}，您正在以 {user} 的身份操作。您的所有操作都会记录为您代表 {user} 所做。"},
+	UIImpersonationEnd: {en: "End impersonation", zh: "结束模拟登录"},
+	UIRedirecting:      {en: "Redirecting…", zh: "正在跳转…"},
+	UIRequired:         {en: "required", zh: "必填"},
+	UIErrorSummary:     {en: "Please correct the errors below.", zh: "请修正以下错误。"},
 }
 
 // flowMessages: the text of each stage's page and of the simple pages.
@@ -81,6 +84,5 @@ var flowMessages = map[string]entry{
 
 	PageNotFound:        {en: "Page not found.", zh: "页面不存在。"},
 	PageInterfaceUser:   {en: "The user interface is not available yet.", zh: "用户界面暂未开放。"},
-	PageInterfaceAdmin:  {en: "The admin interface is not available yet.", zh: "管理后台暂未开放。"},
 	PageInterfaceExtern: {en: "You are logged in. Go back to the application you came from.", zh: "您已登录，请返回您之前使用的应用。"},
 }

@@ -47,9 +47,12 @@ const (
 	UIRequestID    = "ui.request_id"
 	UIPoweredBy    = "ui.powered_by"
 	UILoggedInAs   = "ui.logged_in_as" // args: user
-	UIRedirecting  = "ui.redirecting"
-	UIRequired     = "ui.required"
-	UIErrorSummary = "ui.error_summary"
+	// UIImpersonating is the banner while an admin acts as a user.
+	UIImpersonating    = "ui.impersonating" // args: user, admin
+	UIImpersonationEnd = "ui.impersonation_end"
+	UIRedirecting      = "ui.redirecting"
+	UIRequired         = "ui.required"
+	UIErrorSummary     = "ui.error_summary"
 )
 
 // Flow pages, one group per stage.
@@ -90,7 +93,6 @@ const (
 const (
 	PageNotFound        = "page.error.not_found"
 	PageInterfaceUser   = "page.interface.user"
-	PageInterfaceAdmin  = "page.interface.admin"
 	PageInterfaceExtern = "page.interface.external"
 )
 

@@ -26,10 +26,11 @@ func TestPages(t *testing.T) {
 			map[i18n.Lang][]string{
 				i18n.EN:     {"Access denied", "Interface can only be accessed by internal users", "Logged in as bob", `href="/flows/-/default/invalidation/"`},
 				i18n.ZhHans: {"访问被拒绝", "只有内部用户才能访问此界面。", "当前登录用户：bob", "退出登录"}}},
-		{PageInterface, http.StatusOK, map[string]any{"User": "alice", "Interface": "admin"},
+		{PageInterface, http.StatusOK, map[string]any{"User": "alice", "Interface": "user", "Impersonator": "root<b>", "CSRF": "csrf-abc"},
 			map[i18n.Lang][]string{
-				i18n.EN:     {"Logged in as alice", "The admin interface is not available yet.", "Log out"},
-				i18n.ZhHans: {"当前登录用户：alice", "管理后台暂未开放。", "退出登录"}}},
+				i18n.EN: {"Logged in as alice", "root&lt;b&gt;, you are acting as alice", `name="csrf_token" value="csrf-abc"`,
+					`action="/if/admin/impersonation/end/"`, "End impersonation", "Log out"},
+				i18n.ZhHans: {"当前登录用户：alice", "结束模拟登录", "退出登录"}}},
 		{PageInterface, http.StatusOK, struct{ User, Interface string }{"carol", "external"},
 			map[i18n.Lang][]string{i18n.EN: {"Logged in as carol", "Go back to the application"}}},
 	} {

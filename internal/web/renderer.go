@@ -232,8 +232,9 @@ func (r *Renderer) Challenge(w http.ResponseWriter, req *http.Request, lang i18n
 //   - "forbidden": "Access denied" with data's "Message", translated by
 //     "MessageCode" (i18n.Message), and "User" when known.
 //   - "interface-placeholder": "Logged in as {User}", a note that
-//     "Interface" ("user", "admin" or "external") is not available yet, and
-//     a log-out link.
+//     "Interface" ("user" or "external") is not available yet, and a
+//     log-out link; with "Impersonator" (and "CSRF"), the banner that ends
+//     the impersonation.
 //
 // data is a map[string]any, a map[string]string or a struct with those
 // field names. An unknown name renders the error page with status 500.

@@ -28,6 +28,9 @@ type view struct {
 	CSRF      string
 	User      string // the flow's pending user, in the header
 	Account   string // the logged-in user, on simple pages
+	// Impersonator is the admin acting as Account, for the banner that
+	// offers to end it (a form posting CSRF to the admin console).
+	Impersonator string
 	NotYouURL string
 	BackURL   string
 	LogoutURL string
@@ -195,9 +198,10 @@ func (r *Renderer) pageView(req *http.Request, lang i18n.Lang, name string, data
 	case PageInterface:
 		v.Heading = v.t(i18n.UIBrand, nil)
 		v.Account = dataString(data, "User")
+		if v.Impersonator = dataString(data, "Impersonator"); v.Impersonator != "" {
+			v.CSRF, v.hasForm = dataString(data, "CSRF"), true
+		}
 		switch dataString(data, "Interface") {
-		case "admin":
-			v.Body = v.t(i18n.PageInterfaceAdmin, nil)
 		case "external":
 			v.Body = v.t(i18n.PageInterfaceExtern, nil)
 		default:
