@@ -79,6 +79,15 @@ func init() { builtin = append(builtin, (*API).registerApplications) }
 func (a *API) registerApplications() {
 	Register(a, Resource[Application, ApplicationRequest]{
 		Path: "core/applications/", Tag: "core", Model: "authentik_core.application", Required: []string{"name", "slug"},
+		// Authentik addresses applications by slug: /core/applications/<slug>/.
+		Key: func(ctx context.Context, c *Caller, slug string) (uuid.UUID, error) {
+			ap, err := c.Scope.Applications().GetBySlug(ctx, slug)
+			if err != nil {
+				return uuid.Nil, err
+			}
+			return ap.ID, nil
+		},
+		KeyName: "slug",
 		List: func(ctx context.Context, c *Caller, q Query) ([]Application, int, error) {
 			as, total, err := c.Scope.Applications().List(ctx, store.ApplicationQuery{Search: q.Search, Page: q.Page})
 			out := make([]Application, len(as))

@@ -46,6 +46,8 @@ func TestAPIObjectPermissions(t *testing.T) {
 		want         int
 	}{
 		{"GET", "core/applications/" + a + "/", nil, 200},
+		{"GET", "core/applications/alpha/", nil, 200}, // by slug, as Authentik's
+		{"GET", "core/applications/beta/", nil, 403},
 		{"PATCH", "core/applications/" + a + "/", map[string]any{"name": "Alpha 2"}, 200},
 		{"GET", "core/applications/" + b + "/", nil, 403},
 		{"PATCH", "core/applications/" + b + "/", map[string]any{"name": "pwned"}, 403},

@@ -405,6 +405,19 @@ func TestAPIApplications(t *testing.T) {
 	if r := admin.call("GET", "core/applications/?search=wik", nil, true); len(r.json(t)["results"].([]any)) != 1 {
 		t.Errorf("search: %s", r.body)
 	}
+	// Authentik's clients address applications by slug.
+	if r := admin.call("GET", "core/applications/wiki/", nil, true); r.status != 200 || r.json(t)["name"] != "Wiki" {
+		t.Errorf("by slug: %d %s", r.status, r.body)
+	}
+	if r := admin.call("PATCH", "core/applications/wiki/", map[string]any{"name": "Wiki 2"}, true); r.status != 200 || r.json(t)["name"] != "Wiki 2" {
+		t.Errorf("PATCH by slug: %d %s", r.status, r.body)
+	}
+	if r := admin.call("GET", "core/applications/no-such-app/", nil, true); r.status != 404 {
+		t.Errorf("unknown slug: %d", r.status)
+	}
+	if r := admin.call("DELETE", "core/applications/wiki/", nil, true); r.status != 204 {
+		t.Errorf("DELETE by slug: %d %s", r.status, r.body)
+	}
 }
 
 func TestAPIGroupMembershipCannotEscalate(t *testing.T) {
