@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"runtime/debug"
 	"time"
 
 	gapp "github.com/gatehouse-id/gatehouse/internal/app"
@@ -38,6 +39,10 @@ func runServe(ctx context.Context, a *cli, args []string) error {
 	if err != nil {
 		return err
 	}
+	// Building the product (migrations, template parsing, a first key)
+	// leaves garbage the runtime would give back only over minutes; an
+	// idle server should hold what it uses, now.
+	debug.FreeOSMemory()
 	log.Info("gatehouse started", "version", version.String(), "database", g.DB().Driver(),
 		"startup", time.Since(started).Round(time.Millisecond).String())
 	if g.NeedsSetup {

@@ -92,8 +92,8 @@ func TestRendererParses(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, l := range i18n.Supported() {
-		if len(r.tmpl[l]) != len(r.pageList) || len(r.pageList) < 10 {
-			t.Errorf("%s: %d templates for %d pages", l, len(r.tmpl[l]), len(r.pageList))
+		if set, err := r.tmpl.Get(l); err != nil || len(set) != len(r.pageList) || len(r.pageList) < 10 {
+			t.Errorf("%s: %d templates for %d pages (%v)", l, len(set), len(r.pageList), err)
 		}
 	}
 }

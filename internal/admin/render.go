@@ -26,7 +26,9 @@ var files embed.FS
 
 // renderer holds one parsed template set per language and the stylesheet.
 type renderer struct {
-	tmpl     map[i18n.Lang]map[string]*template.Template
+	// tmpl is each language's pages, parsed when an admin first asks for
+	// one: an idle server holds none.
+	tmpl     *i18n.PerLang[map[string]*template.Template]
 	css      []byte
 	cssName  string // admin.<hash>.css
 	cssETag  string
@@ -40,7 +42,7 @@ func newRenderer() (*renderer, error) {
 	}
 	sum := sha256.Sum256(css)
 	h := hex.EncodeToString(sum[:])[:12]
-	r := &renderer{tmpl: map[i18n.Lang]map[string]*template.Template{}, css: css,
+	r := &renderer{css: css,
 		cssName: "admin." + h + ".css", cssETag: `"` + h + `"`}
 	pages, err := fs.Glob(files, "templates/pages/*.html")
 	if err != nil {
@@ -49,7 +51,7 @@ func newRenderer() (*renderer, error) {
 	for _, p := range pages {
 		r.pageList = append(r.pageList, strings.TrimSuffix(path.Base(p), ".html"))
 	}
-	for _, l := range i18n.Supported() {
+	parse := func(l i18n.Lang) (map[string]*template.Template, error) {
 		base := template.New("root").Funcs(funcs(l))
 		if _, err := base.ParseFS(files, "templates/layout.html", "templates/partials.html"); err != nil {
 			return nil, fmt.Errorf("admin: templates: %w", err)
@@ -65,8 +67,16 @@ func newRenderer() (*renderer, error) {
 			}
 			set[strings.TrimSuffix(path.Base(p), ".html")] = t
 		}
-		r.tmpl[l] = set
+		return set, nil
 	}
+	// Every language is parsed now, so that a broken template fails the
+	// start rather than an admin's first click, and dropped again.
+	for _, l := range i18n.Supported() {
+		if _, err := parse(l); err != nil {
+			return nil, err
+		}
+	}
+	r.tmpl = i18n.NewPerLang(parse)
 	return r, nil
 }
 
@@ -165,15 +175,12 @@ func (rq *req) view(title string) *view {
 
 // render writes a page of the console.
 func (rq *req) render(status int, name string, v *view) {
-	set, ok := rq.h.pages.tmpl[v.Lang]
-	if !ok {
-		set = rq.h.pages.tmpl[i18n.Default]
-	}
-	t := set[name]
+	set, err := rq.h.pages.tmpl.Get(v.Lang)
 	var buf bytes.Buffer
-	err := fmt.Errorf("no template %q", name)
-	if t != nil {
+	if t := set[name]; err == nil && t != nil {
 		err = t.ExecuteTemplate(&buf, "layout", v)
+	} else if err == nil {
+		err = fmt.Errorf("no template %q", name)
 	}
 	h := rq.w.Header()
 	h.Set("Content-Type", "text/html; charset=utf-8")

@@ -46,8 +46,9 @@ var requiredTemplates = []string{
 // static files they use. It is safe for concurrent use.
 type Renderer struct {
 	// tmpl holds one parsed template per page and language: t is bound to
-	// the language, and constant texts are already in place.
-	tmpl   map[i18n.Lang]map[string]*template.Template
+	// the language, and constant texts are already in place. A language
+	// is parsed when first asked for: an idle server holds none.
+	tmpl   *i18n.PerLang[map[string]*template.Template]
 	static *staticFiles
 }
 
@@ -71,17 +72,22 @@ func newRenderer(tfs, sfs fs.FS) (*Renderer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("web: static files: %w", err)
 	}
-	r := &Renderer{tmpl: map[i18n.Lang]map[string]*template.Template{}, static: st}
+	r := &Renderer{static: st}
+	parse := func(l i18n.Lang) (map[string]*template.Template, error) { return parseTemplates(tfs, l, r.StaticURL) }
+	// Every language is parsed and checked now, so that a problem shows
+	// at start-up, and then dropped until a page in it is asked for.
+	sets := map[i18n.Lang]map[string]*template.Template{}
 	for _, l := range i18n.Supported() {
-		set, err := parseTemplates(tfs, l, r.StaticURL)
+		set, err := parse(l)
 		if err != nil {
 			return nil, err
 		}
-		r.tmpl[l] = set
+		sets[l] = set
 	}
-	if err := r.selfCheck(); err != nil {
+	if err := r.selfCheck(sets); err != nil {
 		return nil, err
 	}
+	r.tmpl = i18n.NewPerLang(parse)
 	return r, nil
 }
 
@@ -186,18 +192,18 @@ func funcs(l i18n.Lang, static func(string) string) template.FuncMap {
 // selfCheck renders every template in every language with sample data
 // that reaches every branch; html/template reports escaping problems only
 // on first execution, and they must not wait for a user.
-func (r *Renderer) selfCheck() error {
+func (r *Renderer) selfCheck(sets map[i18n.Lang]map[string]*template.Template) error {
 	req := &http.Request{Method: http.MethodGet, URL: mustURL("/if/flow/check/?next=%2F"), Header: http.Header{}}
-	for _, l := range i18n.Supported() {
+	for l, set := range sets {
 		for _, c := range sampleChallenges() {
 			v := r.challengeView(req, l, c)
-			if err := r.tmpl[l][flow.BaseOf(c).Component].ExecuteTemplate(io.Discard, "layout", v); err != nil {
+			if err := set[flow.BaseOf(c).Component].ExecuteTemplate(io.Discard, "layout", v); err != nil {
 				return fmt.Errorf("web: template %s (%s): %w", flow.BaseOf(c).Component, l, err)
 			}
 		}
 		for _, name := range []string{PageError, PageForbidden, PageInterface} {
 			v, _ := r.pageView(req, l, name, samplePageData)
-			if err := r.tmpl[l][name].ExecuteTemplate(io.Discard, "layout", v); err != nil {
+			if err := set[name].ExecuteTemplate(io.Discard, "layout", v); err != nil {
 				return fmt.Errorf("web: template %s (%s): %w", name, l, err)
 			}
 		}
@@ -246,11 +252,10 @@ func (r *Renderer) Page(w http.ResponseWriter, req *http.Request, lang i18n.Lang
 	r.render(w, req, v, status, name)
 }
 
+// lookup is lang's template for page name; nil when there is none (or,
+// which start-up rules out, the language does not parse).
 func (r *Renderer) lookup(lang i18n.Lang, name string) *template.Template {
-	set, ok := r.tmpl[lang]
-	if !ok {
-		set = r.tmpl[i18n.Default]
-	}
+	set, _ := r.tmpl.Get(lang)
 	return set[name]
 }
 

@@ -24,19 +24,19 @@ type view struct {
 	Nonce   string
 	// Action is where forms post: the current URL, so the flow's query
 	// (next, ...) survives, minus the single-use flow_token.
-	Action    string
-	CSRF      string
-	User      string // the flow's pending user, in the header
-	Account   string // the logged-in user, on simple pages
+	Action  string
+	CSRF    string
+	User    string // the flow's pending user, in the header
+	Account string // the logged-in user, on simple pages
 	// Impersonator is the admin acting as Account, for the banner that
 	// offers to end it (a form posting CSRF to the admin console).
 	Impersonator string
-	NotYouURL string
-	BackURL   string
-	LogoutURL string
-	RequestID string
-	Submit    string // the primary button's label
-	Langs     []langLink
+	NotYouURL    string
+	BackURL      string
+	LogoutURL    string
+	RequestID    string
+	Submit       string // the primary button's label
+	Langs        []langLink
 	// Alerts are the form-wide errors, shown in a role="alert" box.
 	Alerts         []string
 	HasFieldErrors bool
@@ -68,7 +68,7 @@ const logoutURL = "/flows/-/default/invalidation/"
 var dropParams = []string{"flow_token", i18n.QueryParam, i18n.UILocalesParam}
 
 func (r *Renderer) newView(req *http.Request, lang i18n.Lang) *view {
-	if _, ok := r.tmpl[lang]; !ok {
+	if !slices.Contains(i18n.Supported(), lang) {
 		lang = i18n.Default
 	}
 	v := &view{Lang: lang, Nonce: newNonce(), LogoutURL: logoutURL,
