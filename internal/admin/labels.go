@@ -127,6 +127,9 @@ var apiMessages = map[string]string{
 	"no such group": "admin.api.no_group",
 	"you can only assign roles whose permissions you hold yourself":          "admin.api.role_not_held",
 	"this parent would give the group's members permissions you do not hold": "admin.api.parent_grants",
+
+	// What rbac/permissions/assigned_by_roles/ refuses.
+	"must name at least one permission": "admin.api.no_permissions",
 }
 
 // apiMessage shows an API message in l.
@@ -138,6 +141,9 @@ func apiMessage(l i18n.Lang, msg string) string {
 		if _, need, ok := strings.Cut(msg, "(needs "); ok {
 			return tr(l, "admin.api.needs", map[string]any{"perm": strings.TrimSuffix(need, ")")})
 		}
+	}
+	if perm, ok := strings.CutPrefix(msg, "you can only assign permissions you hold yourself (not "); ok {
+		return tr(l, "admin.api.perm_not_held", map[string]any{"perm": strings.TrimSuffix(perm, ")")})
 	}
 	if id, ok := strings.CutPrefix(msg, "no such role: "); ok {
 		return tr(l, "admin.api.no_role", map[string]any{"role": id})

@@ -16,7 +16,7 @@ import (
 // the objects bound to it, edited through their own resources.
 
 type panel struct {
-	Kind  string // members, stagebindings, policybindings, oauth2, test
+	Kind  string // roles, members, stagebindings, policybindings, oauth2, test, objectperms
 	Title string
 	// Rows of a binding or member table.
 	Rows    []panelRow
@@ -31,6 +31,10 @@ type panel struct {
 	Note             string
 	Result           *resultPage
 	CanEdit          bool
+	// A form of the panel's own (object permissions) and the problems
+	// the API found with what it sent.
+	Form   []formField
+	Alerts []string
 }
 
 type panelRow struct {
@@ -100,7 +104,28 @@ func (h *Handler) panels(rq *req, res *api.ResourceInfo, id string, o object) []
 			out = append(out, p)
 		}
 	}
+	if p, ok := rq.objectPermsPanel(res, id, back); ok {
+		out = append(out, p)
+	}
 	return out
+}
+
+// panel finds the detail page's panel of a kind.
+func (dp *detailPage) panel(kind string) *panel {
+	for i := range dp.Panels {
+		if dp.Panels[i].Kind == kind {
+			return &dp.Panels[i]
+		}
+	}
+	return nil
+}
+
+// showDetail renders a detail page again with a panel's answer.
+func (rq *req) showDetail(status int, res *api.ResourceInfo, o object, dp detailPage) {
+	v := rq.view(rq.t("admin.title.object", map[string]any{"model": rq.singular(res), "name": o.label()}))
+	v.Crumbs = []link{{Label: rq.plural(res), URL: Prefix + res.Path}}
+	v.Page = dp
+	rq.render(status, "detail", v)
 }
 
 // panelPost runs a panel's form; false when name is no panel's.
@@ -112,6 +137,8 @@ func (h *Handler) panelPost(rq *req, res *api.ResourceInfo, id, name string) boo
 		h.reorder(rq, id)
 	case strings.HasPrefix(res.Path, "policies/") && name == "test" && rq.r.Method == http.MethodPost:
 		h.testPolicy(rq, res, id)
+	case name == "permissions" && res.Model != "" && rq.can(http.MethodGet, objectPermsPath):
+		h.objectPermsPost(rq, res, id)
 	default:
 		return false
 	}
@@ -254,16 +281,10 @@ func (rq *req) memberError(res *api.ResourceInfo, id, username, msg string) {
 		return
 	}
 	dp := rq.h.detailPage(rq, res, id, o)
-	for i := range dp.Panels {
-		if dp.Panels[i].Kind == "members" {
-			dp.Panels[i].Note = msg
-			dp.Panels[i].AddText = username
-		}
+	if pn := dp.panel("members"); pn != nil {
+		pn.Note, pn.AddText = msg, username
 	}
-	v := rq.view(rq.t("admin.title.object", map[string]any{"model": rq.singular(res), "name": o.label()}))
-	v.Crumbs = []link{{Label: rq.plural(res), URL: Prefix + res.Path}}
-	v.Page = dp
-	rq.render(http.StatusBadRequest, "detail", v)
+	rq.showDetail(http.StatusBadRequest, res, o, dp)
 }
 
 // stageBindingsPanel lists a flow's stages in order, with what each
@@ -473,12 +494,7 @@ func (h *Handler) testPolicy(rq *req, res *api.ResourceInfo, id string) {
 	}
 	username := strings.TrimSpace(rq.r.PostForm.Get("username"))
 	dp := h.detailPage(rq, res, id, o)
-	var pn *panel
-	for i := range dp.Panels {
-		if dp.Panels[i].Kind == "test" {
-			pn = &dp.Panels[i]
-		}
-	}
+	pn := dp.panel("test")
 	if pn == nil {
 		rq.fail(http.StatusNotFound, "admin.error.not_found", nil)
 		return
@@ -520,10 +536,7 @@ func (h *Handler) testPolicy(rq *req, res *api.ResourceInfo, id string) {
 			return
 		}
 	}
-	v := rq.view(rq.t("admin.title.object", map[string]any{"model": rq.singular(res), "name": o.label()}))
-	v.Crumbs = []link{{Label: rq.plural(res), URL: Prefix + res.Path}}
-	v.Page = dp
-	rq.render(status, "detail", v)
+	rq.showDetail(status, res, o, dp)
 }
 
 // allActions lists the actions of every resource.

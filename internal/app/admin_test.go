@@ -946,3 +946,108 @@ func TestAdminSetPasswordAction(t *testing.T) {
 	}
 	e.client().login("frank", "New-Frank-Password-2")
 }
+
+// The permissions panel of an object's page: a role given view on one
+// application through the panel is listed there and in the API, the
+// panel speaks Chinese, Remove asks before taking the permission back,
+// and a permission the admin does not hold is refused next to the form.
+func TestAdminObjectPermissions(t *testing.T) {
+	e := newEnv(t)
+	c := e.adminBrowser()
+	root := e.apiAs(e.superuser("api-root"))
+	app := root.create("core/applications/", map[string]any{"name": "Wiki", "slug": "wiki"})["pk"].(string)
+	role := root.create("rbac/roles/", map[string]any{"name": "wiki-readers"})["pk"].(string)
+	page := "/if/admin/core/applications/" + app + "/"
+	held := func() []map[string]any {
+		t.Helper()
+		return root.call("GET", "rbac/permissions/assigned_by_roles/?model=authentik_core.application&object_pk="+app, nil, true).results(t)
+	}
+
+	p := c.consoleGet(page)
+	if !p.has("No role holds permissions on this object alone.") || !p.has("Give a role permissions on this object") {
+		t.Fatalf("the application page has no permissions panel:\n%s", p.body)
+	}
+	if optionValue(t, p.body, "role", "wiki-readers") != role {
+		t.Error("the panel does not offer the role by name")
+	}
+	if !strings.Contains(p.body, `value="authentik_core.view_application"`) || strings.Contains(p.body, `value="authentik_core.add_application"`) ||
+		strings.Contains(p.body, `value="authentik_core.view_user"`) {
+		t.Errorf("the panel offers other permissions than those on an existing application:\n%s", p.body)
+	}
+
+	// Nothing ticked: said by the console, with the role still chosen.
+	if p = c.consolePost(page, page+"permissions/", url.Values{"role": {role}}); p.status != http.StatusBadRequest ||
+		!p.has("Choose at least one permission.") || optionValue(t, p.body, "role", "wiki-readers") != role ||
+		!strings.Contains(p.body, `<option value="`+role+`" selected>`) {
+		t.Errorf("assign without a permission: %d\n%s", p.status, p.body)
+	}
+	if len(held()) != 0 {
+		t.Fatal("a refused form assigned something")
+	}
+
+	p = c.consolePost(page, page+"permissions/", url.Values{"role": {role}, "permissions": {"authentik_core.view_application"}})
+	if p.status != http.StatusSeeOther || p.location != page+"?done=saved" {
+		t.Fatalf("assign: %d %s\n%s", p.status, p.location, p.body)
+	}
+	p = c.consoleGet(page)
+	if !strings.Contains(p.body, `<a href="/if/admin/rbac/roles/`+role+`/">wiki-readers</a>`) || !strings.Contains(p.body, `<span class="tag">View</span>`) {
+		t.Errorf("the panel does not list the role and its permission:\n%s", p.body)
+	}
+	if h := held(); len(h) != 1 || h[0]["pk"] != role || fmt.Sprint(h[0]["permissions"]) != "[authentik_core.view_application]" {
+		t.Errorf("the API after assigning: %v", h)
+	}
+	if z := c.consoleGet(page + "?locale=zh-Hans"); !z.has("对此对象的权限") || !z.has("授予角色对此对象的权限") ||
+		!strings.Contains(z.body, `<span class="tag">查看</span>`) {
+		t.Errorf("the permissions panel in Chinese:\n%s", z.body)
+	}
+	c.consoleGet(page + "?locale=en")
+
+	// Remove asks first; opening the question takes nothing.
+	remove := linkTo(t, p.body, "Remove")
+	if q := c.consoleGet(remove); !q.has("Take from the role wiki-readers its permissions on “Wiki”?") || !q.has("Its members lose: View.") {
+		t.Fatalf("remove asks first:\n%s", q.body)
+	}
+	if len(held()) != 1 {
+		t.Fatal("opening the question removed the permission")
+	}
+	if p = c.consolePost(remove, remove, url.Values{}); p.status != http.StatusSeeOther || p.location != page+"?done=saved" {
+		t.Fatalf("remove: %d %s\n%s", p.status, p.location, p.body)
+	}
+	if h := held(); len(h) != 0 {
+		t.Errorf("the API after removing: %v", h)
+	}
+	if p = c.consoleGet(page); !p.has("No role holds permissions on this object alone.") {
+		t.Errorf("the panel after removing:\n%s", p.body)
+	}
+
+	// An admin who may assign but does not hold change_application is
+	// refused by the API; the console says why next to the form.
+	helper := e.createUser("helper", "Helper-Password-1", store.UserInternal)
+	e.grant(helper, admin.PermAccess, "authentik_rbac.view_role", "authentik_rbac.assign_role_permissions",
+		"authentik_core.view_application")
+	if r := root.call("POST", "rbac/permissions/assigned_by_roles/"+role+"/assign/", map[string]any{"model": "authentik_core.application",
+		"object_pk": app, "permissions": []string{"authentik_core.view_application"}}, true); r.status != http.StatusNoContent {
+		t.Fatalf("assign through the API: %d %s", r.status, r.body)
+	}
+	hc := e.client()
+	hc.login("helper", "Helper-Password-1")
+	p = hc.consolePost(page, page+"permissions/", url.Values{"role": {role}, "permissions": {"authentik_core.change_application"}})
+	if p.status != http.StatusForbidden || !p.has("You can only assign permissions you hold yourself (not authentik_core.change_application).") ||
+		!strings.Contains(p.body, `value="authentik_core.change_application" checked`) {
+		t.Errorf("assigning a permission not held: %d\n%s", p.status, p.body)
+	}
+	if h := held(); len(h) != 1 || fmt.Sprint(h[0]["permissions"]) != "[authentik_core.view_application]" {
+		t.Errorf("a refused assignment changed what the role holds: %v", h)
+	}
+	if !strings.Contains(p.body, `>wiki-readers</a>`) || strings.Contains(p.body, "?remove="+role) {
+		t.Errorf("the role is not listed, or Remove is offered without unassign_role_permissions:\n%s", p.body)
+	}
+	// Without view_role there is no panel at all.
+	viewer := e.createUser("viewer", "Viewer-Password-1", store.UserInternal)
+	e.grant(viewer, admin.PermAccess, "authentik_core.view_application")
+	vc := e.client()
+	vc.login("viewer", "Viewer-Password-1")
+	if p = vc.consoleGet(page); p.status != http.StatusOK || p.has("Permissions on this object") {
+		t.Errorf("the panel without view_role: %d\n%s", p.status, p.body)
+	}
+}
