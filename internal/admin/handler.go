@@ -120,14 +120,11 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	rq.c = c
 	if c.User.Type != store.UserInternal {
-		h.o.Web.Page(w, r, rq.lang, http.StatusForbidden, web.PageForbidden, map[string]any{
-			"MessageCode": i18n.IfaceInternalOnly, "Message": "Interface can only be accessed by internal users"})
+		h.forbidden(rq, i18n.IfaceInternalOnly, "Interface can only be accessed by internal users")
 		return
 	}
 	if !c.Can(PermAccess) {
-		h.o.Web.Page(w, r, rq.lang, http.StatusForbidden, web.PageForbidden, map[string]any{
-			"MessageCode": i18n.IfaceAdminOnly, "Message": "You need administrator rights to open the admin interface.",
-			"User": c.User.Username})
+		h.forbidden(rq, i18n.IfaceAdminOnly, "You need administrator rights to open the admin interface.")
 		return
 	}
 	if r.Method == http.MethodPost {
@@ -142,6 +139,17 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	h.route(rq)
+}
+
+// forbidden is the shared "access denied" page, naming the user and,
+// while an admin impersonates them, offering to end it: the impersonated
+// user usually may not open the console.
+func (h *Handler) forbidden(rq *req, code, msg string) {
+	data := map[string]any{"MessageCode": code, "Message": msg, "User": rq.c.User.Username}
+	if imp := rq.c.Impersonator(); imp != nil {
+		data["Impersonator"], data["CSRF"] = imp.Username, rq.c.CSRFToken()
+	}
+	h.o.Web.Page(rq.w, rq.r, rq.lang, http.StatusForbidden, web.PageForbidden, data)
 }
 
 // route picks the page: the hand-written ones first, then the generic

@@ -131,13 +131,15 @@ type view struct {
 	Nonce   string
 	CSRF    string
 	User    string
-	Nav     []navGroup
-	Crumbs  []link
-	Langs   []langLink
-	Notice  string
-	Alerts  []string
-	Current string // the nav entry to mark
-	Page    any
+	// Impersonator is the admin acting as User, for the banner.
+	Impersonator string
+	Nav          []navGroup
+	Crumbs       []link
+	Langs        []langLink
+	Notice       string
+	Alerts       []string
+	Current      string // the nav entry to mark
+	Page         any
 }
 
 type link struct {
@@ -156,6 +158,9 @@ func (rq *req) view(title string) *view {
 	v := &view{Lang: rq.lang, Title: title, BaseCSS: rq.h.o.Web.StaticURL("base.css"),
 		CSS: Prefix + "static/" + rq.h.pages.cssName, Nonce: newNonce(),
 		CSRF: rq.c.CSRFToken(), User: rq.c.User.Username, Current: rq.r.URL.Path}
+	if imp := rq.c.Impersonator(); imp != nil {
+		v.Impersonator = imp.Username
+	}
 	v.Nav = rq.nav()
 	q := rq.r.URL.Query()
 	q.Del(i18n.QueryParam)

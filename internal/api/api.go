@@ -192,6 +192,10 @@ func (a *API) authenticate(ctx context.Context, w http.ResponseWriter, r *http.R
 	return c, nil
 }
 
+// Impersonator is the admin acting as the caller's user through this
+// browser session, or nil.
+func (c *Caller) Impersonator() *store.User { return c.impersonator }
+
 // CanObject reports whether the caller holds perm on the object id:
 // globally, or on that object alone.
 func (c *Caller) CanObject(perm string, id uuid.UUID) bool {

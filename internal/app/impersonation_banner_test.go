@@ -28,6 +28,10 @@ func TestImpersonationBanner(t *testing.T) {
 	if p.status != 200 || !strings.Contains(p.body, "root, you are acting as alice") || !strings.Contains(p.body, `action="/if/admin/impersonation/end/"`) {
 		t.Fatalf("the user interface while impersonating: %d\n%s", p.status, p.body)
 	}
+	// alice may not open the console: its refusal offers the way back.
+	if a := browser.open("/if/admin/", nil); a.status != http.StatusForbidden || !strings.Contains(a.body, `action="/if/admin/impersonation/end/"`) {
+		t.Errorf("the console refusing alice while impersonated: %d\n%s", a.status, a.body)
+	}
 	if zh := browser.open("/if/user/?locale=zh-Hans", nil); !strings.Contains(zh.body, "结束模拟登录") {
 		t.Errorf("the banner in Chinese:\n%s", zh.body)
 	}
@@ -50,5 +54,27 @@ func TestImpersonationBanner(t *testing.T) {
 	}
 	if p := browser.open("/if/user/", nil); strings.Contains(p.body, "impersonation/end") {
 		t.Errorf("the banner outlived the impersonation")
+	}
+}
+
+// An impersonated user who may open the console sees the banner there.
+func TestImpersonationBannerInConsole(t *testing.T) {
+	e := newEnv(t)
+	e.superuser("root")
+	staff := e.createUser("staff", "Staff-Password-1", store.UserInternal)
+	e.grant(staff, "authentik_rbac.access_admin_interface", "authentik_core.view_user")
+	sess, browser := e.sessionAPI("root", "Admin-Password-1")
+	if p := browser.open("/if/admin/", nil); strings.Contains(p.body, "impersonation/end") {
+		t.Fatalf("a banner before any impersonation")
+	}
+	if r := sess.call("POST", "core/users/"+staff.ID.String()+"/impersonate/", map[string]any{"reason": "ticket 8"}, true); r.status != 204 {
+		t.Fatalf("impersonate: %d %s", r.status, r.body)
+	}
+	p := browser.open("/if/admin/core/users/", nil)
+	if p.status != 200 || !strings.Contains(p.body, "root, you are acting as staff") {
+		t.Fatalf("the console while impersonating staff: %d\n%s", p.status, p.body)
+	}
+	if r := browser.open("/if/admin/impersonation/end/", url.Values{"csrf_token": {p.csrf(t)}}); r.status != http.StatusSeeOther {
+		t.Errorf("end from the console's banner: %d", r.status)
 	}
 }

@@ -195,12 +195,11 @@ func (r *Renderer) pageView(req *http.Request, lang i18n.Lang, name string, data
 		}
 		v.Account = dataString(data, "User")
 		v.BackURL = "/"
+		v.impersonation(data)
 	case PageInterface:
 		v.Heading = v.t(i18n.UIBrand, nil)
 		v.Account = dataString(data, "User")
-		if v.Impersonator = dataString(data, "Impersonator"); v.Impersonator != "" {
-			v.CSRF, v.hasForm = dataString(data, "CSRF"), true
-		}
+		v.impersonation(data)
 		switch dataString(data, "Interface") {
 		case "external":
 			v.Body = v.t(i18n.PageInterfaceExtern, nil)
@@ -214,6 +213,14 @@ func (r *Renderer) pageView(req *http.Request, lang i18n.Lang, name string, data
 		return v, false
 	}
 	return v, true
+}
+
+// impersonation fills the banner of a page whose data names the admin
+// impersonating its user ("Impersonator", with the session's "CSRF").
+func (v *view) impersonation(data any) {
+	if v.Impersonator = dataString(data, "Impersonator"); v.Impersonator != "" {
+		v.CSRF, v.hasForm = dataString(data, "CSRF"), true
+	}
 }
 
 // dataString reads key from a page's data: a map or a struct field.
