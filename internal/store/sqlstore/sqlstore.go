@@ -161,7 +161,7 @@ func (sc *scope) Tx(ctx context.Context, fn func(store.Scope) error) error {
 		return fn(sc)
 	}
 	return sc.s.inTx(ctx, func(tx *sql.Tx) error {
-		return fn(&scope{s: sc.s, q: tx, tenant: sc.tenant, inTx: true})
+		return fn(&scope{s: sc.s, q: sc.s.txQuerier(tx), tenant: sc.tenant, inTx: true})
 	})
 }
 

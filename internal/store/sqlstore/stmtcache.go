@@ -111,3 +111,39 @@ func (g *writeGate) acquire(ctx context.Context) (func(), error) {
 		return nil, errors.New("sqlstore: database is busy (a writer held it for too long)")
 	}
 }
+
+// txQuerier runs a transaction's statements through the pool's prepared
+// ones on SQLite (Tx.StmtContext), so that a batch of inserts, such as
+// the audit writer's, compiles each statement once instead of per row.
+func (s *DB) txQuerier(tx *sql.Tx) querier {
+	if s.stmts == nil {
+		return tx
+	}
+	return txStmts{tx: tx, c: s.stmts}
+}
+
+type txStmts struct {
+	tx *sql.Tx
+	c  *stmtCache
+}
+
+func (t txStmts) ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	if st := t.c.stmt(ctx, q); st != nil {
+		return t.tx.StmtContext(ctx, st).ExecContext(ctx, args...)
+	}
+	return t.tx.ExecContext(ctx, q, args...)
+}
+
+func (t txStmts) QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	if st := t.c.stmt(ctx, q); st != nil {
+		return t.tx.StmtContext(ctx, st).QueryContext(ctx, args...)
+	}
+	return t.tx.QueryContext(ctx, q, args...)
+}
+
+func (t txStmts) QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row {
+	if st := t.c.stmt(ctx, q); st != nil {
+		return t.tx.StmtContext(ctx, st).QueryRowContext(ctx, args...)
+	}
+	return t.tx.QueryRowContext(ctx, q, args...)
+}
