@@ -119,7 +119,8 @@ func (a *App) PublicURL() string {
 // served at once. env is the !Env lookup (nil: none).
 func (a *App) ApplyBlueprint(ctx context.Context, sc store.Scope, bp *blueprint.Blueprint, env func(string) (string, bool)) (blueprint.Result, error) {
 	res, err := blueprint.Apply(ctx, sc, bp, blueprint.Options{Env: env, ValidateConfig: a.svc.validateConfig,
-		HashPassword: func(p string) (string, error) { return a.core.Hasher.Hash(ctx, p) }, Box: a.svc.box})
+		HashPassword: func(p string) (string, error) { return a.core.Hasher.Hash(ctx, p) }, Box: a.svc.box,
+		Events: a.svc.events.Record})
 	if err == nil {
 		a.svc.oidc.Invalidate(sc.TenantID())
 	}

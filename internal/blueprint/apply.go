@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"strings"
 
 	"github.com/google/uuid"
 	"go.yaml.in/yaml/v3"
@@ -36,6 +37,10 @@ type Options struct {
 	// Box seals secrets a blueprint sets (an OAuth2 provider's client
 	// secret) before they are stored. Nil: entries that must seal one fail.
 	Box *secretbox.Box
+	// Events, when set, is given a model_created, model_updated or
+	// model_deleted event per object the blueprint changed, once the
+	// whole blueprint is stored (a failed apply records nothing).
+	Events func(ctx context.Context, sc store.Scope, e *store.Event)
 }
 
 // Result counts what applying a blueprint did, by entry.
@@ -62,9 +67,11 @@ func (r *Result) add(o Result) {
 // only ApplyDefaults honours it.
 func Apply(ctx context.Context, sc store.Scope, bp *Blueprint, opt Options) (Result, error) {
 	var res Result
+	var changes []*store.Event
 	err := sc.Tx(ctx, func(tx store.Scope) error {
 		res = Result{}
 		a := &applier{bp: bp, opt: opt, tx: &Tx{Scope: tx, opt: &opt}}
+		defer func() { changes = a.changes }()
 		a.ev = &evaluator{ctx: ctx, tx: a.tx, env: opt.Env, context: maps.Clone(opt.Context),
 			ids: map[string]uuid.UUID{}}
 		if err := a.loadContext(); err != nil {
@@ -84,6 +91,11 @@ func Apply(ctx context.Context, sc store.Scope, bp *Blueprint, opt Options) (Res
 	if err != nil {
 		return Result{}, err
 	}
+	if opt.Events != nil {
+		for _, e := range changes {
+			opt.Events(ctx, sc, e)
+		}
+	}
 	return res, nil
 }
 
@@ -92,6 +104,31 @@ type applier struct {
 	opt Options
 	tx  *Tx
 	ev  *evaluator
+	// changes are the model events of what the blueprint changed.
+	changes []*store.Event
+}
+
+// changed notes a model event for an object the blueprint changed, in
+// the context shape the API's model events have, plus the blueprint.
+func (a *applier) changed(action, model string, id uuid.UUID, vals Values) {
+	if a.opt.Events == nil {
+		return
+	}
+	app, name, _ := strings.Cut(model, ".")
+	label := ""
+	for _, k := range []string{"name", "username", "slug", "identifier"} {
+		if s, ok := vals[k].(string); ok && s != "" {
+			label = s
+			break
+		}
+	}
+	bp := a.bp.Metadata.Name // Authentik's name for a blueprint
+	if bp == "" {
+		bp = a.bp.Name
+	}
+	a.changes = append(a.changes, &store.Event{Action: action, Context: map[string]any{
+		"model":     map[string]any{"app": app, "model_name": name, "pk": id.String(), "name": label},
+		"blueprint": bp}})
 }
 
 // loadContext evaluates the blueprint's context: block; Options.Context
@@ -162,6 +199,7 @@ func (a *applier) entry(ctx context.Context, e *Entry, res *Result) error {
 			return err
 		}
 		res.Deleted++
+		a.changed("model_deleted", e.Model, id, ids)
 		return nil
 	case found && state == StateMustCreated:
 		return fmt.Errorf("already exists (state: must_created); identifiers %v", describe(ids))
@@ -182,6 +220,7 @@ func (a *applier) entry(ctx context.Context, e *Entry, res *Result) error {
 			}
 			if changed {
 				res.Updated++
+				a.changed("model_updated", e.Model, id, attrs)
 			} else {
 				res.Unchanged++
 			}
@@ -190,6 +229,7 @@ func (a *applier) entry(ctx context.Context, e *Entry, res *Result) error {
 				return err
 			}
 			res.Created++
+			a.changed("model_created", e.Model, id, attrs)
 		}
 	}
 	if e.ID != "" {
