@@ -9,7 +9,6 @@ import (
 	"text/tabwriter"
 
 	gapp "github.com/gatehouse-id/gatehouse/internal/app"
-	"github.com/gatehouse-id/gatehouse/internal/audit"
 	"github.com/gatehouse-id/gatehouse/internal/provider/oauth2"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 )
@@ -72,6 +71,8 @@ func runAppCreate(ctx context.Context, a *cli, args []string) error {
 		if err != nil {
 			return describe(err, appFlags)
 		}
+		x.modelEvent(ctx, sc, "model_created", "authentik_providers_oauth2.oauth2provider", c.Provider.ID, c.Provider.Name, nil)
+		x.modelEvent(ctx, sc, "model_created", "authentik_core.application", c.App.ID, c.App.Name, nil)
 		if len(redirects) == 0 {
 			fmt.Fprintln(a.stderr, "note: no --redirect-uri given; browser logins need one (machine-to-machine and device logins work without)")
 		}
@@ -159,8 +160,7 @@ func runAppShow(ctx context.Context, a *cli, args []string) error {
 			if sec, err = x.full.OAuth2Secret(sc, p); err != nil {
 				return err
 			}
-			(&audit.Writer{Log: x.log}).Record(ctx, sc, &store.Event{Action: "secret_view", App: ap.Slug,
-				Context: map[string]any{"provider": p.Name, "via": "cli"}})
+			x.record(ctx, sc, &store.Event{Action: "secret_view", App: ap.Slug, Context: map[string]any{"provider": p.Name}})
 		}
 		printClient(a, x.full.PublicURL()+"/application/o/"+ap.Slug+"/", p.ClientID, sec)
 		return nil

@@ -84,6 +84,7 @@ func runUserCreate(ctx context.Context, a *cli, args []string) error {
 		if err != nil {
 			return describe(err, userFlags)
 		}
+		x.modelEvent(ctx, sc, "model_created", "authentik_core.user", u.ID, u.Username, nil)
 		fmt.Fprintf(a.stdout, "created user %s (%s)\n", u.Username, u.ID)
 		return nil
 	})
@@ -171,6 +172,7 @@ func runUserSetPassword(ctx context.Context, a *cli, args []string) error {
 		if err := x.core.SetPassword(ctx, sc, u.ID, pw); err != nil {
 			return describe(err, nil)
 		}
+		x.record(ctx, sc, &store.Event{Action: "password_set", UserID: uuid.NullUUID{UUID: u.ID, Valid: true}, Username: u.Username})
 		fmt.Fprintf(a.stdout, "password set for %s\n", u.Username)
 		return nil
 	})
@@ -199,6 +201,7 @@ func runUserDeactivate(ctx context.Context, a *cli, args []string) error {
 		if err != nil {
 			return err
 		}
+		x.modelEvent(ctx, sc, "model_updated", "authentik_core.user", u.ID, u.Username, map[string]any{"is_active": false})
 		fmt.Fprintf(a.stdout, "deactivated %s (%d sessions ended)\n", u.Username, ended)
 		return nil
 	})
@@ -231,6 +234,7 @@ func runGroupCreate(ctx context.Context, a *cli, args []string) error {
 		if err := sc.Groups().Create(ctx, g); err != nil {
 			return describe(err, map[string]string{"name": "--name", "parent": "--parent", "attributes": "--attributes"})
 		}
+		x.modelEvent(ctx, sc, "model_created", "authentik_core.group", g.ID, g.Name, nil)
 		fmt.Fprintf(a.stdout, "created group %s (%s)\n", g.Name, g.ID)
 		return nil
 	})
@@ -262,6 +266,7 @@ func runGroupAddMember(ctx context.Context, a *cli, args []string) error {
 		if err := sc.Groups().AddMember(ctx, g.ID, u.ID); err != nil {
 			return err
 		}
+		x.modelEvent(ctx, sc, "model_updated", "authentik_core.group", g.ID, g.Name, map[string]any{"users_added": []any{u.Username}})
 		fmt.Fprintf(a.stdout, "added %s to %s\n", u.Username, g.Name)
 		return nil
 	})
@@ -299,6 +304,7 @@ func runTokenCreate(ctx context.Context, a *cli, args []string) error {
 		if err != nil {
 			return describe(err, map[string]string{"identifier": "--identifier", "description": "--description"})
 		}
+		x.modelEvent(ctx, sc, "model_created", "authentik_core.token", t.ID, t.Identifier, nil)
 		fmt.Fprintf(a.stderr, "created token %s for %s; the secret below is shown only now:\n", t.Identifier, u.Username)
 		fmt.Fprintln(a.stdout, secret)
 		return nil

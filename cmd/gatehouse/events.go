@@ -230,6 +230,10 @@ func runEventsRetention(ctx context.Context, a *cli, args []string) error {
 		if err != nil {
 			return err
 		}
+		if d > 0 {
+			x.modelEvent(ctx, sc, "model_updated", "authentik_tenants.tenant", t.ID, t.Name,
+				map[string]any{"event_retention": formatRetention(d)})
+		}
 		fmt.Fprintln(a.stdout, formatRetention(t.EventRetention))
 		return nil
 	})

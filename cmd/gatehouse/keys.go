@@ -26,14 +26,17 @@ func init() {
 var keyFlags = map[string]string{"name": "--name", "key_type": "--type", "certificate_data": "--cert", "key_data": "--key",
 	"kid": "--cert"}
 
+// keyModel is the key pairs' model in events, as the API names it.
+const keyModel = "authentik_crypto.certificatekeypair"
+
 // withKeys is withScope with a key manager over the store.
-func (a *cli) withKeys(ctx context.Context, tenant string, fn func(sc store.Scope, m *keys.Manager) error) error {
+func (a *cli) withKeys(ctx context.Context, tenant string, fn func(x *app, sc store.Scope, m *keys.Manager) error) error {
 	return a.withScope(ctx, tenant, func(x *app, sc store.Scope) error {
 		box, err := secretbox.New(x.cfg.SecretKey, x.cfg.SecretKeyPrevious...)
 		if err != nil {
 			return err
 		}
-		return fn(sc, keys.NewManager(x.db, box, time.Now))
+		return fn(x, sc, keys.NewManager(x.db, box, time.Now))
 	})
 }
 
@@ -58,11 +61,12 @@ func runKeyGenerate(ctx context.Context, a *cli, args []string) error {
 	if err != nil || v <= 0 {
 		return usagef("--validity: %q is not a positive duration (e.g. days=365)", *validity)
 	}
-	return a.withKeys(ctx, *tenant, func(sc store.Scope, m *keys.Manager) error {
+	return a.withKeys(ctx, *tenant, func(x *app, sc store.Scope, m *keys.Manager) error {
 		k, err := m.Generate(ctx, sc, keys.Generate{Name: *name, Type: *typ, Validity: v})
 		if err != nil {
 			return describe(err, keyFlags)
 		}
+		x.modelEvent(ctx, sc, "model_created", keyModel, k.ID, k.Name, nil)
 		printKey(a, k)
 		return nil
 	})
@@ -99,11 +103,12 @@ func runKeyImport(ctx context.Context, a *cli, args []string) error {
 	if err != nil {
 		return err
 	}
-	return a.withKeys(ctx, *tenant, func(sc store.Scope, m *keys.Manager) error {
+	return a.withKeys(ctx, *tenant, func(x *app, sc store.Scope, m *keys.Manager) error {
 		k, err := m.Import(ctx, sc, *name, certPEM, keyPEM)
 		if err != nil {
 			return describe(err, keyFlags)
 		}
+		x.modelEvent(ctx, sc, "model_created", keyModel, k.ID, k.Name, nil)
 		printKey(a, k)
 		return nil
 	})
@@ -115,7 +120,7 @@ func runKeyList(ctx context.Context, a *cli, args []string) error {
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	return a.withKeys(ctx, *tenant, func(sc store.Scope, _ *keys.Manager) error {
+	return a.withKeys(ctx, *tenant, func(_ *app, sc store.Scope, _ *keys.Manager) error {
 		tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
 		fmt.Fprintln(tw, "ID\tNAME\tTYPE\tPRIVATE KEY\tSIGNS FROM\tPUBLISHED UNTIL\tKID")
 		stamp := func(t time.Time, zero string) string {
@@ -168,7 +173,7 @@ func runKeyRotate(ctx context.Context, a *cli, args []string) error {
 		}
 		durs[flag] = &d
 	}
-	return a.withKeys(ctx, *tenant, func(sc store.Scope, m *keys.Manager) error {
+	return a.withKeys(ctx, *tenant, func(x *app, sc store.Scope, m *keys.Manager) error {
 		id, err := keyID(ctx, sc, *name)
 		if err != nil {
 			return err
@@ -177,6 +182,8 @@ func runKeyRotate(ctx context.Context, a *cli, args []string) error {
 		if err != nil {
 			return describe(err, keyFlags)
 		}
+		// The successor is a new key pair; the old one stays, retiring.
+		x.modelEvent(ctx, sc, "model_created", keyModel, k.ID, k.Name, map[string]any{"rotates": id.String()})
 		printKey(a, k)
 		return nil
 	})
