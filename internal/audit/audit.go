@@ -297,15 +297,6 @@ func prepare(ctx context.Context, sc store.Scope, e *store.Event) {
 	}
 }
 
-// Create prepares e and stores it now, returning the store's error,
-// without telling metrics or notification rules.
-//
-// Deprecated: use Writer.RecordNow, which notifies.
-func Create(ctx context.Context, sc store.Scope, e *store.Event) error {
-	prepare(ctx, sc, e)
-	return sc.Events().Create(ctx, e)
-}
-
 // Mask returns a copy of m with secret values replaced, at any depth.
 func Mask(m map[string]any) map[string]any {
 	out := make(map[string]any, len(m))

@@ -162,7 +162,8 @@ func (h helpers) CreateEvent(ctx context.Context, action string, data map[string
 	if h.record != nil {
 		return h.record(ctx, h.sc, e)
 	}
-	return audit.Create(ctx, h.sc, e)
+	// No engine hook (unit tests, tools): stored, masked, unjudged by rules.
+	return (&audit.Writer{}).RecordNow(ctx, h.sc, e)
 }
 
 // passwordPolicy checks the password a prompt collected.
