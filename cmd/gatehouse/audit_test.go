@@ -30,6 +30,7 @@ func TestWritesAreAudited(t *testing.T) {
 	h.ok("", "key", "rotate", "--name", "audit-key")
 	h.ok("", "events", "retention", "--set", "days=90")
 	h.ok("", "user", "deactivate", "--username", "auditee")
+	h.ok("", "user", "create", "--username", "boss", "--superuser")
 
 	_, sc := h.app()
 	list, _, err := sc.Events().List(t.Context(), store.EventQuery{Page: store.Page{Size: store.MaxPageSize}})
@@ -59,6 +60,8 @@ func TestWritesAreAudited(t *testing.T) {
 		{"model_created", "authentik_crypto.certificatekeypair", "audit-key"},
 		{"model_updated", "authentik_tenants.tenant", "Default"},
 		{"model_updated", "authentik_core.user", "auditee"},
+		{"model_created", "authentik_core.user", "boss"},
+		{"model_updated", "authentik_core.group", "gatehouse Admins"},
 	} {
 		if got[want] == 0 {
 			t.Errorf("no %v event; got %v", want, got)

@@ -64,6 +64,7 @@ func runUserCreate(ctx context.Context, a *cli, args []string) error {
 	}
 	return a.withScope(ctx, *tenant, func(x *app, sc store.Scope) error {
 		u := &store.User{Username: *username, Email: *email, Name: *name, Type: store.UserType(*typ), Path: *path, IsActive: true}
+		var admins *store.Group // the superuser group joined, for the event
 		err := sc.Tx(ctx, func(tx store.Scope) error {
 			if err := x.core.CreateUser(ctx, tx, u, pw); err != nil {
 				return err
@@ -79,12 +80,16 @@ func runUserCreate(ctx context.Context, a *cli, args []string) error {
 			if err != nil {
 				return err
 			}
+			admins = g
 			return tx.Groups().AddMember(ctx, g.ID, u.ID)
 		})
 		if err != nil {
 			return describe(err, userFlags)
 		}
 		x.modelEvent(ctx, sc, "model_created", "authentik_core.user", u.ID, u.Username, nil)
+		if admins != nil {
+			x.modelEvent(ctx, sc, "model_updated", "authentik_core.group", admins.ID, admins.Name, map[string]any{"users_added": []any{u.Username}})
+		}
 		fmt.Fprintf(a.stdout, "created user %s (%s)\n", u.Username, u.ID)
 		return nil
 	})
