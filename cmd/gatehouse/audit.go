@@ -17,7 +17,7 @@ func (x *app) record(ctx context.Context, sc store.Scope, e *store.Event) {
 		e.Context = map[string]any{}
 	}
 	e.Context["via"] = "cli"
-	(&audit.Writer{Log: x.log}).Record(ctx, sc, e)
+	(&audit.Writer{Store: x.db, Log: x.log}).Record(ctx, sc, e)
 }
 
 // modelEvent records a write as the API records its own: model_created,
