@@ -53,6 +53,9 @@ type ExpressionPolicyRequest struct {
 
 // PasswordPolicy checks the password a prompt collected. Authentik's
 // check_have_i_been_pwned is check_common_passwords here: an offline list.
+// Its fields are pwpolicy.Config's, written out: embedding Config would
+// promote its UnmarshalJSON, which would then decode the whole object and
+// skip policyBase.
 type PasswordPolicy struct {
 	policyBase
 	PasswordField        string `json:"password_field"`

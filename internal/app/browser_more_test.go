@@ -83,19 +83,7 @@ entries:
 		t.Fatal("the refused sign-up stored a user")
 	}
 
-	e.applyYAML(`version: 1
-metadata: {name: maintenance}
-entries:
-  - model: authentik_policies_expression.expressionpolicy
-    id: p
-    identifiers: {name: maintenance}
-    attrs:
-      expression: |
-        ak_message("Logins are paused for maintenance.")
-        return False
-  - model: authentik_policies.policybinding
-    identifiers: {policy: !KeyOf p, target: !Find [authentik_flows.flow, [slug, default-authentication-flow]], order: 0}
-`)
+	e.applyYAML(maintenancePolicy)
 	nb := b.fresh()
 	nb.navigate(e.URL + loginPath)
 	nb.waitText("Logins are paused for maintenance.")

@@ -390,19 +390,7 @@ entries:
 		t.Fatalf("the policy's own message must be shown, got %v", ch["response_errors"])
 	}
 	// A flow policy that denies everyone, with a message.
-	e.applyYAML(`version: 1
-metadata: {name: maintenance}
-entries:
-  - model: authentik_policies_expression.expressionpolicy
-    id: p
-    identifiers: {name: maintenance}
-    attrs:
-      expression: |
-        ak_message("Logins are paused for maintenance.")
-        return False
-  - model: authentik_policies.policybinding
-    identifiers: {policy: !KeyOf p, target: !Find [authentik_flows.flow, [slug, default-authentication-flow]], order: 0}
-`)
+	e.applyYAML(maintenancePolicy)
 	ch = e.client().get("default-authentication-flow", nil)
 	if ch.component() != "ak-stage-access-denied" || ch["error_message"] != "Logins are paused for maintenance." {
 		t.Fatalf("a flow policy that fails: want access denied with its message, got %v", ch)
@@ -467,3 +455,19 @@ func TestExecutorHostileInput(t *testing.T) {
 		t.Errorf("cross-site form post: want 403, got %d", resp.StatusCode)
 	}
 }
+
+// maintenancePolicy binds to the login flow an expression policy that
+// denies everyone with its own message.
+const maintenancePolicy = `version: 1
+metadata: {name: maintenance}
+entries:
+  - model: authentik_policies_expression.expressionpolicy
+    id: p
+    identifiers: {name: maintenance}
+    attrs:
+      expression: |
+        ak_message("Logins are paused for maintenance.")
+        return False
+  - model: authentik_policies.policybinding
+    identifiers: {policy: !KeyOf p, target: !Find [authentik_flows.flow, [slug, default-authentication-flow]], order: 0}
+`

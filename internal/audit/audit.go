@@ -18,6 +18,7 @@ import (
 	"log/slog"
 	"regexp"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -51,8 +52,11 @@ type Writer struct {
 
 	// mu orders Record's sends before Stop: Record holds it shared while
 	// it sends, Stop exclusively while it marks the writer stopped.
-	mu      sync.RWMutex
-	queue   chan queued // nil unless started
+	mu    sync.RWMutex
+	queue chan queued // nil unless started
+	// pending counts events queued and not yet stored, so that Flush
+	// returns at once when there are none (a page may list events often).
+	pending atomic.Int64
 	stopped chan struct{}
 	done    chan struct{}
 }
@@ -105,6 +109,9 @@ func (w *Writer) Stop() {
 // ends). Readers of the event log call it so that a page shows what this
 // replica has just recorded.
 func (w *Writer) Flush(ctx context.Context) {
+	if w.pending.Load() == 0 {
+		return
+	}
 	ch := make(chan struct{})
 	if !w.enqueue(queued{flushed: ch}) {
 		return
@@ -140,6 +147,9 @@ func (w *Writer) enqueue(item queued) bool {
 	defer w.mu.RUnlock()
 	if w.queue == nil {
 		return false
+	}
+	if item.e != nil {
+		w.pending.Add(1)
 	}
 	w.queue <- item
 	return true
@@ -240,6 +250,8 @@ func (w *Writer) write(batch []queued) {
 	for _, item := range batch {
 		if item.flushed != nil {
 			close(item.flushed)
+		} else {
+			w.pending.Add(-1)
 		}
 	}
 }
