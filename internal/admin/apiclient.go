@@ -84,16 +84,6 @@ func (rq *req) get(path string) (object, string, bool) {
 	return o, res.ETag, true
 }
 
-// list reads a page of a list; ok is false after the failure page was written.
-func (rq *req) list(path string, q url.Values) (*page, bool) {
-	p, res := rq.tryList(path, q)
-	if !res.ok() {
-		rq.apiFailed(res)
-		return nil, false
-	}
-	return p, true
-}
-
 // tryList reads a page of a list and leaves failures to the caller.
 func (rq *req) tryList(path string, q url.Values) (*page, result) {
 	if len(q) > 0 {

@@ -10,7 +10,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/google/uuid"
 
 	"github.com/gatehouse-id/gatehouse/internal/api"
 	"github.com/gatehouse-id/gatehouse/internal/i18n"
@@ -429,6 +428,3 @@ func sameJSON(a, b any) bool {
 	json.Unmarshal(y, &ya)
 	return reflect.DeepEqual(xa, ya)
 }
-
-// isUUID reports whether s is a UUID.
-func isUUID(s string) bool { _, err := uuid.Parse(s); return err == nil }

@@ -31,7 +31,7 @@ func (r *rp) loginToken(t *testing.T, c *client) string {
 
 func headerOf(t *testing.T, raw string) jose.Header {
 	t.Helper()
-	jws, err := jose.ParseSigned(raw, []jose.SignatureAlgorithm{jose.RS256, jose.ES256, jose.EdDSA, jose.HS256})
+	jws, err := jose.ParseSignedCompact(raw, []jose.SignatureAlgorithm{jose.RS256, jose.ES256, jose.EdDSA, jose.HS256})
 	if err != nil {
 		t.Fatal(err)
 	}

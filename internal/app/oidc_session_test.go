@@ -66,12 +66,11 @@ func (r tokenReply) inactive(tb testing.TB, what string) {
 
 // signedIn is one user's sign-in to an application through the browser c.
 type signedIn struct {
-	rp    *rp
-	tok   *xoauth2.Token
-	idt   *oidc.IDToken
-	raw   string // the ID token
-	sid   string
-	scope []string
+	rp  *rp
+	tok *xoauth2.Token
+	idt *oidc.IDToken
+	raw string // the ID token
+	sid string
 }
 
 // signIn runs the authorization code flow for an already logged-in browser.
@@ -344,7 +343,7 @@ func TestOIDCEndSession(t *testing.T) {
 // under the real key's kid.
 func forgeIDToken(t *testing.T, real string) string {
 	t.Helper()
-	jws, err := jose.ParseSigned(real, []jose.SignatureAlgorithm{jose.RS256, jose.ES256, jose.EdDSA})
+	jws, err := jose.ParseSignedCompact(real, []jose.SignatureAlgorithm{jose.RS256, jose.ES256, jose.EdDSA})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -443,7 +442,7 @@ func (e *testEnv) checkLogoutToken(t *testing.T, slug, raw string, in *signedIn)
 	var set jose.JSONWebKeySet
 	json.NewDecoder(resp.Body).Decode(&set)
 	resp.Body.Close()
-	jws, err := jose.ParseSigned(raw, []jose.SignatureAlgorithm{jose.RS256, jose.ES256, jose.EdDSA})
+	jws, err := jose.ParseSignedCompact(raw, []jose.SignatureAlgorithm{jose.RS256, jose.ES256, jose.EdDSA})
 	if err != nil {
 		t.Fatalf("logout token: %v", err)
 	}

@@ -19,7 +19,7 @@ func TestTokenLengthAndAlphabet(t *testing.T) {
 			t.Errorf("Token(%d) has %q at %d; want only [A-Za-z0-9]", n, tok[i], i)
 		}
 	}
-	if Token(40) == Token(40) {
+	if a, b := Token(40), Token(40); a == b {
 		t.Error("two Token(40) calls returned the same value")
 	}
 }

@@ -108,7 +108,7 @@ func toData(v any) (Data, error) {
 	switch e := d.Expires.(type) {
 	case nil, time.Duration, time.Time:
 	default:
-		return d, fmt.Errorf("Expires must be a time.Duration or a time.Time, not %T", e)
+		return d, fmt.Errorf("expires must be a time.Duration or a time.Time, not %T", e)
 	}
 	return d, nil
 }

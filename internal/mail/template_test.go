@@ -171,7 +171,7 @@ func TestRenderTakesAMap(t *testing.T) {
 		{"misspelt key", map[string]any{"link": "https://id.example.com/v"}, `unknown data key "link"`},
 		{"no link", Data{Name: "alice"}, "Link is empty"},
 		{"wrong type", map[string]any{"Link": 42}, `"Link" must be a string`},
-		{"wrong expiry", Data{Link: "https://id.example.com/v", Expires: "30m"}, "Expires must be"},
+		{"wrong expiry", Data{Link: "https://id.example.com/v", Expires: "30m"}, "expires must be"},
 		{"not data", struct{ Link string }{"https://id.example.com/v"}, "must be mail.Data or a map"},
 	} {
 		if _, err := Render(TemplatePasswordReset, "en", tc.data); err == nil || !strings.Contains(err.Error(), tc.want) {

@@ -475,7 +475,8 @@ func ParsePrivateKey(b []byte) (crypto.Signer, error) {
 	if block == nil {
 		return nil, errors.New("is not a PEM-encoded private key")
 	}
-	if x509.IsEncryptedPEMBlock(block) { //nolint:staticcheck // only to refuse it clearly
+	//lint:ignore SA1019 used only to refuse such keys with a clear message
+	if x509.IsEncryptedPEMBlock(block) {
 		return nil, errors.New("is encrypted; remove the passphrase first (openssl pkey -in key.pem -out plain.pem)")
 	}
 	var key any

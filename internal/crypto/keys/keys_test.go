@@ -98,7 +98,7 @@ func TestGenerateSignVerifyEachType(t *testing.T) {
 		if err := e.verify(t, k, tok); err != nil {
 			t.Errorf("%s: token does not verify against JWKS: %v", typ, err)
 		}
-		hdr, _ := jose.ParseSigned(tok, []jose.SignatureAlgorithm{jose.SignatureAlgorithm(alg)})
+		hdr, _ := jose.ParseSignedCompact(tok, []jose.SignatureAlgorithm{jose.SignatureAlgorithm(alg)})
 		if hdr == nil || hdr.Signatures[0].Protected.ExtraHeaders["typ"] != "at+jwt" {
 			t.Errorf("%s: typ header missing", typ)
 		}

@@ -179,8 +179,6 @@ type userLogin struct {
 	TerminateOtherSessions bool   `json:"terminate_other_sessions"`
 }
 
-const rememberKey = "goauthentik.io/stages/user_login/remember_me"
-
 func newUserLogin(cfg json.RawMessage) (flow.Stage, error) {
 	s := &userLogin{SessionDuration: "seconds=0", RememberMeOffset: "seconds=0"}
 	if err := decode(cfg, s); err != nil {

@@ -244,7 +244,7 @@ func (s roles) SetForGroup(ctx context.Context, groupID uuid.UUID, roleIDs []uui
 	}
 	return s.Tx(ctx, func(tx store.Scope) error {
 		sc := roles{tx.(*scope)}
-		if _, err := (groups{sc.scope}).Get(ctx, groupID); err != nil {
+		if _, err := groups(sc).Get(ctx, groupID); err != nil {
 			return err
 		}
 		// Every role must exist here: checked before writing, so that a
