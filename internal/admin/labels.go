@@ -125,6 +125,7 @@ var apiMessages = map[string]string{
 
 	// What a group's roles and parent may not hand on (core/groups/).
 	"no such group": "admin.api.no_group",
+	"several users have a token with this identifier; address it by its pk":  "admin.api.token_ambiguous",
 	"you can only assign roles whose permissions you hold yourself":          "admin.api.role_not_held",
 	"this parent would give the group's members permissions you do not hold": "admin.api.parent_grants",
 

@@ -33,7 +33,7 @@ func (t Token) Meta() Meta { return Meta{ID: t.PK, Name: t.Identifier} }
 // TokenRequest is what create accepts; tokens are not edited (delete and
 // create another).
 type TokenRequest struct {
-	Identifier  *string    `json:"identifier" doc:"generated when absent"`
+	Identifier  *string    `json:"identifier" doc:"unique among the owner's tokens; generated when absent"`
 	Intent      *string    `json:"intent" enum:"api,app_password" doc:"api (default) or app_password"`
 	User        *uuid.UUID `json:"user" doc:"another user than the caller needs authentik_core.add_token"`
 	Description *string    `json:"description"`
@@ -73,8 +73,17 @@ func (a *API) registerTokens() {
 			{Name: "user__username", Description: "tokens of this user (with authentik_core.view_token)"}},
 		Ordering: []string{"identifier", "expires", "created"},
 		// Authentik addresses tokens by identifier; the UUID works too.
+		// Identifiers are unique per owner: the caller's own token comes
+		// first, then, for those who see every token, the only one of
+		// that name.
 		Key: func(ctx context.Context, c *Caller, identifier string) (uuid.UUID, error) {
-			t, err := c.Scope.Tokens().GetByIdentifier(ctx, identifier)
+			t, err := c.Scope.Tokens().GetByIdentifier(ctx, c.User.ID, identifier)
+			if errors.Is(err, store.ErrNotFound) && c.Can("authentik_core.view_token") {
+				t, err = c.Scope.Tokens().GetByIdentifier(ctx, uuid.Nil, identifier)
+				if errors.Is(err, store.ErrConflict) {
+					return uuid.Nil, Errorf(http.StatusConflict, "several users have a token with this identifier; address it by its pk")
+				}
+			}
 			if err != nil {
 				return uuid.Nil, err
 			}

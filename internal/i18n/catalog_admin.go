@@ -148,6 +148,10 @@ var adminMessages = map[string]entry{
 	"admin.api.one_subject":    {en: "Choose exactly one of policy, group or user.", zh: "策略、组、用户三者必须且只能选择一个。"},
 	"admin.api.changed":        {en: "Someone changed this object while you were editing it. Your input is kept below; reload the page to see their change.", zh: "在您编辑期间，其他人修改了该对象。您的输入保留在下方；刷新页面可查看对方的修改。"},
 	"admin.api.superuser_only": {en: "Only superusers may grant superuser rights.", zh: "只有超级用户才能授予超级用户权限。"},
+
+	// Token identifiers (docs/security.md).
+	"admin.api.token_ambiguous": {en: "Several users have a token with this identifier; open it from the list instead.", zh: "多个用户拥有使用此标识符的令牌，请从列表中打开。"},
+
 	"admin.api.reserved":       {en: "{value} is reserved.", zh: "{value} 是保留值。"},
 	"admin.api.one_of":         {en: "Choose one of: {values}.", zh: "请从以下选项中选择：{values}。"},
 	"admin.api.needs":          {en: "You need the permission {perm}.", zh: "您需要 {perm} 权限。"},
