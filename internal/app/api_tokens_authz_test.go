@@ -1,10 +1,57 @@
 package app
 
 import (
+	"context"
 	"testing"
+	"time"
 
 	"github.com/gatehouse-id/gatehouse/internal/store"
 )
+
+// Finding 14: a user without add_token makes tokens that expire within
+// the maximum lifetime (one day, Authentik's default_token_duration,
+// unless their goauthentik.io/user/token-maximum-lifetime says more); a
+// longer expiry is a field error on expires, and nothing is stored.
+func TestAuthzTokenLifetimeIsCappedWithoutAddToken(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	bob := e.createUser("bob", "Bob-Password-1", store.UserInternal)
+	b := e.apiAs(bob)
+	year9999 := time.Date(9999, 12, 31, 0, 0, 0, 0, time.UTC)
+	for name, expires := range map[string]time.Time{"year 9999": year9999, "two days": time.Now().Add(48 * time.Hour)} {
+		r := b.call("POST", "core/tokens/", map[string]any{"identifier": "long", "expires": expires}, true)
+		if r.status != 400 || !r.fieldError("expires") {
+			t.Errorf("%s: %d %s, want 400 naming expires", name, r.status, r.body)
+		}
+	}
+	if ts, _ := e.sc.Tokens().ListForUser(ctx, bob.ID); len(ts) != 1 { // the harness's own
+		t.Errorf("a refused token was stored: %d tokens", len(ts))
+	}
+	if r := b.call("POST", "core/tokens/", map[string]any{"identifier": "short", "expires": time.Now().Add(20 * time.Hour)}, true); r.status != 201 {
+		t.Errorf("an expiry within a day: %d %s", r.status, r.body)
+	}
+
+	// An admin raises bob's cap with Authentik's attribute.
+	if _, err := e.sc.Users().Update(ctx, bob.ID, func(u *store.User) error {
+		u.Attributes = store.Attributes{"goauthentik.io/user/token-maximum-lifetime": "days=30"}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if r := b.call("POST", "core/tokens/", map[string]any{"identifier": "month", "expires": time.Now().Add(29 * 24 * time.Hour)}, true); r.status != 201 {
+		t.Errorf("29 days with a 30-day cap: %d %s", r.status, r.body)
+	}
+	if r := b.call("POST", "core/tokens/", map[string]any{"identifier": "too-long", "expires": time.Now().Add(31 * 24 * time.Hour)}, true); r.status != 400 || !r.fieldError("expires") {
+		t.Errorf("31 days with a 30-day cap: %d %s, want 400 naming expires", r.status, r.body)
+	}
+
+	// add_token is the admin's permission: no cap.
+	admin := e.createUser("tokens-admin", "Tokens-Admin-1", store.UserInternal)
+	e.grant(admin, "authentik_core.add_token")
+	if r := e.apiAs(admin).call("POST", "core/tokens/", map[string]any{"identifier": "far", "expires": year9999}, true); r.status != 201 {
+		t.Errorf("add_token holder, year 9999: %d %s", r.status, r.body)
+	}
+}
 
 // Finding 17 (token identifiers): identifiers are unique per owner, so
 // creating a token tells nobody whether another user has one of that name.
