@@ -130,8 +130,8 @@ func (a *API) assignObjectPermissions(ctx context.Context, c *Caller, r *http.Re
 		return err
 	}
 	// Handing out is the guard's question (the role's holders must gain
-	// nothing the caller lacks); taking away, as Authentik's, also needs
-	// holding what is taken.
+	// nothing the caller lacks); taking away needs holding what is taken,
+	// so nobody strips a role of more than they could give it back.
 	for _, p := range perms {
 		if !assign && (global && !c.Can(p) || !global && !c.CanObject(p, *in.ObjectPK)) {
 			return Errorf(http.StatusForbidden, core.MsgNotHeld+p+")")
