@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/gatehouse-id/gatehouse/internal/store"
 )
 
@@ -71,7 +73,7 @@ func TestWritesAreAudited(t *testing.T) {
 			[]want{{"model_updated", "authentik_core.group", "auditors", map[string]any{"users_added": []any{"auditee"}}, group("auditors")}}},
 		{"", []string{"token", "create", "--username", "auditee", "--identifier", "audit-token"},
 			[]want{{"model_created", "authentik_core.token", "audit-token", nil, func(sc store.Scope, _ string) string {
-				tok, err := sc.Tokens().GetByIdentifier(t.Context(), "audit-token")
+				tok, err := sc.Tokens().GetByIdentifier(t.Context(), uuid.Nil, "audit-token")
 				fatalIf(t, err)
 				return tok.ID.String()
 			}}}},

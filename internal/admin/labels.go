@@ -5,6 +5,7 @@ import (
 	"unicode"
 
 	"github.com/gatehouse-id/gatehouse/internal/api"
+	"github.com/gatehouse-id/gatehouse/internal/core"
 	"github.com/gatehouse-id/gatehouse/internal/i18n"
 )
 
@@ -125,8 +126,12 @@ var apiMessages = map[string]string{
 
 	// What a group's roles and parent may not hand on (core/groups/).
 	"no such group": "admin.api.no_group",
-	"you can only assign roles whose permissions you hold yourself":          "admin.api.role_not_held",
-	"this parent would give the group's members permissions you do not hold": "admin.api.parent_grants",
+
+	// Who may act on whom (core.MayActOn, core.MayChangeGroup).
+	core.MsgSuperuserTarget: "admin.api.superuser_target",
+	core.MsgStrongerTarget:  "admin.api.stronger_target",
+	core.MsgSuperuserGroup:  "admin.api.superuser_group",
+	"several users have a token with this identifier; address it by its pk": "admin.api.token_ambiguous",
 
 	// What rbac/permissions/assigned_by_roles/ refuses.
 	"must name at least one permission": "admin.api.no_permissions",
@@ -142,7 +147,10 @@ func apiMessage(l i18n.Lang, msg string) string {
 			return tr(l, "admin.api.needs", map[string]any{"perm": strings.TrimSuffix(need, ")")})
 		}
 	}
-	if perm, ok := strings.CutPrefix(msg, "you can only assign permissions you hold yourself (not "); ok {
+	if limit, ok := strings.CutPrefix(msg, "must be at most "); ok && strings.HasSuffix(limit, " from now") {
+		return tr(l, "admin.api.token_lifetime", map[string]any{"limit": strings.TrimSuffix(limit, " from now")})
+	}
+	if perm, ok := strings.CutPrefix(msg, core.MsgNotHeld); ok {
 		return tr(l, "admin.api.perm_not_held", map[string]any{"perm": strings.TrimSuffix(perm, ")")})
 	}
 	if id, ok := strings.CutPrefix(msg, "no such role: "); ok {

@@ -21,7 +21,6 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
-	"slices"
 	"strings"
 	"time"
 
@@ -63,7 +62,9 @@ type API struct {
 	Policies *policy.Engine
 
 	endpoints []*endpoint
-	doc       schemaCache
+	// catalog is Permissions(), kept from Mount on.
+	catalog []string
+	doc     schemaCache
 	// getters reads an object of a model by ID (for object permissions).
 	getters map[string]func(ctx context.Context, c *Caller, id uuid.UUID) error
 }
@@ -73,13 +74,12 @@ type Caller struct {
 	User      *store.User
 	Scope     store.Scope
 	Superuser bool
-	perms     []string
-	// objects holds, per permission, the objects the caller holds it on
-	// alone (Authentik's object permissions); only, when set, narrows a
-	// list to those objects for a caller without the global permission.
-	objects map[string]map[uuid.UUID]bool
-	only    map[uuid.UUID]bool
-	csrf    string // the session's CSRF token, for session callers
+	// powers is what the caller holds, globally and on single objects
+	// (Authentik's object permissions); only, when set, narrows a list to
+	// the objects a caller without the global permission holds it on.
+	powers *core.Powers
+	only   map[uuid.UUID]bool
+	csrf   string // the session's CSRF token, for session callers
 	// session is the caller's browser session (nil for bearer tokens);
 	// impersonator is the admin acting as User through it, if any.
 	session      *session.Session
@@ -89,17 +89,12 @@ type Caller struct {
 // Can reports whether the caller holds perm ("authentik_core.view_user");
 // members of a superuser group hold every permission.
 func (c *Caller) Can(perm string) bool {
-	if c.Superuser {
-		return true
-	}
-	_, model, _ := strings.Cut(perm, ".")
-	// A role may name a permission with or without its app label, as
-	// Authentik's role editor shows both forms.
-	return slices.Contains(c.perms, perm) || (model != "" && slices.Contains(c.perms, model))
+	return c.Superuser || c.powers != nil && c.powers.Can(perm)
 }
 
 // Mount registers every endpoint and the schema.
 func (a *API) Mount(mux *http.ServeMux) {
+	a.catalog = a.Permissions()
 	for _, e := range a.endpoints {
 		// Exact paths ({$}): as subtrees, "generate/" would clash with
 		// "{id}/rotate/", and extra segments belong to the JSON 404 below.
@@ -162,34 +157,11 @@ func (a *API) authenticate(ctx context.Context, w http.ResponseWriter, r *http.R
 	if !u.IsActive {
 		return nil, errInactive
 	}
-	c := &Caller{User: u, Scope: sc, csrf: csrf, session: sess, impersonator: imp}
-	var err error
-	if c.Superuser, err = a.Core.IsSuperuser(ctx, sc, u.ID); err != nil {
+	powers, err := a.Core.UserPowers(ctx, sc, u.ID)
+	if err != nil {
 		return nil, err
 	}
-	if !c.Superuser {
-		roles, err := sc.Roles().ForUser(ctx, u.ID)
-		if err != nil {
-			return nil, err
-		}
-		for _, role := range roles {
-			c.perms = append(c.perms, role.Permissions...)
-		}
-		ops, err := sc.Roles().ObjectPermissionsForUser(ctx, u.ID)
-		if err != nil {
-			return nil, err
-		}
-		for _, op := range ops {
-			if c.objects == nil {
-				c.objects = map[string]map[uuid.UUID]bool{}
-			}
-			if c.objects[op.Permission] == nil {
-				c.objects[op.Permission] = map[uuid.UUID]bool{}
-			}
-			c.objects[op.Permission][op.ObjectID] = true
-		}
-	}
-	return c, nil
+	return &Caller{User: u, Scope: sc, Superuser: powers.Superuser, powers: powers, csrf: csrf, session: sess, impersonator: imp}, nil
 }
 
 // Impersonator is the admin acting as the caller's user through this
@@ -199,7 +171,19 @@ func (c *Caller) Impersonator() *store.User { return c.impersonator }
 // CanObject reports whether the caller holds perm on the object id:
 // globally, or on that object alone.
 func (c *Caller) CanObject(perm string, id uuid.UUID) bool {
-	return c.Can(perm) || c.objects[perm][id]
+	return c.Superuser || c.powers != nil && c.powers.CanObject(perm, id)
+}
+
+// guard runs write as the caller, by the rule of who may act on whom
+// (core.Guard): nothing in it may reach a user or group the caller may not
+// act on, or give anyone what the caller does not hold.
+func (a *API) guard(ctx context.Context, c *Caller, write func(tx store.Scope) error, on ...core.Subject) error {
+	actor := c.powers
+	if actor == nil {
+		// A nil actor is the system to Guard; a caller never is.
+		actor = &core.Powers{Superuser: c.Superuser}
+	}
+	return a.Core.Guard(ctx, c.Scope, actor, write, on...)
 }
 
 func (a *API) uid(tenant, user uuid.UUID) string {
@@ -219,7 +203,10 @@ func (a *API) problem(w http.ResponseWriter, r *http.Request, err error) {
 	var ve *store.ValidationError
 	var ce *store.ConflictError
 	var he *httpError
+	var denied *core.Denied
 	switch {
+	case errors.As(err, &denied):
+		httpx.WriteProblem(w, r, httpx.Problem{Status: http.StatusForbidden, Detail: denied.Error()})
 	case errors.As(err, &he):
 		httpx.WriteProblem(w, r, httpx.Problem{Status: he.status, Detail: he.msg, Errors: he.fields})
 	case errors.As(err, &ve):

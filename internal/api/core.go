@@ -4,11 +4,11 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"slices"
 	"time"
 
 	"github.com/google/uuid"
 
+	"github.com/gatehouse-id/gatehouse/internal/core"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 )
 
@@ -150,21 +150,24 @@ func (a *API) registerUsers() {
 			return a.userOut(c.Scope, u), nil
 		},
 		Update: func(ctx context.Context, c *Caller, id uuid.UUID, version int64, in *UserRequest) (User, error) {
-			u, err := c.Scope.Users().Update(ctx, id, func(u *store.User) error {
-				if err := checkVersion(version, u.Version); err != nil {
-					return err
+			var u *store.User
+			err := a.guard(ctx, c, func(tx store.Scope) error {
+				var err error
+				u, err = tx.Users().Update(ctx, id, func(u *store.User) error {
+					if err := checkVersion(version, u.Version); err != nil {
+						return err
+					}
+					in.apply(u)
+					return nil
+				})
+				if err == nil && !u.IsActive {
+					// A deactivated user's sessions end now, not at expiry.
+					_, err = tx.Sessions().DeleteForUser(ctx, u.ID, uuid.Nil)
 				}
-				in.apply(u)
-				return nil
-			})
+				return err
+			}, core.OnUser(id))
 			if err != nil {
 				return User{}, err
-			}
-			if !u.IsActive {
-				// A deactivated user's sessions end now, not at expiry.
-				if _, err := c.Scope.Sessions().DeleteForUser(ctx, u.ID, uuid.Nil); err != nil {
-					return User{}, err
-				}
 			}
 			return a.userOut(c.Scope, u), nil
 		},
@@ -172,7 +175,7 @@ func (a *API) registerUsers() {
 			if id == c.User.ID {
 				return Errorf(http.StatusBadRequest, "you cannot delete yourself")
 			}
-			return c.Scope.Users().Delete(ctx, id)
+			return a.guard(ctx, c, func(tx store.Scope) error { return tx.Users().Delete(ctx, id) }, core.OnUser(id))
 		},
 	})
 	Action(a, http.MethodPost, "core/users/{id}/set_password/", "core", "core_users_set_password_create",
@@ -186,6 +189,11 @@ func (a *API) registerUsers() {
 				return nil, store.Invalid("password", "this field is required")
 			}
 			if _, err := c.Scope.Users().Get(ctx, id); err != nil {
+				return nil, err
+			}
+			// Asked apart from the write: hashing inside its transaction
+			// would hold SQLite's single writer for the hash's duration.
+			if err := a.guard(ctx, c, nil, core.OnUser(id)); err != nil {
 				return nil, err
 			}
 			if err := a.Core.SetPassword(ctx, c.Scope, id, *in.Password); err != nil {
@@ -277,100 +285,6 @@ func readGroup(ctx context.Context, sc store.Scope, id uuid.UUID) (Group, error)
 	return groupOut(g, roles[id]), nil
 }
 
-// checkGroupRoles validates the roles a write gives a group (have are its
-// roles now): each must exist, and a caller who is not a superuser must
-// hold every permission of each role the group gains, as for
-// rbac/roles/{id}/assign/: change_group alone must not let anyone hand a
-// powerful role to a group they belong to.
-func (a *API) checkGroupRoles(ctx context.Context, c *Caller, tx store.Scope, want []uuid.UUID, have []*store.Role) error {
-	v := &store.ValidationError{}
-	var added []*store.Role
-	for i, id := range want {
-		if slices.Contains(want[:i], id) || slices.ContainsFunc(have, func(r *store.Role) bool { return r.ID == id }) {
-			continue
-		}
-		r, err := tx.Roles().Get(ctx, id)
-		if errors.Is(err, store.ErrNotFound) {
-			v.Add("roles", "no such role: %s", id)
-			continue
-		} else if err != nil {
-			return err
-		}
-		added = append(added, r)
-	}
-	if err := v.Err(); err != nil {
-		return err
-	}
-	for _, r := range added {
-		if !a.holdsAll(c, r.Permissions) {
-			return Errorf(http.StatusForbidden, "you can only assign roles whose permissions you hold yourself")
-		}
-	}
-	return nil
-}
-
-// ancestry is what a group placed under parent inherits: the IDs of
-// parent and its ancestors, and whether one of them is a superuser group.
-func ancestry(ctx context.Context, sc store.Scope, parent uuid.NullUUID) ([]uuid.UUID, bool, error) {
-	var chain []uuid.UUID
-	super := false
-	for id := parent; id.Valid && !slices.Contains(chain, id.UUID); {
-		g, err := sc.Groups().Get(ctx, id.UUID)
-		if err != nil {
-			return nil, false, err
-		}
-		chain = append(chain, g.ID)
-		super = super || g.IsSuperuser
-		id = g.ParentID
-	}
-	return chain, super, nil
-}
-
-// checkNewParent refuses, for a caller who is not a superuser, moving a
-// group (and so its members) under a parent that grants what its old place
-// did not: superuser rights, or a role whose permissions the caller does
-// not hold. A new group has no members yet; add_user guards those.
-func (a *API) checkNewParent(ctx context.Context, c *Caller, tx store.Scope, old, parent uuid.NullUUID) error {
-	if c.Superuser || old == parent {
-		return nil
-	}
-	before, wasSuper, err := ancestry(ctx, tx, old)
-	if err != nil {
-		return err
-	}
-	after, super, err := ancestry(ctx, tx, parent)
-	if errors.Is(err, store.ErrNotFound) {
-		return store.Invalid("parent", "no such group")
-	} else if err != nil {
-		return err
-	}
-	if super && !wasSuper {
-		return Errorf(http.StatusForbidden, "only superusers may grant superuser rights")
-	}
-	rolesBefore, err := tx.Roles().ForGroups(ctx, before)
-	if err != nil {
-		return err
-	}
-	rolesAfter, err := tx.Roles().ForGroups(ctx, after)
-	if err != nil {
-		return err
-	}
-	held := map[uuid.UUID]bool{}
-	for _, rs := range rolesBefore {
-		for _, r := range rs {
-			held[r.ID] = true
-		}
-	}
-	for _, rs := range rolesAfter {
-		for _, r := range rs {
-			if !held[r.ID] && !a.holdsAll(c, r.Permissions) {
-				return Errorf(http.StatusForbidden, "this parent would give the group's members permissions you do not hold")
-			}
-		}
-	}
-	return nil
-}
-
 func (a *API) registerGroups() {
 	Register(a, Resource[Group, GroupRequest]{
 		Path: "core/groups/", Tag: "core", Model: "authentik_core.group", Required: []string{"name"},
@@ -397,19 +311,15 @@ func (a *API) registerGroups() {
 		Get: func(ctx context.Context, c *Caller, id uuid.UUID) (Group, error) {
 			return readGroup(ctx, c.Scope, id)
 		},
+		// Each write is one guarded transaction: a refused role, parent
+		// or superuser flag leaves the group as it was, and the group's
+		// roles (global and on single objects) and superuser rights,
+		// inherited ones included, are compared before and after it.
 		Create: func(ctx context.Context, c *Caller, in *GroupRequest) (Group, error) {
 			g := &store.Group{}
 			in.apply(g)
-			if err := a.superuserGrant(c, g.IsSuperuser); err != nil {
-				return Group{}, err
-			}
 			var out Group
-			err := c.Scope.Tx(ctx, func(tx store.Scope) error {
-				if in.Roles != nil {
-					if err := a.checkGroupRoles(ctx, c, tx, *in.Roles, nil); err != nil {
-						return err
-					}
-				}
+			err := a.guard(ctx, c, func(tx store.Scope) error {
 				if err := tx.Groups().Create(ctx, g); err != nil {
 					return err
 				}
@@ -421,47 +331,37 @@ func (a *API) registerGroups() {
 				var err error
 				out, err = readGroup(ctx, tx, g.ID)
 				return err
-			})
+			}, core.OnNewGroup(&g.ID))
 			return out, err
 		},
 		Update: func(ctx context.Context, c *Caller, id uuid.UUID, version int64, in *GroupRequest) (Group, error) {
-			// One transaction: a refused role or parent leaves the group
-			// as it was.
 			var out Group
-			err := c.Scope.Tx(ctx, func(tx store.Scope) error {
-				var oldParent uuid.NullUUID
-				g, err := tx.Groups().Update(ctx, id, func(g *store.Group) error {
+			err := a.guard(ctx, c, func(tx store.Scope) error {
+				_, err := tx.Groups().Update(ctx, id, func(g *store.Group) error {
 					if err := checkVersion(version, g.Version); err != nil {
 						return err
 					}
-					oldParent = g.ParentID
 					in.apply(g)
-					return a.superuserGrant(c, g.IsSuperuser)
+					return nil
 				})
 				if err != nil {
 					return err
 				}
-				if err := a.checkNewParent(ctx, c, tx, oldParent, g.ParentID); err != nil {
-					return err
-				}
 				if in.Roles != nil {
-					have, err := tx.Roles().ForGroups(ctx, []uuid.UUID{id})
-					if err != nil {
-						return err
-					}
-					if err := a.checkGroupRoles(ctx, c, tx, *in.Roles, have[id]); err != nil {
-						return err
-					}
 					if err := tx.Roles().SetForGroup(ctx, id, *in.Roles); err != nil {
 						return err
 					}
 				}
 				out, err = readGroup(ctx, tx, id)
 				return err
-			})
+			}, core.OnGroup(id))
 			return out, err
 		},
-		Delete: func(ctx context.Context, c *Caller, id uuid.UUID) error { return c.Scope.Groups().Delete(ctx, id) },
+		// Deleting a group takes each of its members out of it.
+		Delete: func(ctx context.Context, c *Caller, id uuid.UUID) error {
+			return a.guard(ctx, c, func(tx store.Scope) error { return tx.Groups().Delete(ctx, id) },
+				core.OnGroup(id), core.OnMembersOf(id))
+		},
 	})
 	for _, op := range []struct{ path, verb string }{{"add_user", "Add"}, {"remove_user", "Remove"}} {
 		Action(a, http.MethodPost, "core/groups/{id}/"+op.path+"/", "core", "core_groups_"+op.path+"_create",
@@ -474,90 +374,26 @@ func (a *API) registerGroups() {
 				if in.PK == nil {
 					return nil, store.Invalid("pk", "this field is required")
 				}
-				g, err := c.Scope.Groups().Get(ctx, gid)
-				if err != nil {
+				if _, err := c.Scope.Groups().Get(ctx, gid); err != nil {
 					return nil, err
 				}
-				if err := a.superuserGrant(c, g.IsSuperuser); err != nil {
-					return nil, err
-				}
-				if _, err := c.Scope.Users().Get(ctx, *in.PK); err != nil {
+				uid := *in.PK
+				if _, err := c.Scope.Users().Get(ctx, uid); err != nil {
 					if errors.Is(err, store.ErrNotFound) {
 						return nil, store.Invalid("pk", "no such user")
 					}
 					return nil, err
 				}
-				if op.path == "add_user" {
-					uid := *in.PK
-					err = c.Scope.Tx(ctx, func(tx store.Scope) error {
-						before, err := a.rolePermissions(ctx, tx, uid)
-						if err != nil {
-							return err
-						}
-						if err := tx.Groups().AddMember(ctx, gid, uid); err != nil {
-							return err
-						}
-						return a.noEscalation(ctx, c, tx, uid, before)
-					})
-				} else {
-					err = c.Scope.Groups().RemoveMember(ctx, gid, *in.PK)
+				change := store.Groups.AddMember
+				if op.path == "remove_user" {
+					change = store.Groups.RemoveMember
 				}
-				return nil, err
+				// A membership is the group's and the user's: both are
+				// acted on, and what the user gains is compared.
+				return nil, a.guard(ctx, c, func(tx store.Scope) error { return change(tx.Groups(), ctx, gid, uid) },
+					core.OnGroup(gid), core.OnUser(uid))
 			})
 	}
-}
-
-// superuserKey stands for superuser rights among a user's permissions.
-const superuserKey = "*superuser"
-
-// rolePermissions is what a user holds through their groups: role
-// permissions, and superuserKey for a superuser group (or its child).
-func (a *API) rolePermissions(ctx context.Context, sc store.Scope, user uuid.UUID) (map[string]bool, error) {
-	out := map[string]bool{}
-	su, err := a.Core.IsSuperuser(ctx, sc, user)
-	if err != nil {
-		return nil, err
-	}
-	out[superuserKey] = su
-	roles, err := sc.Roles().ForUser(ctx, user)
-	for _, r := range roles {
-		for _, p := range r.Permissions {
-			out[p] = true
-		}
-	}
-	return out, err
-}
-
-// noEscalation refuses a membership change (inside its transaction) that
-// hands the user superuser rights, through a parent group too, or a
-// permission the caller does not hold: change_group alone must not let
-// anyone give themselves a powerful role.
-func (a *API) noEscalation(ctx context.Context, c *Caller, tx store.Scope, user uuid.UUID, before map[string]bool) error {
-	if c.Superuser {
-		return nil
-	}
-	after, err := a.rolePermissions(ctx, tx, user)
-	if err != nil {
-		return err
-	}
-	if after[superuserKey] && !before[superuserKey] {
-		return Errorf(http.StatusForbidden, "only superusers may grant superuser rights")
-	}
-	for p, held := range after {
-		if held && p != superuserKey && !before[p] && !c.Can(p) {
-			return Errorf(http.StatusForbidden, "this membership would grant "+p+", which you do not hold")
-		}
-	}
-	return nil
-}
-
-// superuserGrant stops privilege escalation: only a superuser may make a
-// group superuser or change a superuser group's members.
-func (a *API) superuserGrant(c *Caller, superuserGroup bool) error {
-	if superuserGroup && !c.Superuser {
-		return Errorf(http.StatusForbidden, "only superusers may grant superuser rights")
-	}
-	return nil
 }
 
 // builtin lists this package's resource groups; each file adds its own

@@ -8,6 +8,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/gatehouse-id/gatehouse/internal/core"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 )
 
@@ -128,10 +129,12 @@ func (a *API) assignObjectPermissions(ctx context.Context, c *Caller, r *http.Re
 	if err := v.Err(); err != nil {
 		return err
 	}
-	// Nobody hands out, or takes away, more than they hold themselves.
+	// Handing out is the guard's question (the role's holders must gain
+	// nothing the caller lacks); taking away needs holding what is taken,
+	// so nobody strips a role of more than they could give it back.
 	for _, p := range perms {
-		if global && !c.Can(p) || !global && !c.CanObject(p, *in.ObjectPK) {
-			return Errorf(http.StatusForbidden, "you can only assign permissions you hold yourself (not "+p+")")
+		if !assign && (global && !c.Can(p) || !global && !c.CanObject(p, *in.ObjectPK)) {
+			return Errorf(http.StatusForbidden, core.MsgNotHeld+p+")")
 		}
 	}
 	role, err := c.Scope.Roles().Get(ctx, roleID)
@@ -139,22 +142,24 @@ func (a *API) assignObjectPermissions(ctx context.Context, c *Caller, r *http.Re
 		return err
 	}
 	change := map[string]any{"permissions": perms}
-	switch {
-	case global:
-		held := slices.Clone(role.Permissions)
-		if assign {
-			held = append(held, perms...)
-		} else {
-			held = slices.DeleteFunc(held, func(p string) bool { return slices.Contains(perms, p) })
-		}
-		err = c.Scope.Roles().SetPermissions(ctx, role.ID, held)
-	case assign:
+	if !global {
 		change["model"], change["object_pk"] = *in.Model, in.ObjectPK.String()
-		err = c.Scope.Roles().AssignObjectPermissions(ctx, role.ID, *in.ObjectPK, perms)
-	default:
-		change["model"], change["object_pk"] = *in.Model, in.ObjectPK.String()
-		err = c.Scope.Roles().UnassignObjectPermissions(ctx, role.ID, *in.ObjectPK, perms)
 	}
+	err = a.guard(ctx, c, func(tx store.Scope) error {
+		switch {
+		case global:
+			held := slices.Clone(role.Permissions)
+			if assign {
+				held = append(held, perms...)
+			} else {
+				held = slices.DeleteFunc(held, func(p string) bool { return slices.Contains(perms, p) })
+			}
+			return tx.Roles().SetPermissions(ctx, role.ID, held)
+		case assign:
+			return tx.Roles().AssignObjectPermissions(ctx, role.ID, *in.ObjectPK, perms)
+		}
+		return tx.Roles().UnassignObjectPermissions(ctx, role.ID, *in.ObjectPK, perms)
+	}, core.OnRole(role.ID))
 	if err != nil {
 		return err
 	}

@@ -114,8 +114,8 @@ func (a *API) OpenAPI() map[string]any {
 			}
 			responses[itoa(e.status)] = map[string]any{"description": "the object", "content": content}
 		}
-		if e.method == http.MethodDelete {
-			responses["409"] = problem // still in use
+		if e.method == http.MethodDelete || e.key != "" {
+			responses["409"] = problem // still in use; a key that names several objects
 		}
 		if e.method != http.MethodGet && e.method != http.MethodDelete {
 			responses["409"] = problem

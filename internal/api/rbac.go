@@ -11,6 +11,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/gatehouse-id/gatehouse/internal/core"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 )
 
@@ -52,8 +53,13 @@ func (a *API) ownable(from int) {
 var superuserModels = []string{"authentik_tenants.tenant", "authentik_tenants.domain"}
 
 // Permissions lists, sorted, every permission that some endpoint checks:
-// the names a role can usefully hold.
+// the names a role can usefully hold. Once the API is mounted (every
+// endpoint registered) the list is kept, since each request's permissions
+// are compared through it.
 func (a *API) Permissions() []string {
+	if a.catalog != nil {
+		return a.catalog
+	}
 	var out []string
 	for _, e := range a.endpoints {
 		if e.perm != "" && !slices.Contains(out, e.perm) && !slices.Contains(superuserModels, modelOf(e.perm)) {
@@ -80,53 +86,6 @@ func (a *API) expand(p string, catalog []string) []string {
 		}
 	}
 	return out
-}
-
-// holdsAll reports whether the caller holds every permission in perms, so
-// that handing them on (in a role, a token, an impersonation) gives nobody
-// more than the caller has.
-func (a *API) holdsAll(c *Caller, perms []string) bool {
-	if c.Superuser {
-		return true
-	}
-	catalog := a.Permissions()
-	for _, p := range perms {
-		full := a.expand(p, catalog)
-		if len(full) == 0 && !slices.Contains(c.perms, p) {
-			return false // not one the API checks: only its holder may pass it on
-		}
-		for _, f := range full {
-			if !c.Can(f) {
-				return false
-			}
-		}
-	}
-	return true
-}
-
-// mayActAs refuses to let the caller act as target (impersonate them, mint
-// their tokens) when target could do more: only superusers act as
-// superusers, and others only as users whose permissions they hold.
-func (a *API) mayActAs(ctx context.Context, c *Caller, target *store.User) error {
-	if c.Superuser {
-		return nil
-	}
-	super, err := a.Core.IsSuperuser(ctx, c.Scope, target.ID)
-	if err != nil {
-		return err
-	}
-	roles, err := c.Scope.Roles().ForUser(ctx, target.ID)
-	if err != nil {
-		return err
-	}
-	var perms []string
-	for _, r := range roles {
-		perms = append(perms, r.Permissions...)
-	}
-	if super || !a.holdsAll(c, perms) {
-		return Errorf(http.StatusForbidden, "you cannot act as a user who holds permissions you do not")
-	}
-	return nil
 }
 
 // Permission is one entry of rbac/permissions/.
@@ -208,9 +167,10 @@ func assignments(ctx context.Context, sc store.Scope) (map[uuid.UUID][]uuid.UUID
 	return nil, nil
 }
 
-// grantable checks the permissions a write adds to a role: each must be
-// one the API checks (in either spelling), and the caller must hold it.
-func (a *API) grantable(c *Caller, added []string) error {
+// knownPermissions checks the permissions a write adds to a role: each
+// must be one the API checks, in either spelling. Whether the caller may
+// hand them out is the guard's question (core.MayGive).
+func (a *API) knownPermissions(added []string) error {
 	catalog := a.Permissions()
 	v := &store.ValidationError{}
 	for _, p := range added {
@@ -218,13 +178,7 @@ func (a *API) grantable(c *Caller, added []string) error {
 			v.Add("permissions", "%q is not a permission (see rbac/permissions/)", p)
 		}
 	}
-	if err := v.Err(); err != nil {
-		return err
-	}
-	if !a.holdsAll(c, added) {
-		return Errorf(http.StatusForbidden, "you can only grant permissions you hold yourself")
-	}
-	return nil
+	return v.Err()
 }
 
 func init() { builtin = append(builtin, (*API).registerRBAC) }
@@ -263,10 +217,11 @@ func (a *API) registerRBAC() {
 			if in.Permissions != nil {
 				r.Permissions = *in.Permissions
 			}
-			if err := a.grantable(c, r.Permissions); err != nil {
+			if err := a.knownPermissions(r.Permissions); err != nil {
 				return Role{}, err
 			}
-			if err := c.Scope.Roles().Create(ctx, r); err != nil {
+			err := a.guard(ctx, c, func(tx store.Scope) error { return tx.Roles().Create(ctx, r) }, core.OnNewRole(&r.ID))
+			if err != nil {
 				return Role{}, err
 			}
 			return roleOut(r, nil), nil
@@ -279,15 +234,6 @@ func (a *API) registerRBAC() {
 			if err := checkVersion(version, roleVersion(cur)); err != nil {
 				return Role{}, err
 			}
-			if in.Name != nil && *in.Name != cur.Name {
-				ed, ok := c.Scope.Roles().(store.RoleEditor)
-				if !ok {
-					return Role{}, store.Invalid("name", "roles cannot be renamed on this store")
-				}
-				if err := ed.Rename(ctx, id, *in.Name); err != nil {
-					return Role{}, err
-				}
-			}
 			if in.Permissions != nil {
 				var added []string
 				for _, p := range *in.Permissions {
@@ -295,12 +241,27 @@ func (a *API) registerRBAC() {
 						added = append(added, p)
 					}
 				}
-				if err := a.grantable(c, added); err != nil {
+				if err := a.knownPermissions(added); err != nil {
 					return Role{}, err
 				}
-				if err := c.Scope.Roles().SetPermissions(ctx, id, *in.Permissions); err != nil {
-					return Role{}, err
+			}
+			err = a.guard(ctx, c, func(tx store.Scope) error {
+				if in.Name != nil && *in.Name != cur.Name {
+					ed, ok := tx.Roles().(store.RoleEditor)
+					if !ok {
+						return store.Invalid("name", "roles cannot be renamed on this store")
+					}
+					if err := ed.Rename(ctx, id, *in.Name); err != nil {
+						return err
+					}
 				}
+				if in.Permissions == nil {
+					return nil
+				}
+				return tx.Roles().SetPermissions(ctx, id, *in.Permissions)
+			}, core.OnRole(id))
+			if err != nil {
+				return Role{}, err
 			}
 			return get(ctx, c, id)
 		},
@@ -347,16 +308,12 @@ func (a *API) assignRole(ctx context.Context, c *Caller, r *http.Request, in *Ro
 	} else if err != nil {
 		return err
 	}
-	change := "unassigned_from"
+	change, write := "unassigned_from", store.Roles.UnassignFromGroup
 	if assign {
-		change = "assigned_to"
-		if !a.holdsAll(c, role.Permissions) {
-			return Errorf(http.StatusForbidden, "you can only assign roles whose permissions you hold yourself")
-		}
-		err = c.Scope.Roles().AssignToGroup(ctx, id, g.ID)
-	} else {
-		err = c.Scope.Roles().UnassignFromGroup(ctx, id, g.ID)
+		change, write = "assigned_to", store.Roles.AssignToGroup
 	}
+	// The group gains the role's permissions, global and on single objects.
+	err = a.guard(ctx, c, func(tx store.Scope) error { return write(tx.Roles(), ctx, id, g.ID) }, core.OnGroup(g.ID))
 	if err != nil {
 		return err
 	}

@@ -348,7 +348,10 @@ func (a *API) handle(e *endpoint) http.Handler {
 // single objects only: for the object its path names, or, on a generic
 // list, narrowed to those objects. Anything else is refused as before.
 func (e *endpoint) objectGrant(ctx context.Context, c *Caller, r *http.Request) error {
-	held := c.objects[e.perm]
+	var held map[uuid.UUID]bool
+	if c.powers != nil {
+		held = c.powers.Objects[e.perm]
+	}
 	switch {
 	case len(held) == 0:
 	case strings.Contains(e.path, "{id}"):

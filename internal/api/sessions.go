@@ -9,6 +9,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/gatehouse-id/gatehouse/internal/core"
 	"github.com/gatehouse-id/gatehouse/internal/session"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 )
@@ -116,6 +117,10 @@ func (a *API) registerSessions() {
 			if !c.mine(s) && !c.Can(perm(model, "delete")) {
 				return nil, forbidden(perm(model, "delete"))
 			}
+			// Ending someone's session is acting on them.
+			if err := a.guard(ctx, c, nil, core.OnUser(s.UserID.UUID)); err != nil {
+				return nil, err
+			}
 			return nil, a.Sessions.End(ctx, r, c.Scope, id)
 		})
 	a.ownable(from)
@@ -148,8 +153,9 @@ type ImpersonationRequest struct {
 // Impersonation follows Authentik: the browser session switches to the
 // target user and remembers the admin, core/users/me/ shows the admin as
 // "original", and impersonate_end switches back. Stricter than Authentik:
-// without being a superuser, the target must be a user whose permissions
-// the caller holds, since acting as them would otherwise be an escalation.
+// without being a superuser, the target must be a user the caller may act
+// on (core.MayActOn: holding nothing, globally or on any object, that the
+// caller lacks), since acting as them would otherwise be an escalation.
 func (a *API) registerImpersonation() {
 	Action(a, http.MethodPost, "core/users/{id}/impersonate/", "core", "core_users_impersonate_create",
 		"Act as the user in this browser session until impersonate_end", "authentik_core.impersonate", http.StatusNoContent,
@@ -176,7 +182,7 @@ func (a *API) registerImpersonation() {
 			case !target.IsActive:
 				return nil, Errorf(http.StatusBadRequest, "the user is inactive")
 			}
-			if err := a.mayActAs(ctx, c, target); err != nil {
+			if err := a.guard(ctx, c, nil, core.OnUser(target.ID)); err != nil {
 				return nil, err
 			}
 			if err := a.Sessions.Impersonate(ctx, c.session, target.ID); err != nil {

@@ -9,6 +9,8 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/gatehouse-id/gatehouse/internal/config"
+	"github.com/gatehouse-id/gatehouse/internal/core"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 )
 
@@ -33,11 +35,11 @@ func (t Token) Meta() Meta { return Meta{ID: t.PK, Name: t.Identifier} }
 // TokenRequest is what create accepts; tokens are not edited (delete and
 // create another).
 type TokenRequest struct {
-	Identifier  *string    `json:"identifier" doc:"generated when absent"`
+	Identifier  *string    `json:"identifier" doc:"unique among the owner's tokens; generated when absent"`
 	Intent      *string    `json:"intent" enum:"api,app_password" doc:"api (default) or app_password"`
 	User        *uuid.UUID `json:"user" doc:"another user than the caller needs authentik_core.add_token"`
 	Description *string    `json:"description"`
-	Expires     *time.Time `json:"expires" doc:"when expiring; default one day from now (Authentik's default_token_duration)"`
+	Expires     *time.Time `json:"expires" doc:"when expiring; default one day from now (Authentik's default_token_duration); without authentik_core.add_token at most that far, or the owner's goauthentik.io/user/token-maximum-lifetime"`
 	Expiring    *bool      `json:"expiring" doc:"false for a token that never expires"`
 }
 
@@ -47,6 +49,24 @@ const defaultTokenDuration = 24 * time.Hour
 // attrTokenExpires is the user attribute that lets users without
 // add_token make tokens that never expire (Authentik's).
 const attrTokenExpires = "goauthentik.io/user/token-expires"
+
+// attrTokenMaxLifetime is the user attribute (Authentik's, a timedelta
+// such as "days=30") that raises how far ahead users without add_token
+// may set an expiry; without it, defaultTokenDuration.
+const attrTokenMaxLifetime = "goauthentik.io/user/token-maximum-lifetime"
+
+// maxTokenLifetime is how long a token may live when its maker lacks
+// add_token. Authentik reads the attribute from the user and their groups;
+// here only the user's counts, set by whoever may change the user, so
+// that change_group alone cannot lengthen its holder's tokens.
+func maxTokenLifetime(owner *store.User) time.Duration {
+	if v, ok := owner.Attributes[attrTokenMaxLifetime].(string); ok {
+		if d, err := config.ParseDuration(v); err == nil && d > 0 {
+			return d
+		}
+	}
+	return defaultTokenDuration
+}
 
 func tokenOut(t *store.Token) Token {
 	return Token{PK: t.ID, Identifier: t.Identifier, Intent: string(t.Intent), User: t.UserID, Description: t.Description,
@@ -73,8 +93,17 @@ func (a *API) registerTokens() {
 			{Name: "user__username", Description: "tokens of this user (with authentik_core.view_token)"}},
 		Ordering: []string{"identifier", "expires", "created"},
 		// Authentik addresses tokens by identifier; the UUID works too.
+		// Identifiers are unique per owner: the caller's own token comes
+		// first, then, for those who see every token, the only one of
+		// that name.
 		Key: func(ctx context.Context, c *Caller, identifier string) (uuid.UUID, error) {
-			t, err := c.Scope.Tokens().GetByIdentifier(ctx, identifier)
+			t, err := c.Scope.Tokens().GetByIdentifier(ctx, c.User.ID, identifier)
+			if errors.Is(err, store.ErrNotFound) && c.Can("authentik_core.view_token") {
+				t, err = c.Scope.Tokens().GetByIdentifier(ctx, uuid.Nil, identifier)
+				if errors.Is(err, store.ErrConflict) {
+					return uuid.Nil, Errorf(http.StatusConflict, "several users have a token with this identifier; address it by its pk")
+				}
+			}
 			if err != nil {
 				return uuid.Nil, err
 			}
@@ -121,7 +150,7 @@ func (a *API) registerTokens() {
 			if t.UserID != c.User.ID && !c.Can("authentik_core.delete_token") {
 				return forbidden("authentik_core.delete_token")
 			}
-			return c.Scope.Tokens().Delete(ctx, id)
+			return a.guard(ctx, c, func(tx store.Scope) error { return tx.Tokens().Delete(ctx, id) }, core.OnUser(t.UserID))
 		},
 	})
 	a.ownable(from)
@@ -160,11 +189,6 @@ func (a *API) createToken(ctx context.Context, c *Caller, in *TokenRequest) (Tok
 		} else if err != nil {
 			return Token{}, err
 		}
-		// A token is the user's identity: minting one for someone who
-		// may do more would be an escalation.
-		if err := a.mayActAs(ctx, c, u); err != nil {
-			return Token{}, err
-		}
 		owner = u
 	}
 	t := &store.Token{UserID: owner.ID, Intent: store.IntentAPI}
@@ -188,17 +212,28 @@ func (a *API) createToken(ctx context.Context, c *Caller, in *TokenRequest) (Tok
 			expiring = true
 		}
 	}
-	now := a.now()
+	now, limit := a.now(), maxTokenLifetime(owner)
 	switch {
 	case !expiring:
+	case in.Expires == nil && !admin:
+		t.Expires = now.Add(min(defaultTokenDuration, limit))
 	case in.Expires == nil:
 		t.Expires = now.Add(defaultTokenDuration)
 	case !in.Expires.After(now):
 		return Token{}, store.Invalid("expires", "must be in the future")
+	case !admin && in.Expires.After(now.Add(limit)):
+		return Token{}, store.Invalid("expires", "must be at most %s from now", timedelta(limit))
 	default:
 		t.Expires = *in.Expires
 	}
-	secret, err := a.Core.CreateToken(ctx, c.Scope, t, "")
+	// A token is its owner's identity: minting one for someone is acting
+	// on them, and nobody may act on someone who may do more.
+	var secret string
+	err := a.guard(ctx, c, func(tx store.Scope) error {
+		var err error
+		secret, err = a.Core.CreateToken(ctx, tx, t, "")
+		return err
+	}, core.OnUser(owner.ID))
 	if err != nil {
 		return Token{}, err
 	}

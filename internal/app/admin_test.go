@@ -894,7 +894,7 @@ func TestAdminTokenKeyShownOnce(t *testing.T) {
 	if r := api.call("GET", "core/users/me/", nil, true); r.status != 200 {
 		t.Errorf("the shown key does not authenticate: %d", r.status)
 	}
-	tok, _ := e.sc.Tokens().GetByIdentifier(context.Background(), "ci-deploy")
+	tok, _ := e.sc.Tokens().GetByIdentifier(context.Background(), uuid.Nil, "ci-deploy")
 	if p = c.consoleGet("/if/admin/core/tokens/" + tok.ID.String() + "/"); p.has(m[1]) {
 		t.Error("the token's page shows the key again")
 	}

@@ -128,6 +128,9 @@ func wire(x *App, o Options) (*services, error) {
 		return x.Server.ReloadTenants(ctx)
 	})
 	api.RegisterSystem(rest, x.db.Driver(), q.Stats)
+	// Every endpoint is registered: the rule of who may act on whom can
+	// now read a role's short permission names as the API does.
+	x.core.Catalog = rest.Permissions
 	console, err := admin.New(admin.Options{API: rest, Web: renderer, Store: reading, Log: x.log, ExternalURL: x.cfg.ExternalURL})
 	if err != nil {
 		return nil, err

@@ -69,7 +69,7 @@ func (c *Core) Bootstrap(ctx context.Context, sc store.Scope, o BootstrapOptions
 		if o.Token == "" {
 			return nil
 		}
-		if _, err := tx.Tokens().GetByIdentifier(ctx, BootstrapTokenID); err == nil {
+		if _, err := tx.Tokens().GetByIdentifier(ctx, admin.ID, BootstrapTokenID); err == nil {
 			return nil
 		} else if !errors.Is(err, store.ErrNotFound) {
 			return err

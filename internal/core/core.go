@@ -34,6 +34,11 @@ type Core struct {
 	Hasher *password.Hasher
 	Log    *slog.Logger
 	Now    func() time.Time
+	// Catalog lists the full permission names the API checks, so that a
+	// role's permission named without its app label (view_user) compares
+	// equal to the full name (authentik_core.view_user). Nil compares
+	// names as they are.
+	Catalog func() []string
 }
 
 // New returns a Core with the real clock.

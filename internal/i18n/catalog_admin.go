@@ -133,8 +133,6 @@ var adminMessages = map[string]entry{
 	"admin.api.no_user":        {en: "No such user.", zh: "该用户不存在。"},
 	"admin.api.no_group":       {en: "No such group.", zh: "该组不存在。"},
 	"admin.api.no_role":        {en: "No such role: {role}.", zh: "角色不存在：{role}。"},
-	"admin.api.role_not_held":  {en: "You can only assign roles whose permissions you hold yourself.", zh: "只能分配您自己拥有其全部权限的角色。"},
-	"admin.api.parent_grants":  {en: "This parent group would give the group's members permissions you do not hold.", zh: "该上级组会给本组成员授予您自己没有的权限。"},
 	"admin.api.invalid":        {en: "Some values are not valid.", zh: "部分内容无效。"},
 	"admin.api.delete_self":    {en: "You cannot delete yourself.", zh: "您不能删除自己。"},
 	"admin.api.length_256":     {en: "Enter 1 to 256 characters.", zh: "请输入 1 到 256 个字符。"},
@@ -148,6 +146,14 @@ var adminMessages = map[string]entry{
 	"admin.api.one_subject":    {en: "Choose exactly one of policy, group or user.", zh: "策略、组、用户三者必须且只能选择一个。"},
 	"admin.api.changed":        {en: "Someone changed this object while you were editing it. Your input is kept below; reload the page to see their change.", zh: "在您编辑期间，其他人修改了该对象。您的输入保留在下方；刷新页面可查看对方的修改。"},
 	"admin.api.superuser_only": {en: "Only superusers may grant superuser rights.", zh: "只有超级用户才能授予超级用户权限。"},
+
+	// Who may act on whom (docs/security.md), and token limits.
+	"admin.api.superuser_target": {en: "Only superusers may act on a superuser.", zh: "只有超级用户才能操作超级用户。"},
+	"admin.api.stronger_target":  {en: "You cannot act on a user who holds permissions you do not hold.", zh: "您不能操作拥有您所没有的权限的用户。"},
+	"admin.api.superuser_group":  {en: "Only superusers may change a superuser group, a group below one, or their members.", zh: "只有超级用户才能修改超级用户组、其下级组或它们的成员。"},
+	"admin.api.token_lifetime":   {en: "Choose an expiry at most {limit} from now.", zh: "请选择自现在起不超过 {limit} 的过期时间。"},
+	"admin.api.token_ambiguous":  {en: "Several users have a token with this identifier; open it from the list instead.", zh: "多个用户拥有使用此标识符的令牌，请从列表中打开。"},
+
 	"admin.api.reserved":       {en: "{value} is reserved.", zh: "{value} 是保留值。"},
 	"admin.api.one_of":         {en: "Choose one of: {values}.", zh: "请从以下选项中选择：{values}。"},
 	"admin.api.needs":          {en: "You need the permission {perm}.", zh: "您需要 {perm} 权限。"},

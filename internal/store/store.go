@@ -208,7 +208,10 @@ type ObjectPermission struct {
 type Tokens interface {
 	Create(ctx context.Context, t *Token) error
 	Get(ctx context.Context, id uuid.UUID) (*Token, error)
-	GetByIdentifier(ctx context.Context, identifier string) (*Token, error)
+	// GetByIdentifier finds the token of userID with identifier, which is
+	// unique per user. uuid.Nil looks at every user's tokens:
+	// ErrConflict if several have one of that name.
+	GetByIdentifier(ctx context.Context, userID uuid.UUID, identifier string) (*Token, error)
 	// GetByKeyHash finds a token by the hash of its secret; expired tokens
 	// are returned too, so the caller can tell "expired" from "unknown".
 	GetByKeyHash(ctx context.Context, hash []byte) (*Token, error)

@@ -37,9 +37,9 @@ func (s tokens) Create(ctx context.Context, t *store.Token) error {
 	return s.err(err)
 }
 
-func (s tokens) one(ctx context.Context, where string, arg any) (*store.Token, error) {
+func (s tokens) one(ctx context.Context, where string, args ...any) (*store.Token, error) {
 	t, err := scanToken(s.q.QueryRowContext(ctx, `SELECT `+tokenColumns+` FROM tokens WHERE tenant_id = $1 AND `+where,
-		s.tenant, arg))
+		append([]any{s.tenant}, args...)...))
 	if err != nil {
 		return nil, s.err(err)
 	}
@@ -50,8 +50,21 @@ func (s tokens) Get(ctx context.Context, id uuid.UUID) (*store.Token, error) {
 	return s.one(ctx, `id = $2`, id)
 }
 
-func (s tokens) GetByIdentifier(ctx context.Context, identifier string) (*store.Token, error) {
-	return s.one(ctx, `identifier = $2`, identifier)
+func (s tokens) GetByIdentifier(ctx context.Context, userID uuid.UUID, identifier string) (*store.Token, error) {
+	if userID != uuid.Nil {
+		return s.one(ctx, `user_id = $2 AND identifier = $3`, userID, identifier)
+	}
+	ts, err := s.list(ctx, `SELECT `+tokenColumns+` FROM tokens WHERE tenant_id = $1 AND identifier = $2 LIMIT 2`,
+		s.tenant, identifier)
+	switch {
+	case err != nil:
+		return nil, err
+	case len(ts) == 0:
+		return nil, store.ErrNotFound
+	case len(ts) > 1:
+		return nil, store.ErrConflict
+	}
+	return ts[0], nil
 }
 
 func (s tokens) GetByKeyHash(ctx context.Context, hash []byte) (*store.Token, error) {
@@ -59,8 +72,12 @@ func (s tokens) GetByKeyHash(ctx context.Context, hash []byte) (*store.Token, er
 }
 
 func (s tokens) ListForUser(ctx context.Context, userID uuid.UUID) ([]*store.Token, error) {
-	rows, err := s.q.QueryContext(ctx, `SELECT `+tokenColumns+` FROM tokens WHERE tenant_id = $1 AND user_id = $2
+	return s.list(ctx, `SELECT `+tokenColumns+` FROM tokens WHERE tenant_id = $1 AND user_id = $2
 		ORDER BY created_at, id`, s.tenant, userID)
+}
+
+func (s tokens) list(ctx context.Context, q string, args ...any) ([]*store.Token, error) {
+	rows, err := s.q.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, s.err(err)
 	}

@@ -520,6 +520,25 @@ func testTokens(t *testing.T, s store.Store) {
 	_, err = sc.Tokens().GetByKeyHash(ctx, hashOf("wrong"))
 	wantErr(t, "unknown key", err, store.ErrNotFound)
 	wantErr(t, "duplicate identifier", sc.Tokens().Create(ctx, &store.Token{Identifier: "frank-api", KeyHash: hashOf("x"), Intent: store.IntentAPI, UserID: u.ID}), store.ErrConflict)
+	// Identifiers are unique per owner: another user may use the name.
+	gina := mustUser(t, sc, "gina")
+	ginas := &store.Token{Identifier: "frank-api", KeyHash: hashOf("gina"), Intent: store.IntentAPI, UserID: gina.ID}
+	noErr(t, "another user's token of the same name", sc.Tokens().Create(ctx, ginas))
+	for _, c := range []struct {
+		user uuid.UUID
+		name string
+		want *store.Token
+		err  error
+	}{{u.ID, "frank-api", tok, nil}, {gina.ID, "frank-api", ginas, nil}, {gina.ID, "old", nil, store.ErrNotFound},
+		{uuid.Nil, "old", exp, nil}, {uuid.Nil, "frank-api", nil, store.ErrConflict}} {
+		got, err := sc.Tokens().GetByIdentifier(ctx, c.user, c.name)
+		if c.err != nil {
+			wantErr(t, "GetByIdentifier "+c.name, err, c.err)
+		} else if err != nil || got.ID != c.want.ID {
+			t.Fatalf("GetByIdentifier(%v, %q): want %v, got %+v (%v)", c.user, c.name, c.want.ID, got, err)
+		}
+	}
+	noErr(t, "delete gina", sc.Users().Delete(ctx, gina.ID))
 	wantErr(t, "bad intent", sc.Tokens().Create(ctx, &store.Token{Identifier: "x", KeyHash: hashOf("y"), Intent: "root", UserID: u.ID}), store.ErrInvalid)
 	wantErr(t, "unhashed key", sc.Tokens().Create(ctx, &store.Token{Identifier: "x", KeyHash: []byte("plain"), Intent: store.IntentAPI, UserID: u.ID}), store.ErrInvalid)
 	wantErr(t, "unknown user", sc.Tokens().Create(ctx, &store.Token{Identifier: "x", KeyHash: hashOf("z"), Intent: store.IntentAPI, UserID: uuid.New()}), store.ErrNotFound)
@@ -682,7 +701,7 @@ func testTenantIsolation(t *testing.T, s store.Store) {
 		{"Roles.SetForGroup (A's group)", b.Roles().SetForGroup(ctx, ga.ID, nil)},
 		{"Tokens.Get", notFound(b.Tokens().Get(ctx, ta.ID))},
 		{"Tokens.GetByKeyHash", notFound(b.Tokens().GetByKeyHash(ctx, hashOf("ivy")))},
-		{"Tokens.GetByIdentifier", notFound(b.Tokens().GetByIdentifier(ctx, "ivy"))},
+		{"Tokens.GetByIdentifier", notFound(b.Tokens().GetByIdentifier(ctx, uuid.Nil, "ivy"))},
 		{"Tokens.Delete", b.Tokens().Delete(ctx, ta.ID)},
 		{"Tokens.Create for A's user", b.Tokens().Create(ctx, &store.Token{Identifier: "steal", KeyHash: hashOf("steal"), Intent: store.IntentAPI, UserID: ua.ID})},
 		{"Sessions.Get", notFound(b.Sessions().Get(ctx, sa.ID))},
