@@ -16,7 +16,6 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/core"
 	"github.com/gatehouse-id/gatehouse/internal/httpx"
 	"github.com/gatehouse-id/gatehouse/internal/policy"
-	"github.com/gatehouse-id/gatehouse/internal/ratelimit"
 	"github.com/gatehouse-id/gatehouse/internal/session"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 )
@@ -126,8 +125,8 @@ type Env struct {
 	Sessions *session.Manager
 	Events   EventWriter
 	Mail     Mailer
-	// LoginIP and LoginUser throttle password attempts.
-	LoginIP, LoginUser *ratelimit.Limiter
+	// Login throttles password attempts; nil allows all.
+	Login *LoginThrottle
 	// ReputationLower/Upper clamp scores (Authentik: -5 / +5).
 	ReputationLower, ReputationUpper int
 	ReputationExpiry                 time.Duration

@@ -125,7 +125,7 @@ func (s *identification) Respond(ctx context.Context, x *flow.Execution, r flow.
 		case res.deny != "":
 			return flow.Deny(res.deny, res.denyText)
 		case !res.ok:
-			c.AddError(flow.NonFieldErrors, res.code, res.text)
+			c.AddErrorArgs(flow.NonFieldErrors, res.code, res.text, res.args)
 			return flow.Invalid(c)
 		}
 		x.SetPendingUser(u)
