@@ -82,6 +82,7 @@ func wire(x *App, o Options) (*services, error) {
 		Sessions:         session.NewManager(x.cfg.Sessions.UnauthenticatedAge, x.cfg.CookieDomain),
 		Events:           events,
 		Mail:             mailer{q},
+		Jobs:             q,
 		Login:            loginThrottle(x.cfg.Throttle, box),
 		ReputationLower:  -5,
 		ReputationUpper:  5,
@@ -91,6 +92,7 @@ func wire(x *App, o Options) (*services, error) {
 		Now:              time.Now,
 		Observer:         pm,
 	}
+	stage.RegisterEmailJob(q, x.db, env.Mail, events)
 	renderer, err := web.New()
 	if err != nil {
 		return nil, err

@@ -99,7 +99,8 @@ const attemptsKey = "goauthentik.io/stages/password/attempts"
 
 // checkPassword is the one password check of every flow (password stage
 // and identification with an inline password). Unknown and inactive users
-// cost the same hashing and get the same answer as a wrong password; every failure lowers the reputation of the account (by
+// cost the same hashing, the same lookups and get the same answer as a
+// wrong password; every failure lowers the reputation of the account (by
 // username, as Authentik keys it, or the name typed when none matched) and
 // the client IP, and counts towards the stage's cancel limit. Attempts
 // pass flow.LoginThrottle first.
@@ -120,12 +121,14 @@ func checkPassword(ctx context.Context, x *flow.Execution, p *password, u *store
 				return checkResult{err: err}
 			}
 		}
-		if !ok && u != nil && has(p.Backends, backendToken) {
+		// The app-password lookup runs for unknown users too, so that it
+		// costs every identifier the same.
+		if !ok && has(p.Backends, backendToken) {
 			t, tu, err := x.Env.Core.AuthenticateToken(ctx, x.Scope, plain, store.IntentAppPassword)
 			if err != nil && !errors.Is(err, core.ErrBadToken) {
 				return checkResult{err: err}
 			}
-			if err == nil && tu.ID == u.ID {
+			if err == nil && u != nil && tu.ID == u.ID {
 				ok, method = true, "app_password"
 				x.Plan.Context["auth_method_args"] = map[string]any{"token": t.Identifier}
 			}
