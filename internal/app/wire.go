@@ -11,6 +11,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/api"
 	"github.com/gatehouse-id/gatehouse/internal/audit"
 	"github.com/gatehouse-id/gatehouse/internal/blueprint"
+	"github.com/gatehouse-id/gatehouse/internal/config"
 	"github.com/gatehouse-id/gatehouse/internal/crypto/jwt"
 	"github.com/gatehouse-id/gatehouse/internal/crypto/keys"
 	"github.com/gatehouse-id/gatehouse/internal/crypto/secretbox"
@@ -71,15 +72,18 @@ func wire(x *App, o Options) (*services, error) {
 	scheduleCleanup(x, q)
 	q.Schedule(audit.RetentionSchedule, time.Hour, audit.Retention(x.db, time.Now, x.log))
 
-	t := x.cfg.Throttle
+	box, err := secretbox.New(x.cfg.SecretKey, x.cfg.SecretKeyPrevious...)
+	if err != nil {
+		return nil, err
+	}
 	env := &flow.Env{
 		Core:             x.core,
 		Policies:         policies,
 		Sessions:         session.NewManager(x.cfg.Sessions.UnauthenticatedAge, x.cfg.CookieDomain),
 		Events:           events,
 		Mail:             mailer{q},
-		LoginIP:          ratelimit.New(float64(t.LoginIPPerMinute)/60, t.LoginIPBurst, 100_000),
-		LoginUser:        ratelimit.New(float64(t.LoginUserPerMinute)/60, t.LoginUserBurst, 100_000),
+		Jobs:             q,
+		Login:            loginThrottle(x.cfg.Throttle, box),
 		ReputationLower:  -5,
 		ReputationUpper:  5,
 		ReputationExpiry: 24 * time.Hour,
@@ -88,11 +92,8 @@ func wire(x *App, o Options) (*services, error) {
 		Now:              time.Now,
 		Observer:         pm,
 	}
+	stage.RegisterEmailJob(q, x.db, env.Mail, events)
 	renderer, err := web.New()
-	if err != nil {
-		return nil, err
-	}
-	box, err := secretbox.New(x.cfg.SecretKey, x.cfg.SecretKeyPrevious...)
 	if err != nil {
 		return nil, err
 	}
@@ -138,6 +139,25 @@ func wire(x *App, o Options) (*services, error) {
 	s.handlers = append(s.handlers, console)
 	return s, nil
 }
+
+// loginThrottle builds the password-attempt budgets from the
+// configuration. A known browser's budget is the account's, since it
+// stands in for the account's owner.
+func loginThrottle(t config.Throttle, box *secretbox.Box) *flow.LoginThrottle {
+	perMinute := func(n int) float64 { return float64(n) / 60 }
+	return &flow.LoginThrottle{
+		IP:        ratelimit.New(perMinute(t.LoginIPPerMinute), t.LoginIPBurst, 100_000),
+		Account:   ratelimit.New(perMinute(t.LoginUserPerMinute), t.LoginUserBurst, 100_000),
+		Global:    ratelimit.New(perMinute(t.LoginGlobalPerMinute), t.LoginGlobalBurst, 1_000),
+		Device:    ratelimit.New(perMinute(t.LoginUserPerMinute), t.LoginUserBurst, 100_000),
+		Box:       box,
+		DeviceAge: knownDeviceAge,
+	}
+}
+
+// knownDeviceAge is how long a browser stays known to an account after
+// its last login: Authentik's remember_device default, 30 days.
+const knownDeviceAge = 30 * 24 * time.Hour
 
 // applyDefaults creates the default flows, stages and policies in every
 // tenant; objects that exist (perhaps edited by an admin) are left alone.

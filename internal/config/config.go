@@ -115,12 +115,17 @@ type Sessions struct {
 }
 
 // Throttle bounds password attempts. Each is a token bucket: the burst is
-// how many attempts may come at once, the rate how fast it refills.
+// how many attempts may come at once, the rate how fast it refills. The
+// login_user budget is per account (username and email share it); the
+// global one is per tenant, so that rotating a spoofable client address
+// (X-Forwarded-For) over many accounts still meets a bound.
 type Throttle struct {
-	LoginIPPerMinute   int `yaml:"login_ip_per_minute" check:"positive"`
-	LoginIPBurst       int `yaml:"login_ip_burst" check:"positive"`
-	LoginUserPerMinute int `yaml:"login_user_per_minute" check:"positive"`
-	LoginUserBurst     int `yaml:"login_user_burst" check:"positive"`
+	LoginIPPerMinute     int `yaml:"login_ip_per_minute" check:"positive"`
+	LoginIPBurst         int `yaml:"login_ip_burst" check:"positive"`
+	LoginUserPerMinute   int `yaml:"login_user_per_minute" check:"positive"`
+	LoginUserBurst       int `yaml:"login_user_burst" check:"positive"`
+	LoginGlobalPerMinute int `yaml:"login_global_per_minute" check:"positive"`
+	LoginGlobalBurst     int `yaml:"login_global_burst" check:"positive"`
 }
 
 // Web configures the HTTP servers. The timeout names are Authentik's, so
@@ -175,7 +180,8 @@ func Defaults() *Config {
 			TimeoutHTTPWrite:      60 * time.Second,
 			TimeoutHTTPIdle:       120 * time.Second,
 		},
-		Throttle: Throttle{LoginIPPerMinute: 60, LoginIPBurst: 30, LoginUserPerMinute: 10, LoginUserBurst: 10},
+		Throttle: Throttle{LoginIPPerMinute: 60, LoginIPBurst: 30, LoginUserPerMinute: 10, LoginUserBurst: 10,
+			LoginGlobalPerMinute: 120, LoginGlobalBurst: 300},
 	}
 }
 

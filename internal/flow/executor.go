@@ -234,13 +234,7 @@ func (e *Executor) show(x *Execution, c Challenge) Result {
 	base.FlowInfo = &FlowInfo{Title: x.Title(), Slug: x.Flow.Slug, Background: x.Flow.Background,
 		Layout: x.Flow.Layout, CancelURL: "/flows/-/cancel/?flow=" + url.QueryEscape(x.Flow.Slug)}
 	if base.PendingUser == "" && base.Component != ComponentIdentification {
-		// An unknown identifier is shown like a known user's name, so the
-		// password page does not reveal whether the account exists.
-		if u, _ := x.PendingUser(context.Background()); u != nil {
-			base.PendingUser = u.Username
-		} else {
-			base.PendingUser = x.Plan.Context.String(KeyPendingUserIdentifier)
-		}
+		base.PendingUser, _ = x.Shown(context.Background())
 	}
 	base.CSRFToken = x.Session.CSRFToken()
 	e.savePlan(x.Session, x.Plan)

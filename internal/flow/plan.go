@@ -63,6 +63,11 @@ const (
 	KeyConsentTarget         = "consent_target"
 )
 
+// KeyHideMatchedUser is set by an identification stage whose
+// show_matched_user is off: pages then show what was typed, never the
+// matched account (Execution.Shown).
+const KeyHideMatchedUser = "goauthentik.io/stages/identification/hide_matched_user"
+
 // String returns a string value, or "".
 func (c Context) String(key string) string {
 	s, _ := c[key].(string)

@@ -15,8 +15,8 @@ import (
 
 	"github.com/gatehouse-id/gatehouse/internal/core"
 	"github.com/gatehouse-id/gatehouse/internal/httpx"
+	"github.com/gatehouse-id/gatehouse/internal/job"
 	"github.com/gatehouse-id/gatehouse/internal/policy"
-	"github.com/gatehouse-id/gatehouse/internal/ratelimit"
 	"github.com/gatehouse-id/gatehouse/internal/session"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 )
@@ -126,8 +126,10 @@ type Env struct {
 	Sessions *session.Manager
 	Events   EventWriter
 	Mail     Mailer
-	// LoginIP and LoginUser throttle password attempts.
-	LoginIP, LoginUser *ratelimit.Limiter
+	// Jobs queues work a stage hands off (the email stage's links).
+	Jobs *job.Queue
+	// Login throttles password attempts; nil allows all.
+	Login *LoginThrottle
 	// ReputationLower/Upper clamp scores (Authentik: -5 / +5).
 	ReputationLower, ReputationUpper int
 	ReputationExpiry                 time.Duration
@@ -191,6 +193,34 @@ func (x *Execution) PendingUser(ctx context.Context) (*store.User, error) {
 		return u, nil
 	}
 	return x.User, nil
+}
+
+// Shown is what pages may show of the pending user: the name behind
+// "not you?" and a title's %(user)s, and the address an emailed link went
+// to. It is the one place that decides, so that no page tells a visitor
+// more about an account than what they typed:
+//
+//   - once an identification stage matched what a visitor typed, the
+//     address is never shown, and the name is what was typed unless the
+//     stage's show_matched_user is on and an account matched (Authentik's
+//     rule: then its username is shown, which reveals the match);
+//   - otherwise (a logged-in user, a user a flow created) the account's
+//     own username and address.
+func (x *Execution) Shown(ctx context.Context) (name, email string) {
+	if x.Plan == nil {
+		return "", ""
+	}
+	u, _ := x.PendingUser(ctx)
+	if typed := x.Plan.Context.String(KeyPendingUserIdentifier); typed != "" {
+		if u == nil || x.Plan.Context.Bool(KeyHideMatchedUser) {
+			return typed, ""
+		}
+		return u.Username, ""
+	}
+	if u == nil {
+		return "", ""
+	}
+	return u.Username, u.Email
 }
 
 // SetPendingUser records who the flow acts for.

@@ -22,14 +22,7 @@ func (x *Execution) Title() string {
 		if a := x.Plan.Context.String(KeyApplicationName); a != "" {
 			app = a
 		}
-		// What the user typed comes first, as Authentik's display of the
-		// pending user: the title must not reveal the username behind an
-		// email address.
-		if user = x.Plan.Context.String(KeyPendingUserIdentifier); user == "" {
-			if u, _ := x.PendingUser(context.Background()); u != nil {
-				user = u.Username
-			}
-		}
+		user, _ = x.Shown(context.Background())
 	}
 	return FormatTitle(t, app, user)
 }

@@ -18,8 +18,10 @@ var errorMessages = map[string]entry{
 	PromptPolicyFailed: {en: "The values you entered are not allowed.", zh: "您输入的内容不符合要求。", free: true},
 
 	// Deliberately the same whether the user exists or not.
-	PasswordInvalid:         {en: "Invalid username or password.", zh: "用户名或密码错误。"},
-	PasswordRateLimited:     {en: "Too many attempts, please try again later.", zh: "尝试次数过多，请稍后再试。"},
+	PasswordInvalid: {en: "Invalid username or password.", zh: "用户名或密码错误。"},
+	PasswordRateLimited: {en: "Too many attempts, please try again in {seconds} seconds.",
+		enOne: "Too many attempts, please try again in {seconds} second.", count: "seconds",
+		zh: "尝试次数过多，请在 {seconds} 秒后重试。"},
 	PasswordTooManyAttempts: {en: "Too many failed attempts.", zh: "失败次数过多。"},
 	IdentificationFailed:    {en: "Failed to authenticate.", zh: "身份验证失败。"},
 	EmailTooMany:            {en: "Too many emails sent, please try again later.", zh: "邮件发送次数过多，请稍后再试。"},

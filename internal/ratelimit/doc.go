@@ -1,5 +1,8 @@
 // Package ratelimit throttles events per key in process memory: login
-// attempts per client IP and per username, and other abuse throttles.
+// attempts per client IP, per account and per tenant, and other abuse
+// throttles. A request that must pass several (AllowAll) spends from all
+// of them or from none, and an attempt that turned out not to count can
+// give its token back (Return).
 //
 // Each key has a token bucket, kept as GCRA state (one timestamp: when
 // the bucket will be full again), so a bucket costs a few dozen bytes and

@@ -123,6 +123,75 @@ func (l *Limiter) AllowN(key string, now time.Time, n int) (ok bool, retryAfter 
 	return true, 0
 }
 
+// Wait reports how long until key's bucket holds a token at time now (0:
+// it holds one), taking nothing. A caller that must pass several limiters
+// asks each first and takes from them only when none would refuse, so a
+// request refused by one does not spend the others' budgets.
+func (l *Limiter) Wait(key string, now time.Time) time.Duration {
+	if l == nil {
+		return 0
+	}
+	t := min(max(now.Sub(l.base).Nanoseconds(), -clamp), clamp)
+	h := maphash.String(l.seed, key)
+	s := l.shard(h)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	b := s.buckets[h]
+	if b == nil {
+		return 0
+	}
+	return time.Duration(max(b.tat+l.interval-l.tolerance-t, 0))
+}
+
+// Budget is one key of one limiter: a request that must pass several
+// throttles (per IP, per account, per tenant) names a Budget for each.
+type Budget struct {
+	Limiter *Limiter
+	Key     string
+}
+
+// AllowAll takes one token at time now from every budget, or, when any of
+// them has none, takes nothing and reports the longest wait: a request
+// refused by one budget does not spend the others. Two requests racing
+// may both pass the last token's check; a budget is then overdrawn by one,
+// which the next refill absorbs.
+func AllowAll(now time.Time, budgets ...Budget) (ok bool, retryAfter time.Duration) {
+	for _, b := range budgets {
+		retryAfter = max(retryAfter, b.Limiter.Wait(b.Key, now))
+	}
+	if retryAfter > 0 {
+		return false, retryAfter
+	}
+	for _, b := range budgets {
+		b.Limiter.AllowN(b.Key, now, 1)
+	}
+	return true, 0
+}
+
+// Return gives back one token taken from key's bucket at time now: an
+// attempt that turned out not to count (a login that succeeded) does not
+// use up the budget meant for failures. The bucket never holds more than
+// its burst.
+func (l *Limiter) Return(key string, now time.Time) {
+	if l == nil {
+		return
+	}
+	t := min(max(now.Sub(l.base).Nanoseconds(), -clamp), clamp)
+	h := maphash.String(l.seed, key)
+	s := l.shard(h)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	b := s.buckets[h]
+	if b == nil {
+		return
+	}
+	if b.tat -= l.interval; b.tat <= t {
+		s.remove(b)
+		return
+	}
+	s.up(b.idx) // tat only shrank
+}
+
 // Reset forgets key, giving it a full bucket (after a successful login,
 // say).
 func (l *Limiter) Reset(key string) {

@@ -323,3 +323,78 @@ func BenchmarkAllowDistinctKeys(b *testing.B) {
 		b.Fatalf("Len() = %d, want at most 100000", l.Len())
 	}
 }
+
+func TestWaitTakesNothing(t *testing.T) {
+	l := New(1, 2, 10) // a token a second, 2 at once
+	if w := l.Wait("k", at(0)); w != 0 {
+		t.Fatalf("an unknown key: Wait = %v, want 0", w)
+	}
+	for range 5 {
+		l.Wait("k", at(0))
+	}
+	for k := range 2 {
+		if ok, _ := l.AllowN("k", at(0), 1); !ok {
+			t.Fatalf("attempt %d of 2 refused after Wait calls: Wait must take nothing", k+1)
+		}
+	}
+	_, retry := l.AllowN("k", at(0), 1)
+	if w := l.Wait("k", at(0)); w != retry || w != time.Second {
+		t.Fatalf("an empty bucket: Wait = %v, AllowN's retry = %v; want both 1s", w, retry)
+	}
+	if w := l.Wait("k", at(400*time.Millisecond)); w != 600*time.Millisecond {
+		t.Fatalf("0.4s later: Wait = %v, want 600ms", w)
+	}
+}
+
+func TestReturnGivesBackOneToken(t *testing.T) {
+	l := New(1.0/60, 3, 10) // a token a minute, 3 at once
+	for range 3 {
+		l.AllowN("k", at(0), 1)
+	}
+	l.Return("k", at(0))
+	if ok, _ := l.AllowN("k", at(0), 1); !ok {
+		t.Fatalf("after Return: want one token back")
+	}
+	if ok, _ := l.AllowN("k", at(0), 1); ok {
+		t.Fatalf("after Return: want exactly one token back")
+	}
+	// Returning more than was taken fills the bucket, not beyond.
+	for range 10 {
+		l.Return("k", at(0))
+	}
+	for k := range 3 {
+		if ok, _ := l.AllowN("k", at(0), 1); !ok {
+			t.Fatalf("attempt %d after many returns refused", k+1)
+		}
+	}
+	if ok, _ := l.AllowN("k", at(0), 1); ok {
+		t.Fatalf("a 4th attempt allowed: returns must not overfill the burst of 3")
+	}
+	l.Return("unknown", at(0)) // nothing to return: no effect, no panic
+	if n := l.Len(); n != 1 {
+		t.Fatalf("Len = %d after returning to an unknown key, want 1", n)
+	}
+}
+
+func TestAllowAllTakesFromAllOrNone(t *testing.T) {
+	ip, account := New(1, 5, 10), New(1, 2, 10)
+	both := []Budget{{ip, "10.0.0.1"}, {account, "alice"}}
+	for k := range 2 {
+		if ok, _ := AllowAll(at(0), both...); !ok {
+			t.Fatalf("attempt %d: want allowed while both budgets hold tokens", k+1)
+		}
+	}
+	ok, wait := AllowAll(at(0), both...)
+	if ok || wait != time.Second {
+		t.Fatalf("the account budget is spent: AllowAll = %v, %v; want refused, wait 1s", ok, wait)
+	}
+	// The refusal took nothing from the IP budget: 3 of its 5 are left.
+	for k := range 3 {
+		if ok, _ := ip.AllowN("10.0.0.1", at(0), 1); !ok {
+			t.Fatalf("IP token %d of the 3 left refused: the refused AllowAll must not have spent it", k+1)
+		}
+	}
+	if ok, _ := AllowAll(at(0)); !ok {
+		t.Fatalf("no budgets: want allowed")
+	}
+}

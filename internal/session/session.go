@@ -54,7 +54,13 @@ type Session struct {
 	end bool
 	// replaces is the logged-in session a new login replaces; Save ends it.
 	replaces *store.Session
+	// cookies are other cookies Save sends with the response.
+	cookies []*http.Cookie
 }
+
+// SetCookie has Save send c with this response, whatever else it does
+// (another package's cookie, e.g. the flow's known-device cookie).
+func (s *Session) SetCookie(c *http.Cookie) { s.cookies = append(s.cookies, c) }
 
 // EndOnSave makes the next Save end the session and clear its cookie.
 func (s *Session) EndOnSave() { s.end = true }
@@ -137,6 +143,10 @@ const touchEvery = time.Minute
 
 // Save stores the session if it changed and (re)issues the cookie when needed.
 func (m *Manager) Save(ctx context.Context, w http.ResponseWriter, r *http.Request, s *Session) error {
+	for _, c := range s.cookies {
+		http.SetCookie(w, c)
+	}
+	s.cookies = nil
 	now := m.Now()
 	if s.end {
 		return m.logout(ctx, w, r, s)

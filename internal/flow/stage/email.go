@@ -5,12 +5,13 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
-	"net/url"
 	"strings"
 	"time"
 
-	"github.com/gatehouse-id/gatehouse/internal/crypto"
+	"github.com/google/uuid"
+
 	"github.com/gatehouse-id/gatehouse/internal/flow"
+	"github.com/gatehouse-id/gatehouse/internal/job"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 )
 
@@ -59,6 +60,11 @@ func mailTemplate(t string) string {
 
 const sentKey = "goauthentik.io/stages/email/sent"
 
+// linkDelay holds the link's job back until the answer is long gone, so
+// that its work for an account (the link, the mail) does not slow down the
+// answer, which would tell that the account exists.
+const linkDelay = time.Second
+
 func (s *email) Challenge(ctx context.Context, x *flow.Execution) flow.Outcome {
 	if n, _ := x.Plan.Context[sentKey].(float64); n > 0 {
 		return flow.Show(s.challenge(ctx, x))
@@ -78,8 +84,8 @@ func (s *email) Respond(ctx context.Context, x *flow.Execution, _ flow.Response)
 
 func (s *email) challenge(ctx context.Context, x *flow.Execution) *flow.EmailChallenge {
 	c := &flow.EmailChallenge{Base: base(flow.ComponentEmail)}
-	if u, _ := x.PendingUser(ctx); u != nil {
-		c.Address = maskEmail(u.Email)
+	if _, addr := x.Shown(ctx); addr != "" {
+		c.Address = maskEmail(addr)
 	}
 	return c
 }
@@ -91,17 +97,19 @@ func (s *email) send(ctx context.Context, x *flow.Execution) flow.Outcome {
 	if err != nil {
 		return flow.Fail(err)
 	}
-	// An unknown user (recovery with pretend_user_exists) sees the same
-	// page; nothing is sent, so nobody learns whether the account exists.
-	if u == nil || u.Email == "" || !u.IsActive && !s.ActivateUserOnSuccess {
-		return flow.Show(s.challenge(ctx, x))
+	// Nobody to write to (an unknown user in recovery, with
+	// pretend_user_exists) gets the same page (flow.Execution.Shown keeps
+	// the address off it) after the same work: the job is queued all the
+	// same and does nothing (EmailJobKind).
+	to := uuid.Nil
+	if u != nil && u.Email != "" && (u.IsActive || s.ActivateUserOnSuccess) {
+		to = u.ID
 	}
-	key := newKey()
 	// The link resumes a copy of the plan after this stage, starting with
 	// a step that records the verified address.
 	resumed := *x.Plan
 	resumed.Bindings = append([]flow.Binding{{Kind: kindEmailVerified,
-		Config: mustJSON(map[string]any{"activate": s.ActivateUserOnSuccess, "user": u.ID.String()})}},
+		Config: mustJSON(map[string]any{"activate": s.ActivateUserOnSuccess, "user": to.String()})}},
 		x.Plan.Bindings[1:]...)
 	resumed.Context = copyContext(x.Plan.Context)
 	delete(resumed.Context, sentKey)
@@ -109,20 +117,15 @@ func (s *email) send(ctx context.Context, x *flow.Execution) flow.Outcome {
 	if err != nil {
 		return flow.Fail(err)
 	}
-	expires := x.Env.Now().Add(s.expiry)
-	if err := x.Scope.FlowTokens().Create(ctx, &store.FlowToken{KeyHash: crypto.HashToken(key), FlowSlug: x.Flow.Slug,
-		Plan: plan, Expires: expires}); err != nil {
-		return flow.Fail(err)
-	}
-	link := x.AbsoluteURL(x.Env.ExternalURL, flow.FlowURL(x.Flow.Slug)+"?flow_token="+url.QueryEscape(key))
-	if x.Env.Mail != nil {
-		err := x.Env.Mail.SendTemplate(ctx, x.Scope.TenantID(), u.Email, mailTemplate(s.Template), x.Lang, map[string]any{
-			"Name": firstNonEmpty(u.Name, u.Username), "Link": link, "Expires": expires, "Subject": s.Subject})
+	if x.Env.Jobs != nil {
+		_, err := x.Env.Jobs.Enqueue(ctx, EmailJobKind, emailJob{User: to, Flow: x.Flow.Slug, Plan: plan,
+			FlowURL: x.AbsoluteURL(x.Env.ExternalURL, flow.FlowURL(x.Flow.Slug)), Template: s.Template,
+			Subject: s.Subject, Lang: x.Lang, Expires: x.Env.Now().Add(s.expiry), ClientIP: x.Info.ClientIP,
+			UserAgent: x.Request.UserAgent()}, job.Tenant(x.Scope.TenantID()), job.RunAt(x.Env.Now().Add(linkDelay)))
 		if err != nil {
 			return flow.Fail(err)
 		}
 	}
-	x.Event(ctx, "email_sent", u, map[string]any{"template": s.Template, "to": maskEmail(u.Email)})
 	return flow.Show(s.challenge(ctx, x))
 }
 

@@ -113,6 +113,11 @@ func (s *identification) Respond(ctx context.Context, x *flow.Execution, r flow.
 		return flow.Fail(err)
 	}
 	x.Plan.Context[flow.KeyPendingUserIdentifier] = uid
+	if s.ShowMatchedUser {
+		delete(x.Plan.Context, flow.KeyHideMatchedUser)
+	} else {
+		x.Plan.Context[flow.KeyHideMatchedUser] = true
+	}
 	if s.PasswordStage != "" {
 		pw, err := passwordStageConfig(ctx, x, s.PasswordStage)
 		if err != nil {
@@ -125,7 +130,7 @@ func (s *identification) Respond(ctx context.Context, x *flow.Execution, r flow.
 		case res.deny != "":
 			return flow.Deny(res.deny, res.denyText)
 		case !res.ok:
-			c.AddError(flow.NonFieldErrors, res.code, res.text)
+			c.AddErrorArgs(flow.NonFieldErrors, res.code, res.text, res.args)
 			return flow.Invalid(c)
 		}
 		x.SetPendingUser(u)
@@ -145,11 +150,14 @@ func (s *identification) Respond(ctx context.Context, x *flow.Execution, r flow.
 	return flow.Next()
 }
 
-// find matches uid against the configured fields. Inactive users are
+// find matches uid against the configured fields; the first field that
+// matches wins. Every field is looked up whatever matched, so a known
+// identifier costs the same queries as an unknown one. Inactive users are
 // found too: the password stage answers for them like for a wrong
 // password, so deactivation is not revealed either.
 func (s *identification) find(ctx context.Context, x *flow.Execution, uid string) (*store.User, error) {
 	users := x.Scope.Users()
+	var found *store.User
 	for _, f := range s.UserFields {
 		var u *store.User
 		var err error
@@ -165,12 +173,12 @@ func (s *identification) find(ctx context.Context, x *flow.Execution, uid string
 			}
 			u, err = users.GetByEmail(ctx, uid)
 		}
-		if err == nil {
-			return u, nil
-		}
-		if !errors.Is(err, store.ErrNotFound) && !errors.Is(err, store.ErrConflict) {
+		if err != nil && !errors.Is(err, store.ErrNotFound) && !errors.Is(err, store.ErrConflict) {
 			return nil, err
 		}
+		if err == nil && found == nil {
+			found = u
+		}
 	}
-	return nil, nil
+	return found, nil
 }

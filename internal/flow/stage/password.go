@@ -4,12 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"strings"
+	"math"
 
 	"github.com/google/uuid"
 
 	"github.com/gatehouse-id/gatehouse/internal/core"
 	"github.com/gatehouse-id/gatehouse/internal/flow"
+	"github.com/gatehouse-id/gatehouse/internal/i18n"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 )
 
@@ -80,7 +81,7 @@ func (p *password) Respond(ctx context.Context, x *flow.Execution, r flow.Respon
 		return flow.Deny(res.deny, res.denyText)
 	case !res.ok:
 		c := p.challenge(ctx, x)
-		c.AddError("password", res.code, res.text)
+		c.AddErrorArgs("password", res.code, res.text, res.args)
 		return flow.Invalid(c)
 	}
 	return flow.Next()
@@ -89,6 +90,7 @@ func (p *password) Respond(ctx context.Context, x *flow.Execution, r flow.Respon
 type checkResult struct {
 	ok             bool
 	code, text     string
+	args           map[string]any
 	deny, denyText string
 	err            error
 }
@@ -97,15 +99,18 @@ const attemptsKey = "goauthentik.io/stages/password/attempts"
 
 // checkPassword is the one password check of every flow (password stage
 // and identification with an inline password). Unknown and inactive users
-// cost the same hashing and get the same answer as a wrong password; every
-// failure lowers the (user, IP) reputation and counts towards the stage's
-// cancel limit; login attempts are throttled per IP and per username.
+// cost the same hashing, the same lookups and get the same answer as a
+// wrong password; every failure lowers the reputation of the account (by
+// username, as Authentik keys it, or the name typed when none matched) and
+// the client IP, and counts towards the stage's cancel limit. Attempts
+// pass flow.LoginThrottle first.
 func checkPassword(ctx context.Context, x *flow.Execution, p *password, u *store.User, identifier, plain string) checkResult {
 	generic := checkResult{code: "stage.password.invalid", text: "Invalid username or password."}
 	ip := x.Info.ClientIP
-	key := x.Scope.TenantID().String() + "/" + strings.ToLower(identifier)
-	if !x.Env.LoginIP.Allow(x.Scope.TenantID().String()+"/"+ip) || !x.Env.LoginUser.Allow(key) {
-		return checkResult{code: "stage.password.rate_limited", text: "Too many attempts, please try again later."}
+	attempt, wait := x.Env.Login.Begin(x, u, identifier)
+	if attempt == nil {
+		args := map[string]any{"seconds": int(math.Ceil(wait.Seconds()))}
+		return checkResult{code: i18n.PasswordRateLimited, text: i18n.T(i18n.EN, i18n.PasswordRateLimited, args), args: args}
 	}
 	ok := false
 	method := "password"
@@ -116,12 +121,14 @@ func checkPassword(ctx context.Context, x *flow.Execution, p *password, u *store
 				return checkResult{err: err}
 			}
 		}
-		if !ok && u != nil && has(p.Backends, backendToken) {
+		// The app-password lookup runs for unknown users too, so that it
+		// costs every identifier the same.
+		if !ok && has(p.Backends, backendToken) {
 			t, tu, err := x.Env.Core.AuthenticateToken(ctx, x.Scope, plain, store.IntentAppPassword)
 			if err != nil && !errors.Is(err, core.ErrBadToken) {
 				return checkResult{err: err}
 			}
-			if err == nil && tu.ID == u.ID {
+			if err == nil && u != nil && tu.ID == u.ID {
 				ok, method = true, "app_password"
 				x.Plan.Context["auth_method_args"] = map[string]any{"token": t.Identifier}
 			}
@@ -133,12 +140,12 @@ func checkPassword(ctx context.Context, x *flow.Execution, p *password, u *store
 		x.Plan.Context[flow.KeyUserBackend] = p.backendFor(method)
 		x.Plan.Context[flow.KeyAuthMethod] = method
 		delete(x.Plan.Context, attemptsKey)
-		x.Env.LoginUser.Reset(key)
+		attempt.Succeeded(x, u)
 		return checkResult{ok: true}
 	}
 	if x.Env.ReputationExpiry > 0 {
-		if err := x.Scope.Reputation().Adjust(ctx, identifier, ip, -1, x.Env.ReputationLower, x.Env.ReputationUpper,
-			x.Env.Now().Add(x.Env.ReputationExpiry)); err != nil {
+		if err := x.Scope.Reputation().Adjust(ctx, reputationIdentifier(u, identifier), ip, -1, x.Env.ReputationLower,
+			x.Env.ReputationUpper, x.Env.Now().Add(x.Env.ReputationExpiry)); err != nil {
 			x.Env.Log.Warn("reputation update failed", "error", err)
 		}
 	}
@@ -150,6 +157,17 @@ func checkPassword(ctx context.Context, x *flow.Execution, p *password, u *store
 		return checkResult{deny: "stage.password.too_many_attempts", denyText: "Too many failed attempts."}
 	}
 	return generic
+}
+
+// reputationIdentifier is the identifier reputation scores are kept
+// under: the account's username, which the reputation policy reads for a
+// known user, so a failure typed as an email counts against the same score;
+// what was typed when no account matched.
+func reputationIdentifier(u *store.User, typed string) string {
+	if u != nil {
+		return u.Username
+	}
+	return typed
 }
 
 func (p *password) backendFor(method string) string {

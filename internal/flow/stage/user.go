@@ -237,11 +237,7 @@ func (s *userLogin) login(ctx context.Context, x *flow.Execution, remember bool)
 		}
 	}
 	if x.Env.ReputationExpiry > 0 {
-		ident := x.Plan.Context.String(flow.KeyPendingUserIdentifier)
-		if ident == "" {
-			ident = u.Username
-		}
-		x.Scope.Reputation().Adjust(ctx, ident, x.Info.ClientIP, 1, x.Env.ReputationLower, x.Env.ReputationUpper,
+		x.Scope.Reputation().Adjust(ctx, u.Username, x.Info.ClientIP, 1, x.Env.ReputationLower, x.Env.ReputationUpper,
 			now.Add(x.Env.ReputationExpiry))
 	}
 	x.Event(ctx, "login", u, map[string]any{"auth_method": x.Plan.Context.String(flow.KeyAuthMethod)})

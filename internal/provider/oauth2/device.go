@@ -11,7 +11,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 	"unicode"
 
@@ -19,9 +18,7 @@ import (
 
 	"github.com/gatehouse-id/gatehouse/internal/crypto"
 	"github.com/gatehouse-id/gatehouse/internal/flow"
-	"github.com/gatehouse-id/gatehouse/internal/httpx"
 	"github.com/gatehouse-id/gatehouse/internal/i18n"
-	"github.com/gatehouse-id/gatehouse/internal/ratelimit"
 	"github.com/gatehouse-id/gatehouse/internal/session"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 )
@@ -88,30 +85,6 @@ const (
 	deviceResultKey = "oauth2_device_result"
 )
 
-// deviceLimits are the throttles per tenant and client IP, made on first
-// use so every Service (every test server) has its own.
-type deviceLimits struct {
-	once sync.Once
-	// starts is Authentik's throttle of the device endpoint: 20 an hour
-	// per IP. Public clients need no secret to start, and each start is a
-	// row.
-	starts *ratelimit.Limiter
-	// guesses bounds the codes one IP may try on /device. A login costs
-	// three lookups (enter, come back from logging in, allow); at four a
-	// minute after the burst, a guesser facing a thousand live codes among
-	// 20^8 needs years per IP to expect a hit.
-	guesses *ratelimit.Limiter
-}
-
-func (s *Service) deviceLimits() *deviceLimits {
-	l := &s.device
-	l.once.Do(func() {
-		l.starts = ratelimit.New(20.0/3600, 20, 100_000)
-		l.guesses = ratelimit.New(4.0/60, 20, 100_000)
-	})
-	return l
-}
-
 // deviceData is stored with a device code.
 type deviceData struct {
 	ClientID string    `json:"client_id"`
@@ -155,10 +128,6 @@ func (s *Service) deviceGrants() map[string]grantHandler {
 	return map[string]grantHandler{grantDeviceCode: s.grantDeviceCode}
 }
 
-func throttleKey(r *http.Request, sc store.Scope) string {
-	return sc.TenantID().String() + "|" + httpx.From(r.Context()).ClientIP
-}
-
 // deviceAuthorization is /application/o/device/ (RFC 8628 §3.1, §3.2).
 func (s *Service) deviceAuthorization(w http.ResponseWriter, r *http.Request) {
 	if e := parseForm(w, r); e != nil {
@@ -167,14 +136,14 @@ func (s *Service) deviceAuthorization(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx := r.Context()
 	sc := s.scope(r)
-	if ok, wait := s.deviceLimits().starts.AllowN(throttleKey(r, sc), time.Now(), 1); !ok {
-		w.Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds())+1))
-		writeError(w, r, oerr(http.StatusTooManyRequests, "slow_down", "too many device authorization requests; try again later"))
-		return
-	}
 	c, e := s.authenticateClient(ctx, r, sc)
 	if e != nil {
 		writeError(w, r, e)
+		return
+	}
+	if ok, wait := s.deviceLimits().allowStart(r, sc, c.provider.ClientID); !ok {
+		w.Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds())+1))
+		writeError(w, r, oerr(http.StatusTooManyRequests, "slow_down", "too many device authorization requests; try again later"))
 		return
 	}
 	data, err := json.Marshal(deviceData{ClientID: c.provider.ClientID,
@@ -492,9 +461,7 @@ func (s *Service) devicePage(w http.ResponseWriter, r *http.Request) {
 		p.form(http.StatusOK, "", "", "")
 		return
 	}
-	if ok, _ := s.deviceLimits().guesses.AllowN(throttleKey(r, sc), time.Now(), 1); !ok {
-		p.form(http.StatusTooManyRequests, typed, i18n.DeviceTooManyAttempts,
-			"Too many codes tried, please wait a minute and try again.")
+	if !p.allowLookup(typed) {
 		return
 	}
 	a, c, d, err := s.pendingDevice(ctx, sc, typed)
