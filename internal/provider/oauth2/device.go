@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"slices"
@@ -162,33 +163,32 @@ func throttleKey(r *http.Request, sc store.Scope) string {
 // deviceAuthorization is /application/o/device/ (RFC 8628 §3.1, §3.2).
 func (s *Service) deviceAuthorization(w http.ResponseWriter, r *http.Request) {
 	if e := parseForm(w, r); e != nil {
-		writeError(w, r, e)
+		s.writeError(w, r, e)
 		return
 	}
 	ctx := r.Context()
 	sc := s.scope(r)
 	if ok, wait := s.deviceLimits().starts.AllowN(throttleKey(r, sc), time.Now(), 1); !ok {
 		w.Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds())+1))
-		writeError(w, r, oerr(http.StatusTooManyRequests, "slow_down", "too many device authorization requests; try again later"))
+		s.writeError(w, r, oerr(http.StatusTooManyRequests, "slow_down", "too many device authorization requests; try again later"))
 		return
 	}
 	c, e := s.authenticateClient(ctx, r, sc)
 	if e != nil {
-		writeError(w, r, e)
+		s.writeError(w, r, e)
 		return
 	}
 	data, err := json.Marshal(deviceData{ClientID: c.provider.ClientID,
 		Scopes: c.grantable(strings.Fields(r.PostForm.Get("scope")))})
 	if err != nil {
-		writeError(w, r, errServer())
+		s.writeError(w, r, errServer(fmt.Errorf("encoding the device request: %w", err)))
 		return
 	}
 	ttl := max(c.cfg.codeTTL, minDeviceTTL)
 	deviceCode := randomToken(32)
 	userCode, err := s.createDevice(ctx, sc, c, deviceCode, data, ttl)
 	if err != nil {
-		s.Log.Error("device authorization: storing the device code", "error", err)
-		writeError(w, r, errServer())
+		s.writeError(w, r, errServer(fmt.Errorf("device authorization: storing the device code: %w", err)))
 		return
 	}
 	verify := s.baseURL(r) + devicePath
@@ -310,7 +310,7 @@ func (s *Service) grantDeviceCode(ctx context.Context, r *http.Request, sc store
 		return nil, errInvalidGrant("the device code is invalid")
 	}
 	if err != nil {
-		return nil, errServer()
+		return nil, errServer(fmt.Errorf("looking up the device code: %w", err))
 	}
 	if a.ProviderID != c.provider.ID {
 		return nil, errInvalidGrant("the device code was issued to another client")
@@ -324,18 +324,18 @@ func (s *Service) grantDeviceCode(ctx context.Context, r *http.Request, sc store
 	}
 	var d deviceData
 	if err := json.Unmarshal(a.Data, &d); err != nil {
-		return nil, errServer()
+		return nil, errServer(fmt.Errorf("decoding the device code: %w", err))
 	}
 	dec, err := sc.Artifacts().GetByKey(ctx, kindDeviceDecision, decisionKey(a.ID))
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		return nil, s.pollPending(ctx, sc, a, &d, now)
 	case err != nil:
-		return nil, errServer()
+		return nil, errServer(fmt.Errorf("looking up the device decision: %w", err))
 	}
 	var dd deviceDecision
 	if err := json.Unmarshal(dec.Data, &dd); err != nil {
-		return nil, errServer()
+		return nil, errServer(fmt.Errorf("decoding the device decision: %w", err))
 	}
 	switch {
 	case !dd.Approved:
@@ -347,7 +347,7 @@ func (s *Service) grantDeviceCode(ctx context.Context, r *http.Request, sc store
 		if errors.Is(err, store.ErrConflict) {
 			return nil, s.replayed(ctx, r, sc, c, a, "device code used twice")
 		}
-		return nil, errServer()
+		return nil, errServer(fmt.Errorf("consuming the device code: %w", err))
 	}
 	u, e := s.activeUser(ctx, sc, dec.UserID)
 	if e != nil {
@@ -358,8 +358,7 @@ func (s *Service) grantDeviceCode(ctx context.Context, r *http.Request, sc store
 		refresh: slices.Contains(d.Scopes, "offline_access")}
 	resp, err := s.issue(ctx, r, sc, g)
 	if err != nil {
-		s.Log.Error("token: issuing", "error", err)
-		return nil, errServer()
+		return nil, errServer(fmt.Errorf("token: issuing: %w", err))
 	}
 	return resp, nil
 }
@@ -377,13 +376,13 @@ func (s *Service) pollPending(ctx context.Context, sc store.Scope, a *store.Arti
 	d.LastPoll = now
 	data, err := json.Marshal(d)
 	if err != nil {
-		return errServer()
+		return errServer(fmt.Errorf("encoding the device poll: %w", err))
 	}
 	if err := sc.Artifacts().SetData(ctx, a.ID, a.UserID, data); err != nil {
 		if errors.Is(err, store.ErrNotFound) {
 			return errInvalidGrant("the device code was used meanwhile")
 		}
-		return errServer()
+		return errServer(fmt.Errorf("recording the device poll: %w", err))
 	}
 	claim := &store.Artifact{Kind: kindDevicePoll, KeyHash: pollKey(a.ID, prev), ProviderID: a.ProviderID,
 		GrantID: a.GrantID, Expires: a.Expires}
@@ -391,7 +390,7 @@ func (s *Service) pollPending(ctx context.Context, sc store.Scope, a *store.Arti
 		if errors.Is(err, store.ErrConflict) {
 			return errSlowDown()
 		}
-		return errServer()
+		return errServer(fmt.Errorf("claiming the device poll: %w", err))
 	}
 	return errPending()
 }

@@ -3,6 +3,7 @@ package oauth2
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -46,7 +47,7 @@ func (s *Service) errorPage(w http.ResponseWriter, r *http.Request, status int, 
 }
 
 func (s *Service) serverError(w http.ResponseWriter, r *http.Request, err error) {
-	s.Log.Error("oauth2 request failed", "request_id", httpx.From(r.Context()).RequestID, "error", err)
+	s.logError(r.Context(), "oauth2: request failed", err, "route", r.Pattern)
 	s.Web.Page(w, r, i18n.FromRequest(r), http.StatusInternalServerError, "error", map[string]any{
 		"Title": "Something went wrong", "RequestID": httpx.From(r.Context()).RequestID})
 }
@@ -221,14 +222,14 @@ func (s *Service) par(w http.ResponseWriter, r *http.Request) {
 	}
 	params.Set("client_id", c.provider.ClientID)
 	if params.Get("request_uri") != "" {
-		writeError(w, r, errInvalidRequest("request_uri cannot be pushed"))
+		s.writeError(w, r, errInvalidRequest("request_uri cannot be pushed"))
 		return
 	}
 	if _, pe, oe := parseAuthRequest(params, c); pe != nil {
-		writeError(w, r, errInvalidRequest(pe.msg))
+		s.writeError(w, r, errInvalidRequest(pe.msg))
 		return
 	} else if oe != nil {
-		writeError(w, r, oe)
+		s.writeError(w, r, oe)
 		return
 	}
 	ref := randomToken(32)
@@ -237,7 +238,7 @@ func (s *Service) par(w http.ResponseWriter, r *http.Request) {
 	a := &store.Artifact{Kind: kindPAR, KeyHash: crypto.HashToken(ref), ProviderID: c.provider.ID, Data: data,
 		Expires: s.Now().Add(ttl)}
 	if err := sc.Artifacts().Create(ctx, a); err != nil {
-		writeError(w, r, errServer())
+		s.writeError(w, r, errServer(fmt.Errorf("par: storing the request: %w", err)))
 		return
 	}
 	w.WriteHeader(http.StatusCreated)
