@@ -178,6 +178,7 @@ func (s *Service) deviceAuthorization(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, e)
 		return
 	}
+	knownClient(r, c)
 	data, err := json.Marshal(deviceData{ClientID: c.provider.ClientID,
 		Scopes: c.grantable(strings.Fields(r.PostForm.Get("scope")))})
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -18,24 +19,37 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/store"
 )
 
-// Mount adds the endpoints at Authentik's paths.
+// Mount adds the endpoints at Authentik's paths. The endpoints a browser
+// app may call from its own origin go through withCORS (cors.go), which
+// also answers their preflights.
 func (s *Service) Mount(mux *http.ServeMux) {
 	mux.HandleFunc("GET /application/o/authorize/{$}", s.authorize)
 	mux.HandleFunc("POST /application/o/authorize/{$}", s.authorize)
-	mux.HandleFunc("POST /application/o/token/{$}", s.token)
-	mux.HandleFunc("GET /application/o/userinfo/{$}", s.userinfo)
-	mux.HandleFunc("POST /application/o/userinfo/{$}", s.userinfo)
-	mux.HandleFunc("POST /application/o/par/{$}", s.par)
-	mux.HandleFunc("POST /application/o/introspect/{$}", s.introspect)
-	mux.HandleFunc("POST /application/o/revoke/{$}", s.revoke)
+	for _, ep := range []struct {
+		path    string
+		methods []string
+		policy  corsPolicy
+		h       http.HandlerFunc
+	}{
+		{"/application/o/token/{$}", []string{"POST"}, corsClient, s.token},
+		{"/application/o/userinfo/{$}", []string{"GET", "POST"}, corsClient, s.userinfo},
+		{"/application/o/par/{$}", []string{"POST"}, corsClient, s.par},
+		{"/application/o/introspect/{$}", []string{"POST"}, corsClient, s.introspect},
+		{"/application/o/revoke/{$}", []string{"POST"}, corsClient, s.revoke},
+		{"/application/o/device/{$}", []string{"POST"}, corsClient, s.deviceAuthorization},
+		{"/application/o/{slug}/.well-known/openid-configuration", []string{"GET"}, corsPublic, s.discovery},
+		{"/.well-known/oauth-authorization-server/application/o/{slug}/{$}", []string{"GET"}, corsPublic, s.discovery},
+		{"/application/o/{slug}/jwks/{$}", []string{"GET"}, corsPublic, s.jwks},
+	} {
+		h := s.withCORS(ep.policy, ep.methods, ep.h)
+		for _, m := range slices.Concat(ep.methods, []string{http.MethodOptions}) {
+			mux.Handle(m+" "+ep.path, h)
+		}
+	}
 	mux.HandleFunc("GET /application/o/{slug}/end-session/{$}", s.endSession)
 	mux.HandleFunc("POST /application/o/{slug}/end-session/{$}", s.endSession)
-	mux.HandleFunc("POST /application/o/device/{$}", s.deviceAuthorization)
 	mux.HandleFunc("GET "+devicePath, s.devicePage)
 	mux.Handle("POST "+devicePath, http.NewCrossOriginProtection().Handler(http.HandlerFunc(s.devicePage)))
-	mux.HandleFunc("GET /application/o/{slug}/.well-known/openid-configuration", s.discovery)
-	mux.HandleFunc("GET /.well-known/oauth-authorization-server/application/o/{slug}/{$}", s.discovery)
-	mux.HandleFunc("GET /application/o/{slug}/jwks/{$}", s.jwks)
 	mux.HandleFunc("GET /application/o/{slug}/{$}", func(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/application/o/"+r.PathValue("slug")+"/.well-known/openid-configuration", http.StatusFound)
 	})
@@ -134,7 +148,6 @@ func (s *Service) discovery(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "public, max-age=300")
-	w.Header().Set("Access-Control-Allow-Origin", "*")
 	w.Write(body)
 }
 
@@ -202,7 +215,6 @@ func (s *Service) jwks(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "public, max-age=300")
-	w.Header().Set("Access-Control-Allow-Origin", "*")
 	w.Write(body)
 }
 

@@ -63,6 +63,7 @@ type Service struct {
 	mu      sync.Mutex
 	clients map[clientKey]*client
 	docs    docCache
+	origins tenantOrigins
 }
 
 func mustID(s string) uuid.UUID { return uuid.MustParse(s) }
@@ -175,6 +176,7 @@ func (s *Service) cached(ctx context.Context, sc store.Scope, by string, load fu
 
 // Invalidate forgets cached providers of a tenant after an admin edit.
 func (s *Service) Invalidate(tenant uuid.UUID) {
+	s.origins.forget(tenant)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for k := range s.clients {

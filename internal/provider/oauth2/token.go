@@ -46,7 +46,7 @@ func (s *Service) token(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, e)
 		return
 	}
-	allowOrigin(w, r, c)
+	knownClient(r, c)
 	resp, e := h(ctx, r, sc, c)
 	if e != nil {
 		s.writeError(w, r, e)
@@ -70,6 +70,7 @@ func (s *Service) clientRequest(w http.ResponseWriter, r *http.Request,
 		s.writeError(w, r, e)
 		return nil, nil, false
 	}
+	knownClient(r, c)
 	return sc, c, true
 }
 
@@ -324,6 +325,7 @@ func (s *Service) userinfo(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, errServer(fmt.Errorf("userinfo: loading the client: %w", err)))
 		return
 	}
+	knownClient(r, c)
 	u, e := s.activeUser(ctx, sc, a.UserID)
 	if e != nil && e.status >= http.StatusInternalServerError {
 		s.writeError(w, r, e)
@@ -340,25 +342,5 @@ func (s *Service) userinfo(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	claims["sub"] = subject(c, sc.TenantID(), u)
-	w.Header().Set("Access-Control-Allow-Origin", "*")
 	writeJSON(w, claims)
-}
-
-// allowOrigin lets a browser app read the token response when it runs on
-// the origin of one of the client's redirect URIs (a public client's code
-// exchange is a CORS "simple request"). Other origins get no header, so a
-// page elsewhere cannot read tokens even if it obtained a code.
-func allowOrigin(w http.ResponseWriter, r *http.Request, c *client) {
-	origin := r.Header.Get("Origin")
-	if origin == "" {
-		return
-	}
-	for _, ru := range c.cfg.RedirectURIs {
-		u, err := url.Parse(ru.URL)
-		if err == nil && ru.MatchingMode != "regex" && u.Scheme+"://"+u.Host == origin {
-			w.Header().Set("Access-Control-Allow-Origin", origin)
-			w.Header().Add("Vary", "Origin")
-			return
-		}
-	}
 }
