@@ -11,9 +11,9 @@ import (
 )
 
 // What the OAuth2 provider does when it cannot give the client what it
-// asked for (docs/security.md, "OAuth 2.0 errors and CORS"): a server
-// error is logged with its cause and the request ID, and only
-// server_error leaves.
+// asked for (docs/security.md, "OAuth 2.0 errors and CORS"): discovery
+// says what is true; a server error is logged with its cause and the
+// request ID, and only server_error leaves.
 
 // logLines are the JSON log lines a test environment wrote.
 func logLines(t testing.TB, logs *syncBuffer) []map[string]any {
@@ -39,6 +39,30 @@ func logLine(t testing.TB, logs *syncBuffer, msg, rid string) map[string]any {
 		}
 	}
 	return nil
+}
+
+// TestOIDCDiscoveryRequestURI: discovery says what is true. Only the PAR
+// endpoint's own request URIs are taken, and OIDC Discovery's
+// request_uri_parameter_supported defaults to true when left out, so it is
+// false, explicitly; PAR is advertised on its own.
+func TestOIDCDiscoveryRequestURI(t *testing.T) {
+	e := newEnv(t)
+	e.oidcApp("legacy", nil)
+	resp, err := http.Get(e.URL + "/application/o/legacy/.well-known/openid-configuration")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var doc map[string]any
+	if err := json.NewDecoder(resp.Body).Decode(&doc); err != nil {
+		t.Fatal(err)
+	}
+	if v, ok := doc["request_uri_parameter_supported"]; !ok || v != false {
+		t.Errorf("request_uri_parameter_supported = %v (present %v), want false", v, ok)
+	}
+	if doc["pushed_authorization_request_endpoint"] != e.URL+"/application/o/par/" {
+		t.Errorf("pushed_authorization_request_endpoint = %v", doc["pushed_authorization_request_endpoint"])
+	}
 }
 
 // TestOAuth2ServerErrorsAreLoggedWithTheirCause: a store failure behind

@@ -151,7 +151,9 @@ func (s *Service) discovery(w http.ResponseWriter, r *http.Request) {
 	w.Write(body)
 }
 
-// discoveryDoc advertises exactly what is implemented.
+// discoveryDoc advertises exactly what is implemented. request_uri is
+// OIDC Discovery's request object fetched from the client, which is not
+// supported: only the PAR endpoint's own URNs are taken.
 func (s *Service) discoveryDoc(r *http.Request, sc store.Scope, c *client) map[string]any {
 	base := s.baseURL(r)
 	alg := "HS256"
@@ -186,7 +188,7 @@ func (s *Service) discoveryDoc(r *http.Request, sc store.Scope, c *client) map[s
 		"claims_supported":                               claimsSupported,
 		"code_challenge_methods_supported":               []string{"plain", "S256"},
 		"request_parameter_supported":                    false,
-		"request_uri_parameter_supported":                true,
+		"request_uri_parameter_supported":                false,
 		"require_pushed_authorization_requests":          false,
 		"claims_parameter_supported":                     false,
 		"backchannel_logout_supported":                   true,
