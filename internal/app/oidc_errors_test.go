@@ -3,17 +3,22 @@ package app
 import (
 	"bufio"
 	"encoding/json"
+	"html"
 	"io"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
+
+	"github.com/gatehouse-id/gatehouse/internal/provider/oauth2"
+	"github.com/gatehouse-id/gatehouse/internal/store"
 )
 
-// What the OAuth2 provider does when it cannot give the client what it
-// asked for (docs/security.md, "OAuth 2.0 errors and CORS"): discovery
-// says what is true; a server error is logged with its cause and the
-// request ID, and only server_error leaves.
+// What the OAuth2 provider does when it cannot, or must not, give the
+// client what it asked for (docs/security.md, "OAuth 2.0 errors and
+// CORS"): requests it must not redirect are explained on a page, recorded
+// and logged; discovery says what is true; a server error is logged with
+// its cause and the request ID, and only server_error leaves.
 
 // logLines are the JSON log lines a test environment wrote.
 func logLines(t testing.TB, logs *syncBuffer) []map[string]any {
@@ -39,6 +44,86 @@ func logLine(t testing.TB, logs *syncBuffer, msg, rid string) map[string]any {
 		}
 	}
 	return nil
+}
+
+// eventOf is the event with action recorded during request rid, or nil.
+func (e *testEnv) eventOf(action, rid string) *store.Event {
+	e.t.Helper()
+	for _, ev := range e.events(action) {
+		if hr, _ := ev.Context["http_request"].(map[string]any); hr != nil && hr["request_id"] == rid {
+			return ev
+		}
+	}
+	return nil
+}
+
+// TestOIDCAuthorizationRequestsThatMustNotRedirect: a request whose client
+// or redirect URI cannot be trusted (RFC 6749 §4.1.2.1), or whose
+// request_uri cannot be read, gets a page that says which parameter is
+// wrong and what the administrator must register, in the user's language;
+// nothing goes to any redirect URI; a configuration_error event and a log
+// line with the reason carry the page's request ID.
+func TestOIDCAuthorizationRequestsThatMustNotRedirect(t *testing.T) {
+	logs := &syncBuffer{}
+	e := newEnvWith(t, envOptions{log: logs})
+	e.createUser("alice", "Alice-Password-1", store.UserInternal)
+	id, secret := e.oidcApp("legacy", nil)
+	r := e.rp("legacy", id, secret)
+	twoID, twoSecret := e.oidcApp("two-uris", func(c *oauth2.Config) {
+		c.RedirectURIs = append(c.RedirectURIs, oauth2.RedirectURI{MatchingMode: "strict", URL: "http://localhost:8000/other"})
+	})
+	two := e.rp("two-uris", twoID, twoSecret)
+	c := e.client()
+	c.login("alice", "Alice-Password-1")
+
+	cases := []struct {
+		name, url string
+		lang      string
+		reason    string // the event's and the log line's
+		app       string // the event's application, when the client is known
+		want      string // on the page
+	}{
+		{name: "no client_id", url: "/application/o/authorize/?response_type=code&redirect_uri=" + url.QueryEscape(testRedirect),
+			reason: "oauth2.client_id_missing", want: "The request has no client_id"},
+		{name: "unknown client_id", url: r.authURL("s", "client_id", "no-such-client"),
+			reason: "oauth2.unknown_client", want: "No application has the client ID no-such-client."},
+		{name: "unregistered redirect_uri", url: r.authURL("s", "redirect_uri", "http://localhost:8000/elsewhere"),
+			reason: "oauth2.redirect_uri_mismatch", app: "legacy",
+			want: "The redirect URI http://localhost:8000/elsewhere is not registered for legacy. An administrator must add it"},
+		{name: "unregistered redirect_uri, in Chinese", url: r.authURL("s", "redirect_uri", "http://localhost:8000/elsewhere"),
+			lang: "zh-CN", reason: "oauth2.redirect_uri_mismatch", app: "legacy",
+			want: "重定向 URI http://localhost:8000/elsewhere 未在 legacy 中注册"},
+		{name: "no redirect_uri, two registered", url: two.authURL("s", "redirect_uri", ""),
+			reason: "oauth2.redirect_uri_missing", app: "two-uris", want: "The request has no redirect_uri, and two-uris does not have"},
+		{name: "a request_uri of another server", url: r.authURL("s", "request_uri", "https://client.example/request.jwt"),
+			reason: "oauth2.request_uri_not_supported", want: "The request_uri was not issued by this server."},
+		{name: "an unknown pushed request", url: r.authURL("s", "request_uri", "urn:ietf:params:oauth:request_uri:nope"),
+			reason: "oauth2.invalid_request_uri", want: "The pushed authorization request (request_uri) has expired"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			var hdr []string
+			if tc.lang != "" {
+				hdr = []string{"Accept-Language", tc.lang}
+			}
+			f := c.front(tc.url, hdr...)
+			body := html.UnescapeString(f.body)
+			rid := f.header.Get("X-Request-Id")
+			if f.status != http.StatusBadRequest || f.loc != "" || strings.Contains(body, `action="`+testRedirect) {
+				t.Fatalf("want a 400 page and nothing sent to a redirect URI, got %d %q:\n%s", f.status, f.loc, body)
+			}
+			if !strings.Contains(body, tc.want) || !strings.Contains(body, rid) || strings.Contains(body, "Something went wrong") {
+				t.Errorf("the page must say %q and show the request ID %s:\n%s", tc.want, rid, body)
+			}
+			ev := e.eventOf("configuration_error", rid)
+			if ev == nil || ev.Context["reason"] != tc.reason || ev.App != tc.app || ev.Context["message"] == "" {
+				t.Errorf("want a configuration_error event with reason %s, application %q and the message, got %+v", tc.reason, tc.app, ev)
+			}
+			if l := logLine(t, logs, "oauth2: authorization request refused", rid); l == nil || l["reason"] != tc.reason {
+				t.Errorf("want a log line with request_id %s and reason %s, got %v", rid, tc.reason, l)
+			}
+		})
+	}
 }
 
 // TestOIDCDiscoveryRequestURI: discovery says what is true. Only the PAR

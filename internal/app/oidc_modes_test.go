@@ -49,11 +49,16 @@ type front struct {
 	header http.Header
 }
 
-// front GETs u (a path on the server or an absolute URL) as browser c.
-func (c *client) front(u string) front {
+// front GETs u (a path on the server or an absolute URL) as browser c,
+// with header (name, value pairs) added.
+func (c *client) front(u string, header ...string) front {
 	c.e.t.Helper()
 	u = strings.TrimPrefix(u, c.e.URL)
-	resp, err := c.http.Get(c.e.URL + u)
+	req, _ := http.NewRequest(http.MethodGet, c.e.URL+u, nil)
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	resp, err := c.http.Do(req)
 	if err != nil {
 		c.e.t.Fatal(err)
 	}

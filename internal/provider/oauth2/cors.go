@@ -103,7 +103,7 @@ func (s *Service) preflight(w http.ResponseWriter, r *http.Request, p corsPolicy
 		if !s.tenantAllowsOrigin(r.Context(), origin) {
 			h.Set("Content-Type", "text/plain; charset=utf-8")
 			w.WriteHeader(http.StatusForbidden)
-			w.Write([]byte("CORS: the origin " + origin + " is not the origin of a redirect URI registered with an " +
+			w.Write([]byte("CORS: the origin " + clip(origin) + " is not the origin of a redirect URI registered with an " +
 				"OAuth2 provider of this tenant; register the application's redirect URI on that origin.\n"))
 			return
 		}
@@ -111,7 +111,7 @@ func (s *Service) preflight(w http.ResponseWriter, r *http.Request, p corsPolicy
 	if !slices.Contains(methods, method) {
 		h.Set("Content-Type", "text/plain; charset=utf-8")
 		w.WriteHeader(http.StatusMethodNotAllowed)
-		w.Write([]byte("CORS: this endpoint answers " + strings.Join(methods, " and ") + ", not " + method + ".\n"))
+		w.Write([]byte("CORS: this endpoint answers " + strings.Join(methods, " and ") + ", not " + clip(method) + ".\n"))
 		return
 	}
 	h.Set("Access-Control-Allow-Origin", allowed)

@@ -594,7 +594,7 @@ func (p *devicePageRequest) deny(a *store.Artifact, c *client, reason string) {
 	p.s.event(p.r, p.sc, "authorize_application", p.user, c, map[string]any{"authorized": false, "reason": reason,
 		"grant_type": grantDeviceCode})
 	if reason == "policy" {
-		p.s.errorPage(p.w, p.r, http.StatusForbidden, "oauth2.access_denied", "You do not have access to this application.")
+		p.s.forbidden(p.w, p.r)
 		return
 	}
 	p.finish(c.app.Name, false)

@@ -3,6 +3,7 @@ package oauth2
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -17,6 +18,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/httpx"
 	"github.com/gatehouse-id/gatehouse/internal/i18n"
 	"github.com/gatehouse-id/gatehouse/internal/store"
+	"github.com/gatehouse-id/gatehouse/internal/web"
 )
 
 // Mount adds the endpoints at Authentik's paths. The endpoints a browser
@@ -55,9 +57,10 @@ func (s *Service) Mount(mux *http.ServeMux) {
 	})
 }
 
-func (s *Service) errorPage(w http.ResponseWriter, r *http.Request, status int, code, msg string) {
-	s.Web.Page(w, r, i18n.FromRequest(r), status, "error", map[string]any{"Title": "Authorization failed",
-		"MessageCode": code, "Message": msg, "RequestID": httpx.From(r.Context()).RequestID})
+// forbidden tells a user that the application's policies refuse them.
+func (s *Service) forbidden(w http.ResponseWriter, r *http.Request) {
+	s.Web.Page(w, r, i18n.FromRequest(r), http.StatusForbidden, web.PageForbidden, map[string]any{
+		"MessageCode": i18n.OAuth2AccessDenied, "Message": "You do not have access to this application."})
 }
 
 func (s *Service) serverError(w http.ResponseWriter, r *http.Request, err error) {
@@ -239,8 +242,8 @@ func (s *Service) par(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, errInvalidRequest("request_uri cannot be pushed"))
 		return
 	}
-	if _, pe, oe := parseAuthRequest(params, c); pe != nil {
-		s.writeError(w, r, errInvalidRequest(pe.msg))
+	if _, rf, oe := parseAuthRequest(params, c); rf != nil {
+		s.writeError(w, r, errInvalidRequest(rf.english()))
 		return
 	} else if oe != nil {
 		s.writeError(w, r, oe)
@@ -262,18 +265,32 @@ func (s *Service) par(w http.ResponseWriter, r *http.Request) {
 const parPrefix = "urn:ietf:params:oauth:request_uri:"
 
 // pushedRequest resolves a request_uri once (single use) for clientID.
-func (s *Service) pushedRequest(ctx context.Context, sc store.Scope, uri, clientID string) (url.Values, bool) {
+// Only the URIs the PAR endpoint issued are accepted: fetching a request
+// object from another server is not supported (discovery says
+// request_uri_parameter_supported: false).
+func (s *Service) pushedRequest(ctx context.Context, sc store.Scope, uri, clientID string) (url.Values, *refusal, error) {
 	ref, ok := strings.CutPrefix(uri, parPrefix)
 	if !ok {
-		return nil, false
+		return nil, &refusal{code: i18n.OAuth2RequestURIForeign, detail: map[string]any{"request_uri": clip(uri), "client_id": clip(clientID)}}, nil
 	}
+	invalid := &refusal{code: i18n.OAuth2RequestURIInvalid, detail: map[string]any{"client_id": clip(clientID)}}
 	a, err := sc.Artifacts().GetByKey(ctx, kindPAR, crypto.HashToken(ref))
-	if err != nil || !a.Usable(s.Now()) || sc.Artifacts().Consume(ctx, a.ID, s.Now()) != nil {
-		return nil, false
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, invalid, nil
+	} else if err != nil {
+		return nil, nil, fmt.Errorf("authorize: looking up the pushed request: %w", err)
+	}
+	if !a.Usable(s.Now()) {
+		return nil, invalid, nil
+	}
+	if err := sc.Artifacts().Consume(ctx, a.ID, s.Now()); isGone(err) {
+		return nil, invalid, nil
+	} else if err != nil {
+		return nil, nil, fmt.Errorf("authorize: consuming the pushed request: %w", err)
 	}
 	var q url.Values
 	if json.Unmarshal(a.Data, &q) != nil || q.Get("client_id") != clientID {
-		return nil, false
+		return nil, invalid, nil
 	}
-	return q, true
+	return q, nil, nil
 }
