@@ -17,8 +17,8 @@ import (
 // What the OAuth2 provider does when it cannot, or must not, give the
 // client what it asked for (docs/security.md, "OAuth 2.0 errors and
 // CORS"): requests it must not redirect are explained on a page, recorded
-// and logged; discovery says what is true; a server error is logged with
-// its cause and the request ID, and only server_error leaves.
+// and logged; a user's refusal reaches the client; a server error is
+// logged with its cause and the request ID, and only server_error leaves.
 
 // logLines are the JSON log lines a test environment wrote.
 func logLines(t testing.TB, logs *syncBuffer) []map[string]any {
@@ -147,6 +147,55 @@ func TestOIDCDiscoveryRequestURI(t *testing.T) {
 	}
 	if doc["pushed_authorization_request_endpoint"] != e.URL+"/application/o/par/" {
 		t.Errorf("pushed_authorization_request_endpoint = %v", doc["pushed_authorization_request_endpoint"])
+	}
+}
+
+// TestOIDCConsentDenyReachesTheClient: Deny on the consent page sends
+// error=access_denied with the state to the client's redirect URI, in the
+// response mode it asked for (RFC 6749 §4.1.2.1), with nothing else, and
+// records the refusal.
+func TestOIDCConsentDenyReachesTheClient(t *testing.T) {
+	e, _, c := legacyApp(t)
+	id, secret := e.oidcApp("explicit", func(c *oauth2.Config) {
+		c.AuthorizationFlow = e.flowID("default-provider-authorization-explicit-consent")
+	})
+	r := e.rp("explicit", id, secret)
+	for _, tc := range []struct {
+		mode string
+		kv   []string
+	}{
+		{"query", nil},
+		{"fragment", []string{"response_type", "id_token", "nonce", "n"}},
+		{"form_post", []string{"response_mode", "form_post"}},
+	} {
+		t.Run(tc.mode, func(t *testing.T) {
+			f := c.answerConsent(t, c.follow(r.authURL(hostileState, tc.kv...)), "deny", "true")
+			mode, p := f.callback(t)
+			if mode != tc.mode || p.Get("error") != "access_denied" || p.Get("error_description") == "" {
+				t.Fatalf("want access_denied with a description in the %s, got %s %v", tc.mode, mode, p)
+			}
+			if p.Get("state") != hostileState {
+				t.Errorf("state: want %q back exactly, got %q", hostileState, p.Get("state"))
+			}
+			for _, k := range []string{"code", "access_token", "id_token"} {
+				if p.Has(k) {
+					t.Errorf("a refusal carries %s", k)
+				}
+			}
+		})
+	}
+	denied := 0
+	for _, ev := range e.events("authorize_application") {
+		if ev.App == "explicit" && ev.Context["authorized"] == false && ev.Context["reason"] == "consent" {
+			denied++
+		}
+	}
+	if denied != 3 {
+		t.Errorf("want 3 authorize_application events with authorized false and reason consent, got %d", denied)
+	}
+	// The refusal is not remembered: the next request asks again.
+	if f := c.follow(r.authURL("again")); !consentTokRe.MatchString(f.body) {
+		t.Errorf("after Deny the next request must ask again, got %d %q", f.status, f.loc)
 	}
 }
 
