@@ -88,9 +88,12 @@ func runAppCreate(ctx context.Context, a *cli, args []string) error {
 }
 
 // printClient prints the relying party's settings in .env form, the shape
-// the seed's FastAPI demo reads.
+// the seed's FastAPI demo reads. The issuer is printed exactly as
+// discovery states it: strict clients refuse discovery when the
+// configured issuer differs by as much as the trailing slash, and the
+// seed's demo strips it itself before adding the discovery path.
 func printClient(a *cli, issuer, id, secret string) {
-	fmt.Fprintf(a.stdout, "AUTHENTIK_ISSUER=%s\nOIDC_CLIENT_ID=%s\n", strings.TrimSuffix(issuer, "/"), id)
+	fmt.Fprintf(a.stdout, "AUTHENTIK_ISSUER=%s\nOIDC_CLIENT_ID=%s\n", issuer, id)
 	if secret != "" {
 		fmt.Fprintf(a.stdout, "OIDC_CLIENT_SECRET=%s\n", secret)
 	}
@@ -162,7 +165,11 @@ func runAppShow(ctx context.Context, a *cli, args []string) error {
 			}
 			x.record(ctx, sc, &store.Event{Action: "secret_view", App: ap.Slug, Context: map[string]any{"provider": p.Name}})
 		}
-		printClient(a, x.full.PublicURL()+"/application/o/"+ap.Slug+"/", p.ClientID, sec)
+		issuer, err := x.full.OAuth2Issuer(p, ap.Slug)
+		if err != nil {
+			return err
+		}
+		printClient(a, issuer, p.ClientID, sec)
 		return nil
 	})
 }

@@ -1,6 +1,10 @@
 package main
 
 import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -16,7 +20,7 @@ func TestAppCreateShowList(t *testing.T) {
 	out := h.ok("", "app", "create", "--name", "FastAPI demo", "--slug", "fastapi-demo",
 		"--redirect-uri", "http://localhost:8000/auth/callback", "--post-logout-redirect-uri", "http://localhost:8000/",
 		"--launch-url", "http://localhost:8000/")
-	re := regexp.MustCompile(`^AUTHENTIK_ISSUER=http://localhost:9000/application/o/fastapi-demo\nOIDC_CLIENT_ID=([A-Za-z0-9]{40})\nOIDC_CLIENT_SECRET=([A-Za-z0-9]{128})\n$`)
+	re := regexp.MustCompile(`^AUTHENTIK_ISSUER=http://localhost:9000/application/o/fastapi-demo/\nOIDC_CLIENT_ID=([A-Za-z0-9]{40})\nOIDC_CLIENT_SECRET=([A-Za-z0-9]{128})\n$`)
 	m := re.FindStringSubmatch(out)
 	if m == nil {
 		t.Fatalf("app create printed %q; want the seed's .env lines", out)
@@ -52,6 +56,71 @@ func TestAppCreateShowList(t *testing.T) {
 	pub := h.ok("", "app", "create", "--name", "SPA", "--slug", "spa", "--public", "--redirect-uri", "http://localhost:5173/cb")
 	if strings.Contains(pub, "OIDC_CLIENT_SECRET") {
 		t.Errorf("a public client got a secret: %q", pub)
+	}
+}
+
+// TestAppIssuerIsDiscoveryIssuer: the AUTHENTIK_ISSUER that app create and
+// app show print is, byte for byte, the issuer the provider's discovery
+// document states, in both issuer modes: go-oidc and openid-client refuse
+// discovery when the issuer they were given differs even by its trailing
+// slash.
+func TestAppIssuerIsDiscoveryIssuer(t *testing.T) {
+	t.Parallel()
+	h := newHome(t)
+	h.env["GATEHOUSE_EXTERNAL_URL"] = "https://id.example.com"
+	issuerRe := regexp.MustCompile(`(?m)^AUTHENTIK_ISSUER=(.*)$`)
+	printed := func(out string) string {
+		t.Helper()
+		m := issuerRe.FindStringSubmatch(out)
+		if m == nil {
+			t.Fatalf("no AUTHENTIK_ISSUER line in %q", out)
+		}
+		return m[1]
+	}
+	perProvider := printed(h.ok("", "app", "create", "--name", "Per provider", "--slug", "per-provider",
+		"--redirect-uri", "https://app.example.com/cb"))
+	h.ok("", "app", "create", "--name", "Global", "--slug", "global", "--redirect-uri", "https://other.example.com/cb")
+	_, sc := h.app()
+	ap, err := sc.Applications().GetBySlug(t.Context(), "global")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sc.Providers().Update(t.Context(), ap.ProviderID.UUID, func(p *store.Provider) error {
+		var cfg map[string]any
+		if err := json.Unmarshal(p.Config, &cfg); err != nil {
+			return err
+		}
+		cfg["issuer_mode"] = "global"
+		b, err := json.Marshal(cfg)
+		p.Config = b
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	global := printed(h.ok("", "app", "show", "--slug", "global"))
+
+	a := &cli{stdin: strings.NewReader(""), stdout: io.Discard, stderr: io.Discard, env: h.lookup}
+	x, err := a.openFull(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(x.Close)
+	srv := httptest.NewServer(x.full.Handler())
+	t.Cleanup(srv.Close)
+	for slug, issuer := range map[string]string{"per-provider": perProvider, "global": global} {
+		resp, err := http.Get(srv.URL + "/application/o/" + slug + "/.well-known/openid-configuration")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var doc struct{ Issuer string }
+		err = json.NewDecoder(resp.Body).Decode(&doc)
+		resp.Body.Close()
+		if err != nil || doc.Issuer != issuer {
+			t.Errorf("%s: the CLI printed AUTHENTIK_ISSUER=%s, discovery states %q (%v)", slug, issuer, doc.Issuer, err)
+		}
+	}
+	if perProvider != "https://id.example.com/application/o/per-provider/" || global != "https://id.example.com/" {
+		t.Errorf("printed issuers %q and %q, want each mode's form with its trailing slash", perProvider, global)
 	}
 }
 

@@ -35,7 +35,7 @@ func TestBlueprintApplyDocumentedApplication(t *testing.T) {
 		t.Errorf("second apply printed %q", got)
 	}
 	got := h.ok("", "app", "show", "--slug", "wiki", "--secret")
-	if !strings.Contains(got, "/application/o/wiki\n") || !strings.Contains(got, "OIDC_CLIENT_ID=wiki\n") ||
+	if !strings.Contains(got, "AUTHENTIK_ISSUER=http://localhost:9000/application/o/wiki/\n") || !strings.Contains(got, "OIDC_CLIENT_ID=wiki\n") ||
 		!strings.Contains(got, "OIDC_CLIENT_SECRET=documented-secret-0123456789\n") {
 		t.Errorf("app show --secret printed %q, want the blueprint's client", got)
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/gatehouse-id/gatehouse/internal/api"
 	"github.com/gatehouse-id/gatehouse/internal/httpx"
+	"github.com/gatehouse-id/gatehouse/internal/provider/oauth2"
 )
 
 // Panels are what a detail page shows beyond the object's own fields:
@@ -464,7 +465,7 @@ func (rq *req) oauth2Panel(providerID, slug string) (panel, bool) {
 		pn.AddURL, pn.AddText = Prefix+"providers/oauth2/"+providerID+"/secret/", rq.t("admin.action.secret", nil)
 	}
 	if slug != "" {
-		issuer := rq.h.baseURL(rq.r) + "/application/o/" + slug + "/"
+		issuer := oauth2.Issuer(rq.h.baseURL(rq.r), slug, p.str("issuer_mode"))
 		pn.Info = append(pn.Info,
 			detailField{Label: rq.t("admin.oauth2.issuer", nil), Text: issuer, Mono: true},
 			detailField{Label: rq.t("admin.oauth2.discovery", nil), Text: issuer + ".well-known/openid-configuration", Mono: true})

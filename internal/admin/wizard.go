@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/gatehouse-id/gatehouse/internal/api"
+	"github.com/gatehouse-id/gatehouse/internal/provider/oauth2"
 )
 
 // The wizard creates an application with an OAuth2/OpenID Connect
@@ -209,7 +210,7 @@ func (h *Handler) wizardAPI(rq *req, n NewOAuth2App) (*wizardDone, []fieldError,
 		return nil, nil, 0
 	}
 	app, _ := decodeObject(a.Body)
-	issuer := h.baseURL(rq.r) + "/application/o/" + app.str("slug") + "/"
+	issuer := oauth2.Issuer(h.baseURL(rq.r), app.str("slug"), p.str("issuer_mode"))
 	done := &wizardDone{Name: n.Name, AppURL: Prefix + "core/applications/" + app.str("pk") + "/", ClientID: p.str("client_id"),
 		Issuer: issuer, Discovery: issuer + ".well-known/openid-configuration", RedirectURIs: n.RedirectURIs,
 		Public: n.ClientType == "public"}

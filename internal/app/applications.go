@@ -75,7 +75,7 @@ func (a *App) CreateOAuth2App(ctx context.Context, sc store.Scope, n NewOAuth2Ap
 			return err
 		}
 		out = &OAuth2AppCreated{App: app, Provider: created.Provider, ClientID: created.ClientID,
-			ClientSecret: created.ClientSecret, Issuer: a.PublicURL() + "/application/o/" + app.Slug + "/"}
+			ClientSecret: created.ClientSecret, Issuer: oauth2.Issuer(a.PublicURL(), app.Slug, cfg.IssuerMode)}
 		return nil
 	})
 	if err != nil {
@@ -95,6 +95,16 @@ func (a *App) OAuth2Secret(sc store.Scope, p *store.Provider) (string, error) {
 		return "", nil
 	}
 	return oauth2.ClientSecret(a.svc.box, sc.TenantID(), p)
+}
+
+// OAuth2Issuer is the issuer of provider p serving application slug, as
+// discovery states it when the server is reached at PublicURL.
+func (a *App) OAuth2Issuer(p *store.Provider, slug string) (string, error) {
+	cfg, err := oauth2.ParseConfig(p.Config)
+	if err != nil {
+		return "", err
+	}
+	return oauth2.Issuer(a.PublicURL(), slug, cfg.IssuerMode), nil
 }
 
 // PublicURL is where users reach the server: external_url, else the HTTP

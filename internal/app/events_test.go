@@ -239,6 +239,11 @@ func TestEventActionsByFeature(t *testing.T) {
 				t.Fatal("reusing a rotated refresh token must fail")
 			}
 		}, []produced{{"suspicious_request", "alice", "events-app"}}},
+		{"an unregistered redirect URI (authorize endpoint)", func(t *testing.T) {
+			if f := alice.front(rp.authURL("state", "redirect_uri", "http://localhost:8000/not-registered")); f.status != http.StatusBadRequest {
+				t.Fatalf("want the 400 page, got %d %q", f.status, f.loc)
+			}
+		}, []produced{{"configuration_error", "", "events-app"}}},
 		{"flow policies (policy engine; ak_create_event)", func(t *testing.T) {
 			e.uaClient().get("events-probe", nil)
 		}, []produced{{"policy_exception", "", ""}, {"policy_execution", "", ""}, {"custom_probe", "", ""}}},

@@ -431,7 +431,9 @@ func TestOIDCDeviceFormNeedsCSRF(t *testing.T) {
 }
 
 // With the explicit-consent authorization flow, allowing on /device leads
-// to the consent page, and consenting approves the device.
+// to the consent page: consenting approves the device, and Deny there
+// reaches the device at once (access_denied at its next poll) instead of
+// leaving it to poll until the code expires.
 func TestOIDCDeviceExplicitConsent(t *testing.T) {
 	e := newEnv(t)
 	e.createUser("alice", "Alice-Password-1", store.UserInternal)
@@ -440,31 +442,46 @@ func TestOIDCDeviceExplicitConsent(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := e.deviceRP("tv-app", func(c *oauth2.Config) { c.AuthorizationFlow = f.ID.String() })
-	da := r.startDevice(t)
-	c := e.client()
-	c.login("alice", "Alice-Password-1")
-	confirm := c.enterCode(da.UserCode)
-	p := c.open("/device", url.Values{"csrf_token": {confirm.csrf(t)}, "code": {da.UserCode}, "action": {"allow"}})
-	if p.status != http.StatusFound || p.loc != "/if/flow/"+f.Slug+"/" {
-		t.Fatalf("allow with explicit consent: want the flow's consent page, got %d %q", p.status, p.loc)
-	}
-	if code := r.pollOnce(t, da.DeviceCode); code != "authorization_pending" {
-		t.Fatalf("before consenting: want authorization_pending, got %q", code)
-	}
-	consent := c.open(p.loc, nil)
-	token := regexp.MustCompile(`name="token" value="([^"]+)"`).FindStringSubmatch(consent.body)
-	if token == nil {
-		t.Fatalf("want the consent page, got %d:\n%s", consent.status, consent.body)
-	}
-	p = c.open(p.loc, url.Values{"csrf_token": {consent.csrf(t)}, "token": {token[1]}})
-	if p.status == http.StatusFound && p.loc == "/if/flow/"+f.Slug+"/" {
-		p = c.open(p.loc, nil) // the flow pages' post-redirect-get
-	}
-	if p.status != http.StatusFound || p.loc != "/device" {
-		t.Fatalf("consenting: want a redirect to /device, got %d %q", p.status, p.loc)
-	}
-	if _, err := r.waitToken(da); err != nil {
-		t.Fatalf("after consent the device gets its tokens: %v", err)
+	// Deny first: an allowed consent is remembered and not asked again.
+	for _, deny := range []bool{true, false} {
+		t.Run(map[bool]string{false: "allow", true: "deny"}[deny], func(t *testing.T) {
+			c := e.client()
+			c.login("alice", "Alice-Password-1")
+			da := r.startDevice(t)
+			confirm := c.enterCode(da.UserCode)
+			p := c.open("/device", url.Values{"csrf_token": {confirm.csrf(t)}, "code": {da.UserCode}, "action": {"allow"}})
+			if p.status != http.StatusFound || p.loc != "/if/flow/"+f.Slug+"/" {
+				t.Fatalf("allow with explicit consent: want the flow's consent page, got %d %q", p.status, p.loc)
+			}
+			if code := r.pollOnce(t, da.DeviceCode); code != "authorization_pending" {
+				t.Fatalf("before consenting: want authorization_pending, got %q", code)
+			}
+			consent := c.open(p.loc, nil)
+			token := regexp.MustCompile(`name="token" value="([^"]+)"`).FindStringSubmatch(consent.body)
+			if token == nil {
+				t.Fatalf("want the consent page, got %d:\n%s", consent.status, consent.body)
+			}
+			answer := url.Values{"csrf_token": {consent.csrf(t)}, "token": {token[1]}}
+			if deny {
+				answer.Set("deny", "true")
+			}
+			p = c.open(p.loc, answer)
+			if p.status == http.StatusFound && p.loc == "/if/flow/"+f.Slug+"/" {
+				p = c.open(p.loc, nil) // the flow pages' post-redirect-get
+			}
+			if deny {
+				if code := r.pollOnce(t, da.DeviceCode); code != "access_denied" {
+					t.Fatalf("after Deny on the consent page: want access_denied at once, got %q", code)
+				}
+				return
+			}
+			if p.status != http.StatusFound || p.loc != "/device" {
+				t.Fatalf("consenting: want a redirect to /device, got %d %q", p.status, p.loc)
+			}
+			if _, err := r.waitToken(da); err != nil {
+				t.Fatalf("after consent the device gets its tokens: %v", err)
+			}
+		})
 	}
 }
 

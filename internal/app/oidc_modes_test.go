@@ -49,11 +49,16 @@ type front struct {
 	header http.Header
 }
 
-// front GETs u (a path on the server or an absolute URL) as browser c.
-func (c *client) front(u string) front {
+// front GETs u (a path on the server or an absolute URL) as browser c,
+// with header (name, value pairs) added.
+func (c *client) front(u string, header ...string) front {
 	c.e.t.Helper()
 	u = strings.TrimPrefix(u, c.e.URL)
-	resp, err := c.http.Get(c.e.URL + u)
+	req, _ := http.NewRequest(http.MethodGet, c.e.URL+u, nil)
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	resp, err := c.http.Do(req)
 	if err != nil {
 		c.e.t.Fatal(err)
 	}
@@ -592,20 +597,37 @@ entries:
 // ends; a second consent page for the same request fails the test.
 func (c *client) giveConsent(t testing.TB, f front) front {
 	t.Helper()
-	tok := consentTokRe.FindStringSubmatch(f.body)
-	if f.status != http.StatusOK || tok == nil {
-		t.Fatalf("want the consent page, got %s %d %q", f.path, f.status, f.loc)
-	}
-	csrf := page{status: f.status, body: f.body}.csrf(t)
-	p := c.open(f.path, url.Values{"csrf_token": {csrf}, "token": {tok[1]}})
-	if p.status != http.StatusFound {
-		t.Fatalf("consent answer: want a redirect, got %d:\n%s", p.status, p.body)
-	}
-	next := c.follow(p.loc)
+	next := c.answerConsent(t, f)
 	if consentTokRe.MatchString(next.body) {
 		t.Fatalf("consent asked twice for one request:\n%s", next.body)
 	}
 	return next
+}
+
+// answerConsent posts the consent page f (Allow; add "deny", "true" for
+// Deny) and follows the server's own redirects: it returns the page the
+// browser ends on, or the redirect that leaves for the client.
+func (c *client) answerConsent(t testing.TB, f front, extra ...string) front {
+	t.Helper()
+	tok := consentTokRe.FindStringSubmatch(f.body)
+	if f.status != http.StatusOK || tok == nil {
+		t.Fatalf("want the consent page, got %s %d %q", f.path, f.status, f.loc)
+	}
+	form := url.Values{"csrf_token": {page{status: f.status, body: f.body}.csrf(t)}, "token": {tok[1]}}
+	for i := 0; i+1 < len(extra); i += 2 {
+		form.Set(extra[i], extra[i+1])
+	}
+	resp, err := c.http.PostForm(c.e.URL+f.path, form)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	p := front{path: f.path, status: resp.StatusCode, loc: resp.Header.Get("Location"), body: string(b), header: resp.Header}
+	if p.status == http.StatusFound && strings.HasPrefix(p.loc, "/") {
+		return c.follow(p.loc)
+	}
+	return p
 }
 
 // TestOIDCLoginHint: login_hint prefills the login page's identifier (also

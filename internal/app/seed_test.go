@@ -104,8 +104,14 @@ func TestSeedWalkthrough(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// The seed copies the issuer without its trailing slash.
-	issuer := e.URL + "/application/o/fastapi-demo"
+	// The .env gets the issuer as `gatehouse app create` prints it, with
+	// its trailing slash (the test server's address in place of
+	// PublicURL's); the demo strips the slash itself before it appends
+	// /.well-known/openid-configuration.
+	issuer := e.URL + strings.TrimPrefix(created.Issuer, e.app.PublicURL())
+	if issuer != e.URL+"/application/o/fastapi-demo/" {
+		t.Fatalf("app create's issuer is %q", created.Issuer)
+	}
 	demo := startSeedDemo(t, issuer, created.ClientID, created.ClientSecret, port)
 
 	b.navigate(demo + "/")

@@ -153,6 +153,9 @@ func (e *Executor) Run(ctx context.Context, req *Request) Result {
 			out = st.Challenge(ctx, x)
 		}
 		e.observe(def, b, out, time.Since(start))
+		if out.kind == outDeny {
+			out = e.denied(ctx, def, x, out)
+		}
 		switch out.kind {
 		case outShow:
 			return e.show(x, out.challenge)
@@ -188,6 +191,23 @@ func (e *Executor) Run(ctx context.Context, req *Request) Result {
 	}
 	e.savePlan(req.Session, nil)
 	return e.fail(ctx, errors.New("flow ran too many stages in one request"))
+}
+
+// denied gives the stages planned after the current one the chance to
+// answer a denial (DenialHandler); out is kept when none does.
+func (e *Executor) denied(ctx context.Context, def *definition, x *Execution, out Outcome) Outcome {
+	for i := 1; i < len(x.Plan.Bindings); i++ {
+		st, err := e.stage(def, &x.Plan.Bindings[i])
+		if err != nil {
+			continue
+		}
+		if h, ok := st.(DenialHandler); ok {
+			if o, ok := h.Denied(ctx, x, out.code, out.msg); ok {
+				return o
+			}
+		}
+	}
+	return out
 }
 
 // currentPlan finds the plan to continue: one resumed from an emailed link

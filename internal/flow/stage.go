@@ -30,6 +30,18 @@ type Stage interface {
 	Respond(ctx context.Context, x *Execution, r Response) Outcome
 }
 
+// DenialHandler is implemented by a stage that owes someone an answer
+// even when the flow is denied before it runs: the OAuth fulfillment at
+// the end of an authorization flow sends access_denied to the client
+// (RFC 6749 §4.1.2.1) instead of leaving the user on the access-denied
+// page. When a stage denies, the executor asks the stages still planned
+// after it, in order; the first that handles the denial (ok) ends the
+// flow with its outcome (a redirect, a final page or a failure). code and
+// msg are the denial's.
+type DenialHandler interface {
+	Denied(ctx context.Context, x *Execution, code, msg string) (out Outcome, ok bool)
+}
+
 // Factory builds a stage from its stored configuration; an error explains
 // what is wrong with it (the admin API validates with the same factory).
 type Factory func(config json.RawMessage) (Stage, error)

@@ -25,7 +25,7 @@ type entry struct {
 // catalog is every message; built from the catalog_*.go tables at start.
 var catalog = func() map[string]entry {
 	m := map[string]entry{}
-	for _, part := range []map[string]entry{uiMessages, flowMessages, errorMessages, passwordMessages, deviceMessages} {
+	for _, part := range []map[string]entry{uiMessages, flowMessages, errorMessages, passwordMessages, deviceMessages, oauth2Messages} {
 		for id, e := range part {
 			if _, dup := m[id]; dup {
 				panic("i18n: duplicate message ID " + id)

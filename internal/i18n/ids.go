@@ -152,6 +152,21 @@ const (
 	DeviceTooManyAttempts = "oauth2.device.too_many_attempts"
 )
 
+// Authorization requests the OAuth2 provider cannot answer at the client's
+// redirect URI (docs/oauth2.md, "Errors"): each says which parameter is
+// wrong and what the administrator must register.
+const (
+	OAuth2RequestTitle       = "oauth2.request.title"
+	OAuth2RequestMalformed   = "oauth2.invalid_request"
+	OAuth2ClientIDMissing    = "oauth2.client_id_missing"
+	OAuth2UnknownClient      = "oauth2.unknown_client"        // args: client_id
+	OAuth2RedirectURIMissing = "oauth2.redirect_uri_missing"  // args: app
+	OAuth2RedirectURIWrong   = "oauth2.redirect_uri_mismatch" // args: app, redirect_uri
+	OAuth2RequestURIForeign  = "oauth2.request_uri_not_supported"
+	OAuth2RequestURIInvalid  = "oauth2.invalid_request_uri"
+	OAuth2AccessDenied       = "oauth2.access_denied"
+)
+
 // Password policy messages (internal/policy/pwpolicy, docs/password-policy.md).
 const (
 	PasswordTooShort       = "password.too_short"         // args: min, count

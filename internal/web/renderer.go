@@ -233,8 +233,10 @@ func (r *Renderer) Challenge(w http.ResponseWriter, req *http.Request, lang i18n
 //
 //   - "error": a generic message and the request ID (from httpx, never
 //     from data). data may carry "MessageCode", a message ID shown instead
-//     of the generic text; any other text in data is ignored, so an
-//     internal error message cannot reach the page by mistake.
+//     of the generic text, with "MessageArgs" (a map[string]any) for its
+//     placeholders, and "TitleCode", a message ID for the heading; any
+//     other text in data is ignored, so an internal error message cannot
+//     reach the page by mistake.
 //   - "forbidden": "Access denied" with data's "Message", translated by
 //     "MessageCode" (i18n.Message), and "User" when known.
 //   - "interface-placeholder": "Logged in as {User}", a note that

@@ -183,8 +183,11 @@ func (r *Renderer) pageView(req *http.Request, lang i18n.Lang, name string, data
 	case PageError:
 		v.Heading = v.t(i18n.FlowErrorTitle, nil)
 		v.Body = v.t(i18n.FlowErrorBody, nil)
+		if code := dataString(data, "TitleCode"); i18n.Has(code) {
+			v.Heading = v.t(code, nil)
+		}
 		if code := dataString(data, "MessageCode"); i18n.Has(code) {
-			v.Body = v.t(code, nil)
+			v.Body = v.t(code, messageArgs(data))
 		}
 		v.BackURL = "/"
 	case PageForbidden:
@@ -248,6 +251,16 @@ func dataString(data any, key string) string {
 		return f.String()
 	}
 	return ""
+}
+
+// messageArgs reads a page's "MessageArgs", the values of the placeholders
+// of its "MessageCode" (a map[string]any in map data).
+func messageArgs(data any) map[string]any {
+	if d, ok := data.(map[string]any); ok {
+		args, _ := d["MessageArgs"].(map[string]any)
+		return args
+	}
+	return nil
 }
 
 // samplePageData fills every simple page's fields for the start-up check.

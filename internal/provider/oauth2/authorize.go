@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"slices"
@@ -16,7 +17,6 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/gatehouse-id/gatehouse/internal/crypto"
 	"github.com/gatehouse-id/gatehouse/internal/flow"
 	"github.com/gatehouse-id/gatehouse/internal/i18n"
 	"github.com/gatehouse-id/gatehouse/internal/policy"
@@ -52,14 +52,9 @@ func normalizeResponseType(rt string) string {
 
 func (a *authRequest) has(rt string) bool { return slices.Contains(strings.Fields(a.ResponseType), rt) }
 
-// pageError is an error shown to the user because the client cannot be
-// trusted with it (unknown client, unregistered redirect URI): RFC 6749
-// §4.1.2.1 forbids redirecting then.
-type pageError struct{ code, msg string }
-
-// parseAuthRequest validates params for client c. A *pageError means the
+// parseAuthRequest validates params for client c. A *refusal means the
 // redirect URI is not trusted; an *Error may be sent to the redirect URI.
-func parseAuthRequest(q url.Values, c *client) (*authRequest, *pageError, *Error) {
+func parseAuthRequest(q url.Values, c *client) (*authRequest, *refusal, *Error) {
 	ar := &authRequest{ClientID: q.Get("client_id"), RedirectURI: q.Get("redirect_uri"), State: q.Get("state"),
 		Nonce: q.Get("nonce"), LoginHint: q.Get("login_hint"), CodeChallenge: q.Get("code_challenge"),
 		CodeChallengeMethod: q.Get("code_challenge_method"), MaxAge: -1}
@@ -72,12 +67,15 @@ func parseAuthRequest(q url.Values, c *client) (*authRequest, *pageError, *Error
 			}
 		}
 		if len(regs) != 1 {
-			return nil, &pageError{"oauth2.redirect_uri_missing", "The request has no redirect_uri."}, nil
+			return nil, &refusal{code: i18n.OAuth2RedirectURIMissing, args: map[string]any{"app": c.app.Name},
+				detail: map[string]any{"expected": c.cfg.redirectURLs("authorization")}}, nil
 		}
 		ar.RedirectURI = regs[0]
 	}
 	if !c.cfg.MatchRedirect(ar.RedirectURI, "authorization") {
-		return nil, &pageError{"oauth2.redirect_uri_mismatch", "The redirect URI is not registered for this application."}, nil
+		return nil, &refusal{code: i18n.OAuth2RedirectURIWrong,
+			args:   map[string]any{"app": c.app.Name, "redirect_uri": clip(ar.RedirectURI)},
+			detail: map[string]any{"expected": c.cfg.redirectURLs("authorization")}}, nil
 	}
 	ar.ResponseType = normalizeResponseType(q.Get("response_type"))
 	if !slices.Contains(responseTypes, ar.ResponseType) {
@@ -213,29 +211,38 @@ func (s *Service) authorize(w http.ResponseWriter, r *http.Request) {
 	if r.Method == http.MethodPost {
 		r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
 		if err := r.ParseForm(); err != nil {
-			s.errorPage(w, r, http.StatusBadRequest, "oauth2.invalid_request", "The authorization request is malformed.")
+			s.refuse(w, r, sc, nil, &refusal{code: i18n.OAuth2RequestMalformed, detail: map[string]any{"error": err.Error()}})
 			return
 		}
 		q = r.PostForm
 	}
 	if uri := q.Get("request_uri"); uri != "" {
-		var ok bool
-		if q, ok = s.pushedRequest(ctx, sc, uri, q.Get("client_id")); !ok {
-			s.errorPage(w, r, http.StatusBadRequest, "oauth2.invalid_request_uri", "The pushed authorization request is invalid or has expired.")
+		pushed, rf, err := s.pushedRequest(ctx, sc, uri, q.Get("client_id"))
+		if err != nil {
+			s.serverError(w, r, err)
 			return
 		}
+		if rf != nil {
+			s.refuse(w, r, sc, nil, rf)
+			return
+		}
+		q = pushed
 	}
 	c, err := s.byClientID(ctx, sc, q.Get("client_id"))
-	if err != nil {
-		if !errors.Is(err, errNoClient) {
-			s.Log.Error("authorize: loading client", "error", err)
-		}
-		s.errorPage(w, r, http.StatusBadRequest, "oauth2.unknown_client", "The application is not known (client_id).")
+	switch {
+	case errors.Is(err, errNoClient) && q.Get("client_id") == "":
+		s.refuse(w, r, sc, nil, &refusal{code: i18n.OAuth2ClientIDMissing})
+		return
+	case errors.Is(err, errNoClient):
+		s.refuse(w, r, sc, nil, &refusal{code: i18n.OAuth2UnknownClient, args: map[string]any{"client_id": clip(q.Get("client_id"))}})
+		return
+	case err != nil:
+		s.serverError(w, r, fmt.Errorf("authorize: loading the client: %w", err))
 		return
 	}
-	ar, pe, oe := parseAuthRequest(q, c)
-	if pe != nil {
-		s.errorPage(w, r, http.StatusBadRequest, pe.code, pe.msg)
+	ar, rf, oe := parseAuthRequest(q, c)
+	if rf != nil {
+		s.refuse(w, r, sc, c, rf)
 		return
 	}
 	if oe != nil {
@@ -272,7 +279,7 @@ func (s *Service) authorize(w http.ResponseWriter, r *http.Request) {
 		return
 	} else if !ok {
 		s.event(r, sc, "authorize_application", user, c, map[string]any{"authorized": false, "reason": "policy"})
-		s.errorPage(w, r, http.StatusForbidden, "oauth2.access_denied", "You do not have access to this application.")
+		s.forbidden(w, r)
 		return
 	}
 	s.runAuthorization(w, r, sc, sess, user, c, ar)
@@ -517,89 +524,6 @@ func (s *Service) runAuthorizationFlow(w http.ResponseWriter, r *http.Request, s
 		return
 	}
 	http.Redirect(w, r, flow.FlowURL(slug), http.StatusFound)
-}
-
-// FulfillmentKind is the in-memory stage that ends an authorization flow
-// by issuing the code or tokens.
-const FulfillmentKind = "gatehouse_oauth2_fulfillment"
-
-// StageKinds returns the stages this provider adds to the flow engine.
-func (s *Service) StageKinds() map[string]flow.Factory {
-	return map[string]flow.Factory{
-		FulfillmentKind: func(cfg json.RawMessage) (flow.Stage, error) {
-			f := &fulfillment{s: s}
-			return f, json.Unmarshal(cfg, &f.ar)
-		},
-		DeviceFulfillmentKind: s.newDeviceFulfillment,
-		promptConsentKind: func(cfg json.RawMessage) (flow.Stage, error) {
-			k := &consentCheck{s: s}
-			return k, json.Unmarshal(cfg, k)
-		},
-	}
-}
-
-type fulfillment struct {
-	s  *Service
-	ar authRequest
-}
-
-func (f *fulfillment) Respond(ctx context.Context, x *flow.Execution, _ flow.Response) flow.Outcome {
-	return f.Challenge(ctx, x)
-}
-
-func (f *fulfillment) Challenge(ctx context.Context, x *flow.Execution) flow.Outcome {
-	s, ar := f.s, &f.ar
-	c, err := s.byClientID(ctx, x.Scope, ar.ClientID)
-	if err != nil {
-		return flow.Fail(err)
-	}
-	if x.User == nil {
-		return flow.Deny("flow.not_applicable", "You are not logged in.")
-	}
-	r := x.Request
-	g := &grant{c: c, user: x.User, scopes: ar.Scopes, nonce: ar.Nonce, authTime: x.Session.Data.AuthTime,
-		amr: x.Session.Data.AMR, sessionID: uuid.NullUUID{UUID: x.Session.ID(), Valid: true}}
-	params := url.Values{}
-	if ar.has("code") {
-		code := randomToken(32)
-		g.grantID = uuid.Must(uuid.NewV7())
-		g.code = code
-		data, _ := json.Marshal(codeData{RedirectURI: ar.RedirectURI, Scopes: ar.Scopes, Nonce: ar.Nonce,
-			Challenge: ar.CodeChallenge, Method: ar.CodeChallengeMethod, AuthTime: g.authTime, AMR: g.amr})
-		a := &store.Artifact{ID: g.grantID, Kind: kindCode, KeyHash: crypto.HashToken(code), ProviderID: c.provider.ID,
-			UserID: uuid.NullUUID{UUID: x.User.ID, Valid: true}, SessionID: g.sessionID, GrantID: g.grantID,
-			Data: data, Expires: s.Now().Add(c.cfg.codeTTL)}
-		if err := x.Scope.Artifacts().Create(ctx, a); err != nil {
-			return flow.Fail(err)
-		}
-		params.Set("code", code)
-	}
-	g.accessToken, g.idToken = ar.has("token"), ar.has("id_token")
-	if g.accessToken || g.idToken {
-		resp, err := s.issue(ctx, r, x.Scope, g)
-		if err != nil {
-			return flow.Fail(err)
-		}
-		if resp.AccessToken != "" {
-			params.Set("access_token", resp.AccessToken)
-			params.Set("token_type", "Bearer")
-			params.Set("expires_in", strconv.Itoa(resp.ExpiresIn))
-		}
-		if resp.IDToken != "" {
-			params.Set("id_token", resp.IDToken)
-		}
-	}
-	if ar.State != "" {
-		params.Set("state", ar.State)
-	}
-	s.event(r, x.Scope, "authorize_application", x.User, c, map[string]any{"authorized": true, "scopes": ar.Scopes,
-		"flow": x.Flow.Slug})
-	to, form := responseTarget(ar, params)
-	if form != nil {
-		return flow.Final(&flow.AutosubmitChallenge{Base: flow.Base{Component: flow.ComponentAutosubmit},
-			URL: ar.RedirectURI, Attrs: form, Title: c.app.Name})
-	}
-	return flow.RedirectTo(to)
 }
 
 // codeData is stored with an authorization code.

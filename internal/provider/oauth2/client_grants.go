@@ -94,8 +94,7 @@ func (s *Service) grantClientCredentials(ctx context.Context, r *http.Request, s
 	}
 	ok, err := s.allowed(ctx, r, sc, c, u)
 	if err != nil {
-		s.Log.Error("token: evaluating application policies", "error", err)
-		return nil, errServer()
+		return nil, errServer(fmt.Errorf("token: evaluating application policies: %w", err))
 	}
 	if !ok {
 		s.event(r, sc, "authorize_application", u, c, map[string]any{"authorized": false, "reason": "policy", "grant_type": gt})
@@ -106,8 +105,7 @@ func (s *Service) grantClientCredentials(ctx context.Context, r *http.Request, s
 		idToken: slices.Contains(scopes, "openid")}
 	resp, err := s.issue(ctx, r, sc, g)
 	if err != nil {
-		s.Log.Error("token: issuing", "error", err)
-		return nil, errServer()
+		return nil, errServer(fmt.Errorf("token: issuing: %w", err))
 	}
 	data := map[string]any{"auth_method": how.method, "grant_type": gt, "scopes": scopes}
 	if how.args != nil {
@@ -150,8 +148,7 @@ func (s *Service) grantUser(ctx context.Context, r *http.Request, sc store.Scope
 	// and get the same answer.
 	t, u, err := s.Core.AuthenticateToken(ctx, sc, password, store.IntentAppPassword)
 	if err != nil && !errors.Is(err, core.ErrBadToken) {
-		s.Log.Error("token: checking an app password", "error", err)
-		return nil, machineLogin{}, errServer()
+		return nil, machineLogin{}, errServer(fmt.Errorf("token: checking an app password: %w", err))
 	}
 	if err != nil || !strings.EqualFold(u.Username, username) {
 		s.event(r, sc, "login_failed", nil, c, map[string]any{"username": username, "auth_method": "token"})
@@ -179,8 +176,7 @@ func (s *Service) serviceAccount(ctx context.Context, sc store.Scope, c *client)
 		}
 	}
 	if err != nil {
-		s.Log.Error("token: loading the client_credentials service account", "user", name, "error", err)
-		return nil, errServer()
+		return nil, errServer(fmt.Errorf("loading the client_credentials service account %q: %w", name, err))
 	}
 	if u.Attributes[attrClientOf] != c.provider.ID.String() {
 		s.Log.Warn("client_credentials: the service account's name is taken by another user", "user", name,
@@ -240,8 +236,7 @@ func (s *Service) authenticateAssertion(ctx context.Context, r *http.Request, sc
 	c, err := s.byClientID(ctx, sc, id)
 	if err != nil {
 		if !errors.Is(err, errNoClient) {
-			s.Log.Error("token: loading client", "error", err)
-			return nil, errServer()
+			return nil, errServer(fmt.Errorf("token: loading client: %w", err))
 		}
 		return nil, errInvalidClient("client authentication failed")
 	}
@@ -385,8 +380,7 @@ func (s *Service) spendAssertion(ctx context.Context, r *http.Request, sc store.
 		return errInvalidClient("the client assertion was already used; each assertion needs a new jti")
 	}
 	if err != nil {
-		s.Log.Error("token: recording a client assertion", "error", err)
-		return errServer()
+		return errServer(fmt.Errorf("token: recording a client assertion: %w", err))
 	}
 	return nil
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"slices"
@@ -131,33 +132,33 @@ func (s *Service) deviceGrants() map[string]grantHandler {
 // deviceAuthorization is /application/o/device/ (RFC 8628 §3.1, §3.2).
 func (s *Service) deviceAuthorization(w http.ResponseWriter, r *http.Request) {
 	if e := parseForm(w, r); e != nil {
-		writeError(w, r, e)
+		s.writeError(w, r, e)
 		return
 	}
 	ctx := r.Context()
 	sc := s.scope(r)
 	c, e := s.authenticateClient(ctx, r, sc)
 	if e != nil {
-		writeError(w, r, e)
+		s.writeError(w, r, e)
 		return
 	}
+	knownClient(r, c)
 	if ok, wait := s.deviceLimits().allowStart(r, sc, c.provider.ClientID); !ok {
 		w.Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds())+1))
-		writeError(w, r, oerr(http.StatusTooManyRequests, "slow_down", "too many device authorization requests; try again later"))
+		s.writeError(w, r, oerr(http.StatusTooManyRequests, "slow_down", "too many device authorization requests; try again later"))
 		return
 	}
 	data, err := json.Marshal(deviceData{ClientID: c.provider.ClientID,
 		Scopes: c.grantable(strings.Fields(r.PostForm.Get("scope")))})
 	if err != nil {
-		writeError(w, r, errServer())
+		s.writeError(w, r, errServer(fmt.Errorf("encoding the device request: %w", err)))
 		return
 	}
 	ttl := max(c.cfg.codeTTL, minDeviceTTL)
 	deviceCode := randomToken(32)
 	userCode, err := s.createDevice(ctx, sc, c, deviceCode, data, ttl)
 	if err != nil {
-		s.Log.Error("device authorization: storing the device code", "error", err)
-		writeError(w, r, errServer())
+		s.writeError(w, r, errServer(fmt.Errorf("device authorization: storing the device code: %w", err)))
 		return
 	}
 	verify := s.baseURL(r) + devicePath
@@ -279,7 +280,7 @@ func (s *Service) grantDeviceCode(ctx context.Context, r *http.Request, sc store
 		return nil, errInvalidGrant("the device code is invalid")
 	}
 	if err != nil {
-		return nil, errServer()
+		return nil, errServer(fmt.Errorf("looking up the device code: %w", err))
 	}
 	if a.ProviderID != c.provider.ID {
 		return nil, errInvalidGrant("the device code was issued to another client")
@@ -293,18 +294,18 @@ func (s *Service) grantDeviceCode(ctx context.Context, r *http.Request, sc store
 	}
 	var d deviceData
 	if err := json.Unmarshal(a.Data, &d); err != nil {
-		return nil, errServer()
+		return nil, errServer(fmt.Errorf("decoding the device code: %w", err))
 	}
 	dec, err := sc.Artifacts().GetByKey(ctx, kindDeviceDecision, decisionKey(a.ID))
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		return nil, s.pollPending(ctx, sc, a, &d, now)
 	case err != nil:
-		return nil, errServer()
+		return nil, errServer(fmt.Errorf("looking up the device decision: %w", err))
 	}
 	var dd deviceDecision
 	if err := json.Unmarshal(dec.Data, &dd); err != nil {
-		return nil, errServer()
+		return nil, errServer(fmt.Errorf("decoding the device decision: %w", err))
 	}
 	switch {
 	case !dd.Approved:
@@ -316,7 +317,7 @@ func (s *Service) grantDeviceCode(ctx context.Context, r *http.Request, sc store
 		if errors.Is(err, store.ErrConflict) {
 			return nil, s.replayed(ctx, r, sc, c, a, "device code used twice")
 		}
-		return nil, errServer()
+		return nil, errServer(fmt.Errorf("consuming the device code: %w", err))
 	}
 	u, e := s.activeUser(ctx, sc, dec.UserID)
 	if e != nil {
@@ -327,8 +328,7 @@ func (s *Service) grantDeviceCode(ctx context.Context, r *http.Request, sc store
 		refresh: slices.Contains(d.Scopes, "offline_access")}
 	resp, err := s.issue(ctx, r, sc, g)
 	if err != nil {
-		s.Log.Error("token: issuing", "error", err)
-		return nil, errServer()
+		return nil, errServer(fmt.Errorf("token: issuing: %w", err))
 	}
 	return resp, nil
 }
@@ -346,13 +346,13 @@ func (s *Service) pollPending(ctx context.Context, sc store.Scope, a *store.Arti
 	d.LastPoll = now
 	data, err := json.Marshal(d)
 	if err != nil {
-		return errServer()
+		return errServer(fmt.Errorf("encoding the device poll: %w", err))
 	}
 	if err := sc.Artifacts().SetData(ctx, a.ID, a.UserID, data); err != nil {
 		if errors.Is(err, store.ErrNotFound) {
 			return errInvalidGrant("the device code was used meanwhile")
 		}
-		return errServer()
+		return errServer(fmt.Errorf("recording the device poll: %w", err))
 	}
 	claim := &store.Artifact{Kind: kindDevicePoll, KeyHash: pollKey(a.ID, prev), ProviderID: a.ProviderID,
 		GrantID: a.GrantID, Expires: a.Expires}
@@ -360,7 +360,7 @@ func (s *Service) pollPending(ctx context.Context, sc store.Scope, a *store.Arti
 		if errors.Is(err, store.ErrConflict) {
 			return errSlowDown()
 		}
-		return errServer()
+		return errServer(fmt.Errorf("claiming the device poll: %w", err))
 	}
 	return errPending()
 }
@@ -561,7 +561,7 @@ func (p *devicePageRequest) deny(a *store.Artifact, c *client, reason string) {
 	p.s.event(p.r, p.sc, "authorize_application", p.user, c, map[string]any{"authorized": false, "reason": reason,
 		"grant_type": grantDeviceCode})
 	if reason == "policy" {
-		p.s.errorPage(p.w, p.r, http.StatusForbidden, "oauth2.access_denied", "You do not have access to this application.")
+		p.s.forbidden(p.w, p.r)
 		return
 	}
 	p.finish(c.app.Name, false)
@@ -585,57 +585,4 @@ func (p *devicePageRequest) allow(a *store.Artifact, c *client, d *deviceData) {
 	}
 	s.runAuthorizationFlow(p.w, p.r, p.sc, p.sess, p.user, c, d.Scopes,
 		[]flow.Binding{{Kind: DeviceFulfillmentKind, Config: cfg}}, nil)
-}
-
-// deviceFulfillment approves a device code for the flow's user once the
-// authorization flow's own stages (consent) have passed.
-type deviceFulfillment struct {
-	s        *Service
-	Device   uuid.UUID `json:"device"`
-	ClientID string    `json:"client_id"`
-}
-
-func (s *Service) newDeviceFulfillment(cfg json.RawMessage) (flow.Stage, error) {
-	f := &deviceFulfillment{s: s}
-	return f, json.Unmarshal(cfg, f)
-}
-
-func (f *deviceFulfillment) Respond(ctx context.Context, x *flow.Execution, _ flow.Response) flow.Outcome {
-	return f.Challenge(ctx, x)
-}
-
-func (f *deviceFulfillment) Challenge(ctx context.Context, x *flow.Execution) flow.Outcome {
-	s := f.s
-	if x.User == nil {
-		return flow.Deny(i18n.FlowNotApplicable, "You are not logged in.")
-	}
-	c, err := s.byClientID(ctx, x.Scope, f.ClientID)
-	if err != nil {
-		return flow.Fail(err)
-	}
-	a, err := x.Scope.Artifacts().Get(ctx, f.Device)
-	if err != nil && !errors.Is(err, store.ErrNotFound) {
-		return flow.Fail(err)
-	}
-	// The code may have expired, or been answered in another tab, while
-	// the user read the consent page.
-	invalid := flow.Deny(i18n.DeviceCodeInvalid, msgCodeInvalid)
-	if err != nil || a.Kind != kindDevice || a.ProviderID != c.provider.ID || !a.Usable(s.Now()) {
-		return invalid
-	}
-	var d deviceData
-	if err := json.Unmarshal(a.Data, &d); err != nil {
-		return flow.Fail(err)
-	}
-	ok, err := s.decideDevice(ctx, x.Scope, a, x.User, x.Session, true)
-	if err != nil {
-		return flow.Fail(err)
-	}
-	if !ok {
-		return invalid
-	}
-	s.event(x.Request, x.Scope, "authorize_application", x.User, c, map[string]any{"authorized": true,
-		"scopes": d.Scopes, "flow": x.Flow.Slug, "grant_type": grantDeviceCode})
-	x.Session.SetValue(deviceResultKey, deviceResult{App: c.app.Name, Approved: true})
-	return flow.RedirectTo(devicePath)
 }

@@ -150,7 +150,7 @@ func (s *Service) validIDTokenHint(ctx context.Context, r *http.Request, sc stor
 	} else {
 		var keys jwt.Keys
 		if keys, err = s.publishedKeys(ctx, sc, c); err != nil {
-			s.Log.Error("end-session: loading the provider's keys", "error", err)
+			s.logError(ctx, "end-session: loading the provider's keys", err)
 			return false
 		}
 		payload, _, err = jwt.Verify(hint, keys, keyAlgorithms(keys))

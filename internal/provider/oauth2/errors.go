@@ -1,19 +1,27 @@
 package oauth2
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
+
+	"github.com/gatehouse-id/gatehouse/internal/httpx"
 )
 
 // Error is an RFC 6749 error. Grants and endpoints return it as a value;
-// one writer turns it into JSON.
+// one writer (Service.writeError) turns it into JSON.
 type Error struct {
 	Code        string `json:"error"`
 	Description string `json:"error_description,omitempty"`
 	status      int
+	// cause is why a server_error happened: logged, never sent.
+	cause error
 }
 
 func (e *Error) Error() string { return e.Code + ": " + e.Description }
+
+// Unwrap is the cause of a server_error.
+func (e *Error) Unwrap() error { return e.cause }
 
 func oerr(status int, code, desc string) *Error {
 	return &Error{Code: code, Description: desc, status: status}
@@ -28,13 +36,24 @@ func errUnsupportedGrant(d string) *Error { return oerr(400, "unsupported_grant_
 func errInvalidScope(d string) *Error     { return oerr(400, "invalid_scope", d) }
 func errAccessDenied(d string) *Error     { return oerr(403, "access_denied", d) }
 func errInvalidToken(d string) *Error     { return oerr(401, "invalid_token", d) }
-func errServer() *Error {
-	return oerr(500, "server_error", "The server could not complete the request.")
+
+// errServer is a server_error caused by cause. The cause is required: a
+// 500 that nobody can explain afterwards is the bug this type prevents.
+// The client sees the same fixed text whatever the cause.
+func errServer(cause error) *Error {
+	e := oerr(500, "server_error", "The server could not complete the request.")
+	e.cause = cause
+	return e
 }
 
 // writeError writes e as RFC 6749 JSON, never cached. invalid_client over
-// HTTP Basic also asks for Basic credentials (RFC 6749 §5.2).
-func writeError(w http.ResponseWriter, r *http.Request, e *Error) {
+// HTTP Basic also asks for Basic credentials (RFC 6749 §5.2). It is the one
+// place a server_error is logged, with its cause and the request ID the
+// client sees in X-Request-Id.
+func (s *Service) writeError(w http.ResponseWriter, r *http.Request, e *Error) {
+	if e.status >= http.StatusInternalServerError {
+		s.logError(r.Context(), "oauth2: "+e.Code, e.cause, "route", r.Pattern)
+	}
 	h := w.Header()
 	h.Set("Content-Type", "application/json")
 	h.Set("Cache-Control", "no-store")
@@ -48,6 +67,12 @@ func writeError(w http.ResponseWriter, r *http.Request, e *Error) {
 	}
 	w.WriteHeader(e.status)
 	json.NewEncoder(w).Encode(e)
+}
+
+// logError logs a failure with the request ID, so that the line can be
+// found from what the user or client saw.
+func (s *Service) logError(ctx context.Context, msg string, err error, attrs ...any) {
+	s.Log.ErrorContext(ctx, msg, append([]any{"request_id", httpx.From(ctx).RequestID, "error", err}, attrs...)...)
 }
 
 // writeJSON writes a successful token-endpoint style answer.

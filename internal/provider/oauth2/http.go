@@ -3,8 +3,11 @@ package oauth2
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -15,38 +18,53 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/httpx"
 	"github.com/gatehouse-id/gatehouse/internal/i18n"
 	"github.com/gatehouse-id/gatehouse/internal/store"
+	"github.com/gatehouse-id/gatehouse/internal/web"
 )
 
-// Mount adds the endpoints at Authentik's paths.
+// Mount adds the endpoints at Authentik's paths. The endpoints a browser
+// app may call from its own origin go through withCORS (cors.go), which
+// also answers their preflights.
 func (s *Service) Mount(mux *http.ServeMux) {
 	mux.HandleFunc("GET /application/o/authorize/{$}", s.authorize)
 	mux.HandleFunc("POST /application/o/authorize/{$}", s.authorize)
-	mux.HandleFunc("POST /application/o/token/{$}", s.token)
-	mux.HandleFunc("GET /application/o/userinfo/{$}", s.userinfo)
-	mux.HandleFunc("POST /application/o/userinfo/{$}", s.userinfo)
-	mux.HandleFunc("POST /application/o/par/{$}", s.par)
-	mux.HandleFunc("POST /application/o/introspect/{$}", s.introspect)
-	mux.HandleFunc("POST /application/o/revoke/{$}", s.revoke)
+	for _, ep := range []struct {
+		path    string
+		methods []string
+		policy  corsPolicy
+		h       http.HandlerFunc
+	}{
+		{"/application/o/token/{$}", []string{"POST"}, corsClient, s.token},
+		{"/application/o/userinfo/{$}", []string{"GET", "POST"}, corsClient, s.userinfo},
+		{"/application/o/par/{$}", []string{"POST"}, corsClient, s.par},
+		{"/application/o/introspect/{$}", []string{"POST"}, corsClient, s.introspect},
+		{"/application/o/revoke/{$}", []string{"POST"}, corsClient, s.revoke},
+		{"/application/o/device/{$}", []string{"POST"}, corsClient, s.deviceAuthorization},
+		{"/application/o/{slug}/.well-known/openid-configuration", []string{"GET"}, corsPublic, s.discovery},
+		{"/.well-known/oauth-authorization-server/application/o/{slug}/{$}", []string{"GET"}, corsPublic, s.discovery},
+		{"/application/o/{slug}/jwks/{$}", []string{"GET"}, corsPublic, s.jwks},
+	} {
+		h := s.withCORS(ep.policy, ep.methods, ep.h)
+		for _, m := range slices.Concat(ep.methods, []string{http.MethodOptions}) {
+			mux.Handle(m+" "+ep.path, h)
+		}
+	}
 	mux.HandleFunc("GET /application/o/{slug}/end-session/{$}", s.endSession)
 	mux.HandleFunc("POST /application/o/{slug}/end-session/{$}", s.endSession)
-	mux.HandleFunc("POST /application/o/device/{$}", s.deviceAuthorization)
 	mux.HandleFunc("GET "+devicePath, s.devicePage)
 	mux.Handle("POST "+devicePath, http.NewCrossOriginProtection().Handler(http.HandlerFunc(s.devicePage)))
-	mux.HandleFunc("GET /application/o/{slug}/.well-known/openid-configuration", s.discovery)
-	mux.HandleFunc("GET /.well-known/oauth-authorization-server/application/o/{slug}/{$}", s.discovery)
-	mux.HandleFunc("GET /application/o/{slug}/jwks/{$}", s.jwks)
 	mux.HandleFunc("GET /application/o/{slug}/{$}", func(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/application/o/"+r.PathValue("slug")+"/.well-known/openid-configuration", http.StatusFound)
 	})
 }
 
-func (s *Service) errorPage(w http.ResponseWriter, r *http.Request, status int, code, msg string) {
-	s.Web.Page(w, r, i18n.FromRequest(r), status, "error", map[string]any{"Title": "Authorization failed",
-		"MessageCode": code, "Message": msg, "RequestID": httpx.From(r.Context()).RequestID})
+// forbidden tells a user that the application's policies refuse them.
+func (s *Service) forbidden(w http.ResponseWriter, r *http.Request) {
+	s.Web.Page(w, r, i18n.FromRequest(r), http.StatusForbidden, web.PageForbidden, map[string]any{
+		"MessageCode": i18n.OAuth2AccessDenied, "Message": "You do not have access to this application."})
 }
 
 func (s *Service) serverError(w http.ResponseWriter, r *http.Request, err error) {
-	s.Log.Error("oauth2 request failed", "request_id", httpx.From(r.Context()).RequestID, "error", err)
+	s.logError(r.Context(), "oauth2: request failed", err, "route", r.Pattern)
 	s.Web.Page(w, r, i18n.FromRequest(r), http.StatusInternalServerError, "error", map[string]any{
 		"Title": "Something went wrong", "RequestID": httpx.From(r.Context()).RequestID})
 }
@@ -133,11 +151,12 @@ func (s *Service) discovery(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "public, max-age=300")
-	w.Header().Set("Access-Control-Allow-Origin", "*")
 	w.Write(body)
 }
 
-// discoveryDoc advertises exactly what is implemented.
+// discoveryDoc advertises exactly what is implemented. request_uri is
+// OIDC Discovery's request object fetched from the client, which is not
+// supported: only the PAR endpoint's own URNs are taken.
 func (s *Service) discoveryDoc(r *http.Request, sc store.Scope, c *client) map[string]any {
 	base := s.baseURL(r)
 	alg := "HS256"
@@ -172,7 +191,7 @@ func (s *Service) discoveryDoc(r *http.Request, sc store.Scope, c *client) map[s
 		"claims_supported":                               claimsSupported,
 		"code_challenge_methods_supported":               []string{"plain", "S256"},
 		"request_parameter_supported":                    false,
-		"request_uri_parameter_supported":                true,
+		"request_uri_parameter_supported":                false,
 		"require_pushed_authorization_requests":          false,
 		"claims_parameter_supported":                     false,
 		"backchannel_logout_supported":                   true,
@@ -201,7 +220,6 @@ func (s *Service) jwks(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "public, max-age=300")
-	w.Header().Set("Access-Control-Allow-Origin", "*")
 	w.Write(body)
 }
 
@@ -221,14 +239,14 @@ func (s *Service) par(w http.ResponseWriter, r *http.Request) {
 	}
 	params.Set("client_id", c.provider.ClientID)
 	if params.Get("request_uri") != "" {
-		writeError(w, r, errInvalidRequest("request_uri cannot be pushed"))
+		s.writeError(w, r, errInvalidRequest("request_uri cannot be pushed"))
 		return
 	}
-	if _, pe, oe := parseAuthRequest(params, c); pe != nil {
-		writeError(w, r, errInvalidRequest(pe.msg))
+	if _, rf, oe := parseAuthRequest(params, c); rf != nil {
+		s.writeError(w, r, errInvalidRequest(rf.english()))
 		return
 	} else if oe != nil {
-		writeError(w, r, oe)
+		s.writeError(w, r, oe)
 		return
 	}
 	ref := randomToken(32)
@@ -237,7 +255,7 @@ func (s *Service) par(w http.ResponseWriter, r *http.Request) {
 	a := &store.Artifact{Kind: kindPAR, KeyHash: crypto.HashToken(ref), ProviderID: c.provider.ID, Data: data,
 		Expires: s.Now().Add(ttl)}
 	if err := sc.Artifacts().Create(ctx, a); err != nil {
-		writeError(w, r, errServer())
+		s.writeError(w, r, errServer(fmt.Errorf("par: storing the request: %w", err)))
 		return
 	}
 	w.WriteHeader(http.StatusCreated)
@@ -247,18 +265,32 @@ func (s *Service) par(w http.ResponseWriter, r *http.Request) {
 const parPrefix = "urn:ietf:params:oauth:request_uri:"
 
 // pushedRequest resolves a request_uri once (single use) for clientID.
-func (s *Service) pushedRequest(ctx context.Context, sc store.Scope, uri, clientID string) (url.Values, bool) {
+// Only the URIs the PAR endpoint issued are accepted: fetching a request
+// object from another server is not supported (discovery says
+// request_uri_parameter_supported: false).
+func (s *Service) pushedRequest(ctx context.Context, sc store.Scope, uri, clientID string) (url.Values, *refusal, error) {
 	ref, ok := strings.CutPrefix(uri, parPrefix)
 	if !ok {
-		return nil, false
+		return nil, &refusal{code: i18n.OAuth2RequestURIForeign, detail: map[string]any{"request_uri": clip(uri), "client_id": clip(clientID)}}, nil
 	}
+	invalid := &refusal{code: i18n.OAuth2RequestURIInvalid, detail: map[string]any{"client_id": clip(clientID)}}
 	a, err := sc.Artifacts().GetByKey(ctx, kindPAR, crypto.HashToken(ref))
-	if err != nil || !a.Usable(s.Now()) || sc.Artifacts().Consume(ctx, a.ID, s.Now()) != nil {
-		return nil, false
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, invalid, nil
+	} else if err != nil {
+		return nil, nil, fmt.Errorf("authorize: looking up the pushed request: %w", err)
+	}
+	if !a.Usable(s.Now()) {
+		return nil, invalid, nil
+	}
+	if err := sc.Artifacts().Consume(ctx, a.ID, s.Now()); isGone(err) {
+		return nil, invalid, nil
+	} else if err != nil {
+		return nil, nil, fmt.Errorf("authorize: consuming the pushed request: %w", err)
 	}
 	var q url.Values
 	if json.Unmarshal(a.Data, &q) != nil || q.Get("client_id") != clientID {
-		return nil, false
+		return nil, invalid, nil
 	}
-	return q, true
+	return q, nil, nil
 }

@@ -3,6 +3,7 @@ package oauth2
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 
@@ -41,13 +42,12 @@ func (s *Service) introspect(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	value := r.PostForm.Get("token")
 	if value == "" {
-		writeError(w, r, errInvalidRequest("token is required"))
+		s.writeError(w, r, errInvalidRequest("token is required"))
 		return
 	}
 	a, d, kind, err := s.findToken(ctx, sc, value, r.PostForm.Get("token_type_hint"))
 	if err != nil {
-		s.Log.Error("introspect: looking up a token", "error", err)
-		writeError(w, r, errServer())
+		s.writeError(w, r, errServer(fmt.Errorf("introspect: looking up a token: %w", err)))
 		return
 	}
 	if a == nil || a.ProviderID != c.provider.ID {
@@ -102,10 +102,12 @@ func (s *Service) bearerClient(ctx context.Context, sc store.Scope, value string
 		return nil, refused
 	}
 	if err != nil {
-		s.Log.Error("introspect: looking up the bearer token", "error", err)
-		return nil, errServer()
+		return nil, errServer(fmt.Errorf("introspect: looking up the bearer token: %w", err))
 	}
 	c, err := s.byClientID(ctx, sc, d.ClientID)
+	if err != nil && !errors.Is(err, errNoClient) {
+		return nil, errServer(fmt.Errorf("introspect: loading the bearer token's client: %w", err))
+	}
 	if err != nil || c.cfg.Public() || c.provider.ID != a.ProviderID {
 		return nil, refused
 	}

@@ -2,6 +2,7 @@ package oauth2
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 
 	"github.com/gatehouse-id/gatehouse/internal/store"
@@ -20,13 +21,12 @@ func (s *Service) revoke(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	value := r.PostForm.Get("token")
 	if value == "" {
-		writeError(w, r, errInvalidRequest("token is required"))
+		s.writeError(w, r, errInvalidRequest("token is required"))
 		return
 	}
 	a, _, kind, err := s.findToken(ctx, sc, value, r.PostForm.Get("token_type_hint"))
 	if err != nil {
-		s.Log.Error("revoke: looking up a token", "error", err)
-		writeError(w, r, errServer())
+		s.writeError(w, r, errServer(fmt.Errorf("revoke: looking up a token: %w", err)))
 		return
 	}
 	if a != nil && a.ProviderID == c.provider.ID {
@@ -38,8 +38,7 @@ func (s *Service) revoke(w http.ResponseWriter, r *http.Request) {
 			err = sc.Artifacts().Consume(ctx, a.ID, s.Now())
 		}
 		if err != nil && !isGone(err) {
-			s.Log.Error("revoke: revoking a token", "error", err)
-			writeError(w, r, errServer())
+			s.writeError(w, r, errServer(fmt.Errorf("revoke: revoking a token: %w", err)))
 			return
 		}
 	}

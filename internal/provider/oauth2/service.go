@@ -63,6 +63,7 @@ type Service struct {
 	mu      sync.Mutex
 	clients map[clientKey]*client
 	docs    docCache
+	origins tenantOrigins
 }
 
 func mustID(s string) uuid.UUID { return uuid.MustParse(s) }
@@ -175,6 +176,7 @@ func (s *Service) cached(ctx context.Context, sc store.Scope, by string, load fu
 
 // Invalidate forgets cached providers of a tenant after an admin edit.
 func (s *Service) Invalidate(tenant uuid.UUID) {
+	s.origins.forget(tenant)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for k := range s.clients {
@@ -196,13 +198,22 @@ func (s *Service) baseURL(r *http.Request) string {
 	return scheme + "://" + r.Host
 }
 
-// issuer follows the provider's issuer mode: per provider
-// (/application/o/<slug>/, Authentik's default) or global.
+// issuer is the issuer of c for this request.
 func (s *Service) issuer(r *http.Request, c *client) string {
-	if c.cfg.IssuerMode == "global" {
-		return s.baseURL(r) + "/"
+	return Issuer(s.baseURL(r), c.app.Slug, c.cfg.IssuerMode)
+}
+
+// Issuer is the issuer of a provider with issuer mode mode for application
+// slug, served at base (scheme and host, no trailing slash): per provider
+// (<base>/application/o/<slug>/, Authentik's default) or global (<base>/).
+// It is the string discovery states and tokens carry; strict clients
+// (go-oidc, openid-client) compare it byte for byte, trailing slash
+// included, so whatever prints or shows an issuer calls this too.
+func Issuer(base, slug, mode string) string {
+	if mode == "global" {
+		return base + "/"
 	}
-	return s.baseURL(r) + "/application/o/" + c.app.Slug + "/"
+	return base + "/application/o/" + slug + "/"
 }
 
 // subject computes the sub claim for the provider's sub mode.

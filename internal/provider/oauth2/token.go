@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"slices"
@@ -22,7 +23,7 @@ type grantHandler func(ctx context.Context, r *http.Request, sc store.Scope, c *
 // authenticated once, and the grant returns its error as a value.
 func (s *Service) token(w http.ResponseWriter, r *http.Request) {
 	if e := parseForm(w, r); e != nil {
-		writeError(w, r, e)
+		s.writeError(w, r, e)
 		return
 	}
 	grants := map[string]grantHandler{
@@ -35,20 +36,20 @@ func (s *Service) token(w http.ResponseWriter, r *http.Request) {
 	gt := r.PostForm.Get("grant_type")
 	h, ok := grants[gt]
 	if !ok {
-		writeError(w, r, errUnsupportedGrant("grant_type must be one of: "+strings.Join(sortedKeys(grants), ", ")))
+		s.writeError(w, r, errUnsupportedGrant("grant_type must be one of: "+strings.Join(sortedKeys(grants), ", ")))
 		return
 	}
 	ctx := r.Context()
 	sc := s.scope(r)
 	c, e := s.authenticateClient(ctx, r, sc)
 	if e != nil {
-		writeError(w, r, e)
+		s.writeError(w, r, e)
 		return
 	}
-	allowOrigin(w, r, c)
+	knownClient(r, c)
 	resp, e := h(ctx, r, sc, c)
 	if e != nil {
-		writeError(w, r, e)
+		s.writeError(w, r, e)
 		return
 	}
 	writeJSON(w, resp)
@@ -60,15 +61,16 @@ func (s *Service) token(w http.ResponseWriter, r *http.Request) {
 func (s *Service) clientRequest(w http.ResponseWriter, r *http.Request,
 	auth func(context.Context, *http.Request, store.Scope) (*client, *Error)) (sc store.Scope, c *client, ok bool) {
 	if e := parseForm(w, r); e != nil {
-		writeError(w, r, e)
+		s.writeError(w, r, e)
 		return nil, nil, false
 	}
 	sc = s.scope(r)
 	c, e := auth(r.Context(), r, sc)
 	if e != nil {
-		writeError(w, r, e)
+		s.writeError(w, r, e)
 		return nil, nil, false
 	}
+	knownClient(r, c)
 	return sc, c, true
 }
 
@@ -120,8 +122,7 @@ func (s *Service) authenticateClient(ctx context.Context, r *http.Request, sc st
 	c, err := s.byClientID(ctx, sc, id)
 	if err != nil {
 		if !errors.Is(err, errNoClient) {
-			s.Log.Error("token: loading client", "error", err)
-			return nil, errServer()
+			return nil, errServer(fmt.Errorf("token: loading client: %w", err))
 		}
 		return nil, errInvalidClient("client authentication failed")
 	}
@@ -163,7 +164,7 @@ func (s *Service) grantAuthorizationCode(ctx context.Context, r *http.Request, s
 		return nil, errInvalidGrant("the code is invalid")
 	}
 	if err != nil {
-		return nil, errServer()
+		return nil, errServer(fmt.Errorf("looking up the code: %w", err))
 	}
 	if a.ProviderID != c.provider.ID {
 		return nil, errInvalidGrant("the code was issued to another client")
@@ -177,7 +178,7 @@ func (s *Service) grantAuthorizationCode(ctx context.Context, r *http.Request, s
 	}
 	var d codeData
 	if err := json.Unmarshal(a.Data, &d); err != nil {
-		return nil, errServer()
+		return nil, errServer(fmt.Errorf("decoding the code: %w", err))
 	}
 	if ru := r.PostForm.Get("redirect_uri"); ru != d.RedirectURI {
 		return nil, errInvalidGrant("redirect_uri does not match the authorization request")
@@ -189,7 +190,7 @@ func (s *Service) grantAuthorizationCode(ctx context.Context, r *http.Request, s
 		if errors.Is(err, store.ErrConflict) {
 			return nil, s.replayed(ctx, r, sc, c, a, "authorization code used twice")
 		}
-		return nil, errServer()
+		return nil, errServer(fmt.Errorf("consuming the code: %w", err))
 	}
 	u, e := s.activeUser(ctx, sc, a.UserID)
 	if e != nil {
@@ -200,8 +201,7 @@ func (s *Service) grantAuthorizationCode(ctx context.Context, r *http.Request, s
 		idToken: slices.Contains(d.Scopes, "openid"), refresh: slices.Contains(d.Scopes, "offline_access")}
 	resp, err := s.issue(ctx, r, sc, g)
 	if err != nil {
-		s.Log.Error("token: issuing", "error", err)
-		return nil, errServer()
+		return nil, errServer(fmt.Errorf("token: issuing: %w", err))
 	}
 	return resp, nil
 }
@@ -212,7 +212,7 @@ func (s *Service) grantAuthorizationCode(ctx context.Context, r *http.Request, s
 func (s *Service) replayed(ctx context.Context, r *http.Request, sc store.Scope, c *client, a *store.Artifact, what string) *Error {
 	n, err := sc.Artifacts().ConsumeGrant(ctx, a.GrantID, s.Now())
 	if err != nil {
-		s.Log.Error("revoking a replayed grant", "error", err)
+		s.logError(ctx, "oauth2: revoking a replayed grant", err)
 	}
 	var u *store.User
 	if a.UserID.Valid {
@@ -232,7 +232,7 @@ func (s *Service) activeUser(ctx context.Context, sc store.Scope, id uuid.NullUU
 		return nil, errInvalidGrant("the user is inactive or no longer exists")
 	}
 	if err != nil {
-		return nil, errServer()
+		return nil, errServer(fmt.Errorf("loading the grant's user: %w", err))
 	}
 	return u, nil
 }
@@ -247,7 +247,7 @@ func (s *Service) grantRefresh(ctx context.Context, r *http.Request, sc store.Sc
 		return nil, errInvalidGrant("the refresh token is invalid")
 	}
 	if err != nil {
-		return nil, errServer()
+		return nil, errServer(fmt.Errorf("looking up the refresh token: %w", err))
 	}
 	if a.ProviderID != c.provider.ID {
 		return nil, errInvalidGrant("the refresh token was issued to another client")
@@ -261,7 +261,7 @@ func (s *Service) grantRefresh(ctx context.Context, r *http.Request, sc store.Sc
 	}
 	var d tokenData
 	if err := json.Unmarshal(a.Data, &d); err != nil {
-		return nil, errServer()
+		return nil, errServer(fmt.Errorf("decoding the refresh token: %w", err))
 	}
 	scopes := d.Scopes
 	if req := strings.Fields(r.PostForm.Get("scope")); len(req) > 0 {
@@ -282,7 +282,7 @@ func (s *Service) grantRefresh(ctx context.Context, r *http.Request, sc store.Sc
 			if errors.Is(err, store.ErrConflict) {
 				return nil, s.replayed(ctx, r, sc, c, a, "refresh token reused")
 			}
-			return nil, errServer()
+			return nil, errServer(fmt.Errorf("consuming the refresh token: %w", err))
 		}
 	}
 	g := &grant{c: c, user: u, scopes: scopes, nonce: d.Nonce, authTime: d.AuthTime, amr: d.AMR,
@@ -290,8 +290,7 @@ func (s *Service) grantRefresh(ctx context.Context, r *http.Request, sc store.Sc
 		idToken: slices.Contains(scopes, "openid"), refresh: rotate && slices.Contains(scopes, "offline_access")}
 	resp, err := s.issue(ctx, r, sc, g)
 	if err != nil {
-		s.Log.Error("token: issuing", "error", err)
-		return nil, errServer()
+		return nil, errServer(fmt.Errorf("token: issuing: %w", err))
 	}
 	return resp, nil
 }
@@ -300,58 +299,48 @@ func (s *Service) grantRefresh(ctx context.Context, r *http.Request, sc store.Sc
 func (s *Service) userinfo(w http.ResponseWriter, r *http.Request) {
 	if r.Method == http.MethodPost {
 		if e := parseForm(w, r); e != nil {
-			writeError(w, r, e)
+			s.writeError(w, r, e)
 			return
 		}
 	}
 	ctx := r.Context()
 	sc := s.scope(r)
 	a, d, err := s.lookupToken(ctx, sc, kindAccess, bearer(r))
-	if err != nil {
-		writeError(w, r, errInvalidToken("the access token is invalid or expired"))
+	if errors.Is(err, store.ErrNotFound) {
+		s.writeError(w, r, errInvalidToken("the access token is invalid or expired"))
+		return
+	} else if err != nil {
+		s.writeError(w, r, errServer(fmt.Errorf("userinfo: looking up the token: %w", err)))
 		return
 	}
 	if !slices.Contains(d.Scopes, "openid") {
-		writeError(w, r, oerr(403, "insufficient_scope", "the token was not granted the openid scope"))
+		s.writeError(w, r, oerr(403, "insufficient_scope", "the token was not granted the openid scope"))
 		return
 	}
 	c, err := s.byClientID(ctx, sc, d.ClientID)
-	if err != nil {
-		writeError(w, r, errInvalidToken("the access token's client no longer exists"))
+	if errors.Is(err, errNoClient) {
+		s.writeError(w, r, errInvalidToken("the access token's client no longer exists"))
+		return
+	} else if err != nil {
+		s.writeError(w, r, errServer(fmt.Errorf("userinfo: loading the client: %w", err)))
 		return
 	}
+	knownClient(r, c)
 	u, e := s.activeUser(ctx, sc, a.UserID)
-	if e != nil {
-		writeError(w, r, errInvalidToken("the user is inactive or no longer exists"))
+	if e != nil && e.status >= http.StatusInternalServerError {
+		s.writeError(w, r, e)
+		return
+	} else if e != nil {
+		s.writeError(w, r, errInvalidToken("the user is inactive or no longer exists"))
 		return
 	}
 	claims, err := s.claims(ctx, sc, c, u, d.Scopes, func(name string, err error) {
 		s.event(r, sc, "property_mapping_exception", u, c, map[string]any{"mapping": name, "message": err.Error()})
 	})
 	if err != nil {
-		writeError(w, r, errServer())
+		s.writeError(w, r, errServer(fmt.Errorf("userinfo: building claims: %w", err)))
 		return
 	}
 	claims["sub"] = subject(c, sc.TenantID(), u)
-	w.Header().Set("Access-Control-Allow-Origin", "*")
 	writeJSON(w, claims)
-}
-
-// allowOrigin lets a browser app read the token response when it runs on
-// the origin of one of the client's redirect URIs (a public client's code
-// exchange is a CORS "simple request"). Other origins get no header, so a
-// page elsewhere cannot read tokens even if it obtained a code.
-func allowOrigin(w http.ResponseWriter, r *http.Request, c *client) {
-	origin := r.Header.Get("Origin")
-	if origin == "" {
-		return
-	}
-	for _, ru := range c.cfg.RedirectURIs {
-		u, err := url.Parse(ru.URL)
-		if err == nil && ru.MatchingMode != "regex" && u.Scheme+"://"+u.Host == origin {
-			w.Header().Set("Access-Control-Allow-Origin", origin)
-			w.Header().Add("Vary", "Origin")
-			return
-		}
-	}
 }
