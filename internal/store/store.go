@@ -350,6 +350,11 @@ type Invitations interface {
 	Get(ctx context.Context, id uuid.UUID) (*Invitation, error)
 	List(ctx context.Context, page Page) ([]*Invitation, int, error)
 	Delete(ctx context.Context, id uuid.UUID) error
+	// Use redeems an invitation in flow flowSlug at now, atomically: it
+	// must exist, not have expired and be for that flow (or any flow),
+	// and a single-use one is deleted by the same statement, so of two
+	// concurrent uses exactly one succeeds. ErrNotFound otherwise.
+	Use(ctx context.Context, id uuid.UUID, flowSlug string, now time.Time) (*Invitation, error)
 }
 
 // FlowTokens holds paused plans behind one-time links.

@@ -63,7 +63,7 @@ func (s *userWrite) Challenge(ctx context.Context, x *flow.Execution) flow.Outco
 	// another scope would wait for this transaction's lock.
 	err = x.Scope.Tx(ctx, func(tx store.Scope) error {
 		var err error
-		if inv, err = useInvitation(ctx, x, tx); err != nil {
+		if inv, err = flow.RedeemInvitation(ctx, x, tx); err != nil {
 			return err
 		}
 		if create {
@@ -100,13 +100,13 @@ func (s *userWrite) Challenge(ctx context.Context, x *flow.Execution) flow.Outco
 		return flow.Deny("stage.user_write.conflict", "Failed to save the user: that "+ce.Field+" is already in use.")
 	case errors.As(err, &ve):
 		return flow.Deny("stage.user_write.invalid", "Failed to save the user: "+ve.Error())
-	case errors.Is(err, errInvitationUsed):
-		return flow.Deny("invitation.invalid", "This invitation is invalid or has already been used.")
+	case errors.Is(err, flow.ErrInvitationUsed):
+		return flow.Deny("invitation.invalid", "This invitation has expired or has already been used.")
 	case err != nil:
 		return flow.Fail(err)
 	}
 	if inv != nil {
-		delete(x.Plan.Context, flow.KeyInvitation)
+		x.InvitationRedeemed()
 		x.Event(ctx, "invitation_used", u, map[string]any{"invitation": inv.Name, "invitation_id": inv.ID.String()})
 	}
 	_, pwSet := data["password"]
