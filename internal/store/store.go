@@ -129,7 +129,8 @@ type Users interface {
 	UpdateIfVersion(ctx context.Context, id uuid.UUID, version int64, fn func(*User) error) (*User, error)
 	Delete(ctx context.Context, id uuid.UUID) error
 	// SetPassword replaces the hash and the change date without touching
-	// other fields (used by rehash-on-login, which must not race edits).
+	// other fields. Callers go through core.Core.SetPassword, which also
+	// ends what the old password opened.
 	SetPassword(ctx context.Context, id uuid.UUID, hash string, at time.Time) error
 	RecordLogin(ctx context.Context, id uuid.UUID, at time.Time) error
 	Count(ctx context.Context) (int, error)
