@@ -2,8 +2,6 @@ package storetest
 
 import (
 	"encoding/json"
-	"errors"
-	"sync"
 	"testing"
 	"time"
 
@@ -338,27 +336,12 @@ func testInvitationUse(t *testing.T, s store.Store) {
 		t.Fatalf("a refused use must not consume the invitation: %v", err)
 	}
 	const n = 8
-	var wg sync.WaitGroup
-	errs := make(chan error, n)
-	for range n {
-		wg.Go(func() {
-			errs <- sc.Tx(ctx, func(tx store.Scope) error {
-				_, err := tx.Invitations().Use(ctx, once.ID, "join", now)
-				return err
-			})
+	won := race(t, "racing uses", n, store.ErrNotFound, func(int) error {
+		return sc.Tx(ctx, func(tx store.Scope) error {
+			_, err := tx.Invitations().Use(ctx, once.ID, "join", now)
+			return err
 		})
-	}
-	wg.Wait()
-	close(errs)
-	won := 0
-	for err := range errs {
-		switch {
-		case err == nil:
-			won++
-		case !errors.Is(err, store.ErrNotFound):
-			t.Fatalf("racing uses: unexpected error %v", err)
-		}
-	}
+	})
 	if won != 1 {
 		t.Fatalf("a single-use invitation raced by %d sign-ups: want exactly one success, got %d", n, won)
 	}

@@ -3,7 +3,6 @@ package storetest
 import (
 	"errors"
 	"fmt"
-	"sync"
 	"testing"
 
 	"github.com/gatehouse-id/gatehouse/internal/store"
@@ -127,25 +126,10 @@ func testEmailUniqueConcurrent(t *testing.T, s store.Store) {
 	for i := range users {
 		users[i] = mustUser(t, sc, fmt.Sprintf("racer%d", i))
 	}
-	var wg sync.WaitGroup
-	errs := make(chan error, n)
-	for _, u := range users {
-		wg.Go(func() {
-			_, err := sc.Users().Update(ctx, u.ID, func(x *store.User) error { x.Email = "prize@example.com"; return nil })
-			errs <- err
-		})
-	}
-	wg.Wait()
-	close(errs)
-	won := 0
-	for err := range errs {
-		switch {
-		case err == nil:
-			won++
-		case !errors.Is(err, store.ErrConflict):
-			t.Fatalf("racing for one address: unexpected error %v", err)
-		}
-	}
+	won := race(t, "racing for one address", n, store.ErrConflict, func(i int) error {
+		_, err := sc.Users().Update(ctx, users[i].ID, func(x *store.User) error { x.Email = "prize@example.com"; return nil })
+		return err
+	})
 	list, total, err := sc.Users().List(ctx, store.UserQuery{Email: "prize@example.com"})
 	noErr(t, "List by email", err)
 	if won != 1 || total != 1 || len(list) != 1 {
