@@ -2,8 +2,6 @@ package storetest
 
 import (
 	"encoding/json"
-	"errors"
-	"sync"
 	"testing"
 	"time"
 
@@ -92,22 +90,7 @@ func testArtifacts(t *testing.T, s store.Store) {
 	wantErr(t, "a code is not an access token", err, store.ErrNotFound)
 
 	// Two concurrent redemptions: exactly one wins.
-	var wg sync.WaitGroup
-	results := make(chan error, 2)
-	for range 2 {
-		wg.Go(func() { results <- sc.Artifacts().Consume(ctx, code.ID, now) })
-	}
-	wg.Wait()
-	close(results)
-	wins := 0
-	for err := range results {
-		switch {
-		case err == nil:
-			wins++
-		case !errors.Is(err, store.ErrConflict):
-			t.Fatalf("Consume: unexpected %v", err)
-		}
-	}
+	wins := race(t, "concurrent Consume", 2, store.ErrConflict, func(int) error { return sc.Artifacts().Consume(ctx, code.ID, now) })
 	if wins != 1 {
 		t.Fatalf("concurrent Consume: want exactly one success, got %d", wins)
 	}
