@@ -14,9 +14,9 @@ import (
 // identityKeysVersion is migration 13, the one written in Go: its keys are
 // store.IdentityKey (NFKC and Unicode case folding), which neither
 // engine's SQL can compute alike. It adds username_key and email_key,
-// fills them, and puts the unique indexes on them in place of
-// lower(username)'s, which folded only ASCII on SQLite ("Älice" and
-// "älice" were two users there, one on PostgreSQL).
+// fills them, and puts the unique indexes on them; lower(username)'s index,
+// which folded only ASCII on SQLite ("Älice" and "älice" were two users
+// there, one on PostgreSQL), is kept for ordering but no longer unique.
 //
 // Rows that collide under the new keys (possible on SQLite for usernames,
 // and on both for email addresses, which were never unique) keep working:
@@ -31,8 +31,8 @@ func identityKeysMigration(log *slog.Logger) *goose.Migration {
 	return goose.NewGoMigration(identityKeysVersion,
 		&goose.GoFunc{RunTx: func(ctx context.Context, tx *sql.Tx) error { return identityKeysUp(ctx, tx, log) }},
 		&goose.GoFunc{RunTx: func(ctx context.Context, tx *sql.Tx) error {
-			return execAll(ctx, tx, `DROP INDEX users_email_key`,
-				`DROP INDEX users_username_key`, `CREATE UNIQUE INDEX users_username ON users (tenant_id, lower(username))`,
+			return execAll(ctx, tx, `DROP INDEX users_email_key`, `DROP INDEX users_username_key`,
+				`DROP INDEX users_username`, `CREATE UNIQUE INDEX users_username ON users (tenant_id, lower(username))`,
 				`ALTER TABLE users DROP COLUMN email_key`, `ALTER TABLE users DROP COLUMN username_key`)
 		}})
 }
@@ -48,7 +48,9 @@ func identityKeysUp(ctx context.Context, tx *sql.Tx, log *slog.Logger) error {
 	return execAll(ctx, tx,
 		`CREATE UNIQUE INDEX users_username_key ON users (tenant_id, username_key)`,
 		`CREATE UNIQUE INDEX users_email_key ON users (tenant_id, email_key)`,
-		`DROP INDEX users_username`)
+		// lower(username) stays the list's order: its index, no longer unique.
+		`DROP INDEX users_username`,
+		`CREATE INDEX users_username ON users (tenant_id, lower(username))`)
 }
 
 // keyRow is one user as the backfill reads it.
