@@ -56,7 +56,7 @@ func (a *cli) open(ctx context.Context) (*app, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &app{cfg: cfg, log: log, db: db, core: gapp.NewCore(db, log)}, nil
+	return &app{cfg: cfg, log: log, db: db, core: gapp.NewCore(db, cfg, log)}, nil
 }
 
 // openFull builds the whole product (default flows, keys, providers)

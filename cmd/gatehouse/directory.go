@@ -13,6 +13,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/gatehouse-id/gatehouse/internal/config"
+	"github.com/gatehouse-id/gatehouse/internal/core"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 )
 
@@ -174,7 +175,7 @@ func runUserSetPassword(ctx context.Context, a *cli, args []string) error {
 			return err
 		}
 		// This command has no --password-stdin flag: name the password itself.
-		if err := x.core.SetPassword(ctx, sc, u.ID, pw); err != nil {
+		if err := x.core.SetPassword(ctx, sc, u.ID, pw, core.PasswordWrite{Reset: true}); err != nil {
 			return describe(err, nil)
 		}
 		x.record(ctx, sc, &store.Event{Action: "password_set", UserID: uuid.NullUUID{UUID: u.ID, Valid: true}, Username: u.Username})

@@ -196,7 +196,13 @@ func (a *API) registerUsers() {
 			if err := a.guard(ctx, c, nil, core.OnUser(id)); err != nil {
 				return nil, err
 			}
-			if err := a.Core.SetPassword(ctx, c.Scope, id, *in.Password); err != nil {
+			// Set by someone else than the user (or by them without the
+			// old password): a reset. The caller's own session is kept.
+			w := core.PasswordWrite{Reset: true}
+			if c.session != nil {
+				w.Session = c.session.ID()
+			}
+			if err := a.Core.SetPassword(ctx, c.Scope, id, *in.Password, w); err != nil {
 				return nil, err
 			}
 			a.Events(ctx, c.Scope, &store.Event{Action: "password_set", UserID: nullID(id),

@@ -50,9 +50,12 @@ func OpenStore(ctx context.Context, cfg *config.Config, log *slog.Logger) (*sqls
 	return db, nil
 }
 
-// NewCore returns the identity rules over db with the default hasher.
-func NewCore(db *sqlstore.DB, log *slog.Logger) *core.Core {
-	return core.New(db, password.NewHasher(password.DefaultParams, 0), log)
+// NewCore returns the identity rules over db with the default hasher and
+// the configuration's choices.
+func NewCore(db *sqlstore.DB, cfg *config.Config, log *slog.Logger) *core.Core {
+	c := core.New(db, password.NewHasher(password.DefaultParams, 0), log)
+	c.KeepSessionsOnPasswordChange = !cfg.Sessions.EndOnPasswordChange
+	return c
 }
 
 // Options change how the product is built, for tests.
@@ -86,7 +89,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, o Options) (
 	if err != nil {
 		return nil, err
 	}
-	a := &App{cfg: cfg, log: log, db: db, core: NewCore(db, log)}
+	a := &App{cfg: cfg, log: log, db: db, core: NewCore(db, cfg, log)}
 	if err := a.build(ctx, o); err != nil {
 		db.Close()
 		return nil, err

@@ -54,6 +54,9 @@ func newEnvWith(t testing.TB, o envOptions, mod ...func(*config.Config)) *testEn
 	cfg.SecretKey = "test-secret-key-that-is-long-enough-0123456789"
 	cfg.Email = smtp.Config()
 	cfg.Listen = config.Listen{}
+	// Email addresses are unique and createUser gives every user
+	// <name>@example.com: keep akadmin's clear of a test user named root.
+	cfg.BootstrapEmail = "akadmin@example.com"
 	// Many logins come from 127.0.0.1 in tests; the throttle test sets its own.
 	cfg.Throttle = config.Throttle{LoginIPPerMinute: 100000, LoginIPBurst: 100000, LoginUserPerMinute: 100000, LoginUserBurst: 100000,
 		LoginGlobalPerMinute: 100000, LoginGlobalBurst: 100000}

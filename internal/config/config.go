@@ -112,6 +112,10 @@ type Sessions struct {
 	// UnauthenticatedAge is how long a session that never logged in is
 	// kept, so abandoned login attempts do not pile up.
 	UnauthenticatedAge time.Duration `yaml:"unauthenticated_age" check:"positive"`
+	// EndOnPasswordChange ends a user's other sessions and revokes their
+	// OAuth tokens when their password is changed or reset (and, on a
+	// reset, deletes their app passwords). Turning it off keeps them.
+	EndOnPasswordChange bool `yaml:"end_on_password_change"`
 }
 
 // Throttle bounds password attempts. Each is a token bucket: the burst is
@@ -172,7 +176,7 @@ func Defaults() *Config {
 			},
 		},
 		BootstrapEmail: "root@example.com",
-		Sessions:       Sessions{UnauthenticatedAge: 24 * time.Hour},
+		Sessions:       Sessions{UnauthenticatedAge: 24 * time.Hour, EndOnPasswordChange: true},
 		Web: Web{
 			MaxBodyBytes:          1 << 20,
 			TimeoutHTTPReadHeader: 5 * time.Second,

@@ -39,6 +39,9 @@ type Core struct {
 	// equal to the full name (authentik_core.view_user). Nil compares
 	// names as they are.
 	Catalog func() []string
+	// KeepSessionsOnPasswordChange turns off what SetPassword ends
+	// (sessions.end_on_password_change: false).
+	KeepSessionsOnPasswordChange bool
 }
 
 // New returns a Core with the real clock.
@@ -78,8 +81,22 @@ func checkLength(plain string) error {
 	return nil
 }
 
-// SetPassword hashes plain and stores it as the user's password.
-func (c *Core) SetPassword(ctx context.Context, sc store.Scope, userID uuid.UUID, plain string) error {
+// PasswordWrite says how a password is being replaced.
+type PasswordWrite struct {
+	// Reset is a password set for the user rather than changed by them
+	// knowing the old one: the recovery flow, an admin (API, CLI), an
+	// impersonating admin. The old password may be in other hands.
+	Reset bool
+	// Session is the session the write is made in, kept logged in (the
+	// user changing their own password stays logged in there); uuid.Nil
+	// for none.
+	Session uuid.UUID
+}
+
+// SetPassword hashes plain and stores it as the user's password, and ends
+// what the old password let anyone in (passwordReplaced). Every password
+// write goes through here, so the rule holds whatever the path.
+func (c *Core) SetPassword(ctx context.Context, sc store.Scope, userID uuid.UUID, plain string, w PasswordWrite) error {
 	if err := checkLength(plain); err != nil {
 		return err
 	}
@@ -87,7 +104,54 @@ func (c *Core) SetPassword(ctx context.Context, sc store.Scope, userID uuid.UUID
 	if err != nil {
 		return err
 	}
-	return sc.Users().SetPassword(ctx, userID, h, c.Now())
+	return sc.Tx(ctx, func(tx store.Scope) error {
+		if err := tx.Users().SetPassword(ctx, userID, h, c.Now()); err != nil {
+			return err
+		}
+		return c.passwordReplaced(ctx, tx, userID, w)
+	})
+}
+
+// passwordReplaced ends, in the transaction that stores the new password,
+// what the old one opened: every other session of the user, and every
+// OAuth code and token not issued in the kept session (refresh tokens
+// included: a session's tokens end with it, as at logout). A reset also
+// deletes the user's app passwords, which were as good as the password
+// to whoever held it; API tokens stay (automation the user or an admin
+// manages, and lists, on its own).
+func (c *Core) passwordReplaced(ctx context.Context, tx store.Scope, userID uuid.UUID, w PasswordWrite) error {
+	if c.KeepSessionsOnPasswordChange {
+		return nil
+	}
+	sessions, err := tx.Sessions().DeleteForUser(ctx, userID, w.Session)
+	if err != nil {
+		return err
+	}
+	tokens, err := tx.Artifacts().ConsumeForUser(ctx, userID, w.Session, c.Now())
+	if err != nil {
+		return err
+	}
+	apps := 0
+	if w.Reset {
+		list, err := tx.Tokens().ListForUser(ctx, userID)
+		if err != nil {
+			return err
+		}
+		for _, t := range list {
+			if t.Intent != store.IntentAppPassword {
+				continue
+			}
+			if err := tx.Tokens().Delete(ctx, t.ID); err != nil && !errors.Is(err, store.ErrNotFound) {
+				return err
+			}
+			apps++
+		}
+	}
+	if sessions+tokens+apps > 0 {
+		c.Log.Info("password replaced: old access ended", "user", userID, "reset", w.Reset,
+			"sessions", sessions, "oauth_tokens", tokens, "app_passwords", apps)
+	}
+	return nil
 }
 
 // CheckPassword verifies plain against u's hash. A hash in an older format

@@ -105,7 +105,7 @@ func TestSetPassword(t *testing.T) {
 	u := e.newUser(t, "alice", "first password")
 	later := t0.Add(time.Hour)
 	e.c.Now = func() time.Time { return later }
-	if err := e.c.SetPassword(t.Context(), e.sc, u.ID, "second password"); err != nil {
+	if err := e.c.SetPassword(t.Context(), e.sc, u.ID, "second password", core.PasswordWrite{Reset: true}); err != nil {
 		t.Fatal(err)
 	}
 	u = e.user(t, "alice")
@@ -117,7 +117,7 @@ func TestSetPassword(t *testing.T) {
 			t.Errorf("CheckPassword(%q) = %v; want %v", pw, ok, want)
 		}
 	}
-	if err := e.c.SetPassword(t.Context(), e.sc, u.ID, "short"); !errors.Is(err, store.ErrInvalid) {
+	if err := e.c.SetPassword(t.Context(), e.sc, u.ID, "short", core.PasswordWrite{Reset: true}); !errors.Is(err, store.ErrInvalid) {
 		t.Errorf("SetPassword(short) = %v; want ErrInvalid", err)
 	}
 }
@@ -170,7 +170,7 @@ func TestRehashNeverUndoesAPasswordChange(t *testing.T) {
 	// A login reads the user; before it finishes, an admin resets the
 	// password (say, because the old one leaked).
 	stale := e.user(t, "akuser")
-	if err := e.c.SetPassword(t.Context(), e.sc, stale.ID, "new secret password"); err != nil {
+	if err := e.c.SetPassword(t.Context(), e.sc, stale.ID, "new secret password", core.PasswordWrite{Reset: true}); err != nil {
 		t.Fatal(err)
 	}
 	e.c.CheckPassword(t.Context(), e.sc, stale, "hunter22")
@@ -396,7 +396,7 @@ func TestBootstrapWithPassword(t *testing.T) {
 
 	// The admin changes the password; a restart with another bootstrap
 	// password creates nothing and overwrites nothing.
-	if err := e.c.SetPassword(ctx, e.sc, admin.ID, "chosen-by-admin"); err != nil {
+	if err := e.c.SetPassword(ctx, e.sc, admin.ID, "chosen-by-admin", core.PasswordWrite{Reset: true}); err != nil {
 		t.Fatal(err)
 	}
 	res, err = e.c.Bootstrap(ctx, e.sc, core.BootstrapOptions{Password: "new-bootstrap-pass", Token: "another-token-0123456789-abcdefghijklmnopqrstuvwxyz"})
@@ -445,7 +445,7 @@ func TestBootstrapWithoutPasswordNeedsSetup(t *testing.T) {
 	if err != nil || res.CreatedAdmin || !res.NeedsSetup {
 		t.Errorf("second Bootstrap without password = %+v, %v; want nothing created, setup still needed", res, err)
 	}
-	if err := e.c.SetPassword(ctx, e.sc, e.user(t, core.AdminUsername).ID, "set-in-setup"); err != nil {
+	if err := e.c.SetPassword(ctx, e.sc, e.user(t, core.AdminUsername).ID, "set-in-setup", core.PasswordWrite{Reset: true}); err != nil {
 		t.Fatal(err)
 	}
 	if res, _ = e.c.Bootstrap(ctx, e.sc, core.BootstrapOptions{}); res.NeedsSetup {

@@ -9,7 +9,6 @@ import (
 
 	"github.com/gatehouse-id/gatehouse/internal/core"
 	"github.com/gatehouse-id/gatehouse/internal/policy"
-	"github.com/google/uuid"
 
 	"github.com/gatehouse-id/gatehouse/internal/store"
 )
@@ -71,10 +70,16 @@ func (e *Executor) plan(ctx context.Context, x *Execution, req *Request, q url.V
 		return redirect(orRoot(next)), true
 	}
 
-	if closed, err := e.closedToPublic(ctx, x, q); err != nil {
+	closed, inv, err := e.closedToPublic(ctx, x, q)
+	switch {
+	case err != nil:
 		return e.fail(ctx, err), true
-	} else if closed {
+	case closed:
 		return deny(http.StatusOK, x, "flow.not_linked", "This flow is not enabled."), true
+	case inv != nil:
+		// The invitation opened the flow: it is in effect as if an
+		// invitation stage had accepted it, and is redeemed with the user.
+		x.AdmitInvitation(inv)
 	}
 
 	res := e.env.Policies.Evaluate(ctx, x.PolicyRequest(x.User), x.def.flowBindings(), x.def.policies,
@@ -138,30 +143,23 @@ func notApplicable(x *Execution, next, code, msg string) Result {
 // them. The default enrollment and recovery flows exist in every tenant, but
 // as in Authentik's walkthrough they are enabled by naming them in an
 // identification stage ("Sign up" / "Forgot password?" links). Until then
-// only an invitation opens an enrollment flow. A flow with policies of its
-// own is under the admin's explicit control and is not judged here.
-func (e *Executor) closedToPublic(ctx context.Context, x *Execution, q url.Values) (bool, error) {
+// only an invitation opens an enrollment flow, and it is returned so that
+// the plan puts it in effect. A flow with policies of its own is under the
+// admin's explicit control and is not judged here.
+func (e *Executor) closedToPublic(ctx context.Context, x *Execution, q url.Values) (bool, *store.Invitation, error) {
 	d := x.Flow.Designation
 	if d != store.DesignationEnrollment && d != store.DesignationRecovery {
-		return false, nil
+		return false, nil, nil
 	}
 	if len(x.def.flowBindings()) > 0 {
-		return false, nil
-	}
-	if d == store.DesignationEnrollment && q.Get(KeyInvitationToken) != "" {
-		// Only a live invitation of this tenant (for this flow, if it names
-		// one) opens the flow: any value at all would open sign-up to
-		// everyone who adds ?itoken=x to the address.
-		if ok, err := liveInvitation(ctx, x, q.Get(KeyInvitationToken)); err != nil || ok {
-			return false, err
-		}
+		return false, nil, nil
 	}
 	id := x.Flow.ID.String()
 	for page := 1; ; page++ {
 		list, total, err := x.Scope.Stages().List(ctx, store.ObjectQuery{Kind: "identification",
 			Page: store.Page{Number: page, Size: store.MaxPageSize}})
 		if err != nil {
-			return false, err
+			return false, nil, err
 		}
 		for _, s := range list {
 			var cfg struct {
@@ -169,30 +167,23 @@ func (e *Executor) closedToPublic(ctx context.Context, x *Execution, q url.Value
 				RecoveryFlow   string `json:"recovery_flow"`
 			}
 			if json.Unmarshal(s.Config, &cfg) == nil && (cfg.EnrollmentFlow == id || cfg.RecoveryFlow == id) {
-				return false, nil
+				return false, nil, nil
 			}
 		}
 		if page*store.MaxPageSize >= total {
-			return true, nil
+			break
 		}
 	}
-}
-
-func liveInvitation(ctx context.Context, x *Execution, token string) (bool, error) {
-	id, err := uuid.Parse(token)
-	if err != nil {
-		return false, nil
+	if d == store.DesignationEnrollment && q.Get(KeyInvitationToken) != "" {
+		// Only a live invitation of this tenant (for this flow, if it names
+		// one) opens the flow: any value at all would open sign-up to
+		// everyone who adds ?itoken=x to the address.
+		inv, err := LiveInvitation(ctx, x, q.Get(KeyInvitationToken))
+		if err != nil || inv != nil {
+			return false, inv, err
+		}
 	}
-	inv, err := x.Scope.Invitations().Get(ctx, id)
-	if errors.Is(err, store.ErrNotFound) {
-		return false, nil
-	} else if err != nil {
-		return false, err
-	}
-	if !inv.Expires.IsZero() && !x.Env.Now().Before(inv.Expires) {
-		return false, nil
-	}
-	return inv.FlowSlug == "" || inv.FlowSlug == x.Flow.Slug, nil
+	return true, nil, nil
 }
 
 // restart plans the flow again after an invalid response, keeping the

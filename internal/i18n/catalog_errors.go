@@ -11,6 +11,10 @@ var errorMessages = map[string]entry{
 	PromptInvalidUsername: {en: "Enter a valid username: letters, digits and @ . + - _ only.",
 		zh: "请输入有效的用户名：只能包含字母、数字和 @ . + - _。"},
 	PromptUsernameTaken: {en: "This username is already taken.", zh: "该用户名已被占用。"},
+	PromptUsernameScripts: {en: "Use the letters of one script: this username mixes scripts (such as Latin and Cyrillic).",
+		zh: "请只使用一种文字的字母：该用户名混用了多种文字（例如拉丁字母和西里尔字母）。"},
+	// Says no more than that the address is taken: not by whom.
+	PromptEmailTaken:    {en: "This email address is already in use.", zh: "该邮箱地址已被使用。"},
 	PromptInvalidNumber: {en: "Enter a number.", zh: "请输入数字。"},
 	PromptInvalidDate:   {en: "Enter a valid date.", zh: "请输入有效的日期。"},
 	PromptInvalidChoice: {en: "Select a valid choice.", zh: "请选择有效的选项。"},

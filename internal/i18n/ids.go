@@ -105,6 +105,8 @@ const (
 	PromptInvalidEmail      = "prompt.invalid_email"
 	PromptInvalidUsername   = "prompt.invalid_username"
 	PromptUsernameTaken     = "prompt.username_taken"
+	PromptUsernameScripts   = "prompt.username_mixed_scripts"
+	PromptEmailTaken        = "prompt.email_taken"
 	PromptInvalidNumber     = "prompt.invalid_number"
 	PromptInvalidDate       = "prompt.invalid_date"
 	PromptInvalidChoice     = "prompt.invalid_choice"

@@ -189,6 +189,9 @@ type Artifacts interface {
 	ConsumeGrant(ctx context.Context, grantID uuid.UUID, at time.Time) (int, error)
 	// ConsumeSession revokes every live artifact issued in a session.
 	ConsumeSession(ctx context.Context, sessionID uuid.UUID, at time.Time) (int, error)
+	// ConsumeForUser revokes every live artifact of a user except those
+	// issued in the session keep (uuid.Nil keeps none).
+	ConsumeForUser(ctx context.Context, userID, keep uuid.UUID, at time.Time) (int, error)
 	// SetData replaces the data of a live artifact (device code approval).
 	SetData(ctx context.Context, id uuid.UUID, userID uuid.NullUUID, data json.RawMessage) error
 	ListForUser(ctx context.Context, userID uuid.UUID, kind string) ([]*Artifact, error)

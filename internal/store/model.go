@@ -123,11 +123,28 @@ func ValidEmail(s string) string {
 	return ""
 }
 
-// Validate checks every field and reports all problems at once.
-func (u *User) Validate() error {
+// Validate checks every field of a stored user and reports all problems at
+// once; ValidateWrite adds the rules only new values must meet.
+func (u *User) Validate() error { return u.validate(u.Username).Err() }
+
+// ValidateWrite is Validate for a write that replaces old (nil when u is
+// new). A username new to the directory must also not mix scripts; one
+// that is already stored stays valid, so a rule added later never locks an
+// existing user out of editing their other fields.
+func (u *User) ValidateWrite(old *User) error {
+	oldName := ""
+	if old != nil {
+		oldName = old.Username
+	}
+	return u.validate(oldName).Err()
+}
+
+func (u *User) validate(stored string) *ValidationError {
 	v := &ValidationError{}
 	if msg := ValidUsername(u.Username); msg != "" {
 		v.Add("username", "%s", msg)
+	} else if u.Username != stored && MixesScripts(u.Username) {
+		v.Add("username", "must not mix letters of different scripts (such as Latin and Cyrillic)")
 	}
 	if utf8.RuneCountInString(u.Name) > MaxNameLen {
 		v.Add("name", "must be at most %d characters", MaxNameLen)
@@ -142,7 +159,7 @@ func (u *User) Validate() error {
 		v.Add("path", "must be slash-separated names without empty parts")
 	}
 	validAttributes(v, "attributes", u.Attributes)
-	return v.Err()
+	return v
 }
 
 func validAttributes(v *ValidationError, field string, a Attributes) {

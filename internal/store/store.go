@@ -129,7 +129,8 @@ type Users interface {
 	UpdateIfVersion(ctx context.Context, id uuid.UUID, version int64, fn func(*User) error) (*User, error)
 	Delete(ctx context.Context, id uuid.UUID) error
 	// SetPassword replaces the hash and the change date without touching
-	// other fields (used by rehash-on-login, which must not race edits).
+	// other fields. Callers go through core.Core.SetPassword, which also
+	// ends what the old password opened.
 	SetPassword(ctx context.Context, id uuid.UUID, hash string, at time.Time) error
 	RecordLogin(ctx context.Context, id uuid.UUID, at time.Time) error
 	Count(ctx context.Context) (int, error)
@@ -353,6 +354,11 @@ type Invitations interface {
 	Get(ctx context.Context, id uuid.UUID) (*Invitation, error)
 	List(ctx context.Context, page Page) ([]*Invitation, int, error)
 	Delete(ctx context.Context, id uuid.UUID) error
+	// Use redeems an invitation in flow flowSlug at now, atomically: it
+	// must exist, not have expired and be for that flow (or any flow),
+	// and a single-use one is deleted by the same statement, so of two
+	// concurrent uses exactly one succeeds. ErrNotFound otherwise.
+	Use(ctx context.Context, id uuid.UUID, flowSlug string, now time.Time) (*Invitation, error)
 }
 
 // FlowTokens holds paused plans behind one-time links.

@@ -272,6 +272,14 @@ func (p *prompt) value(ctx context.Context, x *flow.Execution, d promptDef, init
 	if utf8.RuneCountInString(v) > maxFieldLen || !utf8.ValidString(v) {
 		return nil, "prompt.too_long", "This value is too long.", nil
 	}
+	if d.FieldKey == "email" && store.ValidEmail(v) == "" {
+		// user_write writes this field to the user, and the store would
+		// refuse another user's address: say so here, beside the field.
+		taken, err := emailTaken(ctx, x, v)
+		if err != nil || taken {
+			return nil, "prompt.email_taken", "This email address is already in use.", err
+		}
+	}
 	switch d.Type {
 	case "email":
 		if store.ValidEmail(v) != "" {
@@ -281,13 +289,18 @@ func (p *prompt) value(ctx context.Context, x *flow.Execution, d promptDef, init
 		if msg := store.ValidUsername(v); msg != "" {
 			return nil, "prompt.invalid_username", "Enter a valid username: letters, digits and @ . + - _ only.", nil
 		}
-		u, err := x.Scope.Users().GetByUsername(ctx, v)
-		if err == nil {
-			if pu, _ := x.PendingUser(ctx); pu == nil || pu.ID != u.ID {
-				return nil, "prompt.username_taken", "This username is already taken.", nil
-			}
-		} else if !errors.Is(err, store.ErrNotFound) {
+		pu, err := x.PendingUser(ctx)
+		if err != nil {
 			return nil, "", "", err
+		}
+		// The store's rule for new names; a name already held is kept.
+		if (pu == nil || pu.Username != v) && store.MixesScripts(v) {
+			return nil, "prompt.username_mixed_scripts",
+				"Use the letters of one script: this username mixes scripts (such as Latin and Cyrillic).", nil
+		}
+		u, err := x.Scope.Users().GetByUsername(ctx, v)
+		if taken, err := heldByOther(u, err, pu); err != nil || taken {
+			return nil, "prompt.username_taken", "This username is already taken.", err
 		}
 	case "number":
 		f, err := strconv.ParseFloat(v, 64)
@@ -311,6 +324,36 @@ func (p *prompt) value(ctx context.Context, x *flow.Execution, d promptDef, init
 		}
 	}
 	return v, "", "", nil
+}
+
+// emailTaken reports whether another user than the one the flow acts for
+// holds the address (by store.EmailKey). The user's own address is never
+// taken, even one that several accounts shared before addresses were
+// unique.
+func emailTaken(ctx context.Context, x *flow.Execution, email string) (bool, error) {
+	pu, err := x.PendingUser(ctx)
+	if err != nil {
+		return false, err
+	}
+	if pu != nil && store.EmailKey(pu.Email) == store.EmailKey(email) {
+		return false, nil
+	}
+	u, err := x.Scope.Users().GetByEmail(ctx, email)
+	return heldByOther(u, err, pu)
+}
+
+// heldByOther reads the lookup of a unique value (u, err): it is taken
+// when it found a user other than pending, or several.
+func heldByOther(u *store.User, err error, pending *store.User) (bool, error) {
+	switch {
+	case err == nil:
+		return pending == nil || pending.ID != u.ID, nil
+	case errors.Is(err, store.ErrConflict):
+		return true, nil
+	case errors.Is(err, store.ErrNotFound):
+		return false, nil
+	}
+	return false, err
 }
 
 func (p *prompt) validate(ctx context.Context, x *flow.Execution) (policy.Result, error) {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/gatehouse-id/gatehouse/internal/core"
 	"github.com/gatehouse-id/gatehouse/internal/flow"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 )
@@ -63,7 +64,7 @@ func (s *userWrite) Challenge(ctx context.Context, x *flow.Execution) flow.Outco
 	// another scope would wait for this transaction's lock.
 	err = x.Scope.Tx(ctx, func(tx store.Scope) error {
 		var err error
-		if inv, err = useInvitation(ctx, x, tx); err != nil {
+		if inv, err = flow.RedeemInvitation(ctx, x, tx); err != nil {
 			return err
 		}
 		if create {
@@ -87,7 +88,7 @@ func (s *userWrite) Challenge(ctx context.Context, x *flow.Execution) flow.Outco
 			return err
 		}
 		if plain, ok := data["password"].(string); ok && plain != "" {
-			if err := x.Env.Core.SetPassword(ctx, tx, u.ID, plain); err != nil {
+			if err := x.Env.Core.SetPassword(ctx, tx, u.ID, plain, passwordWrite(x, u)); err != nil {
 				return err
 			}
 		}
@@ -100,13 +101,13 @@ func (s *userWrite) Challenge(ctx context.Context, x *flow.Execution) flow.Outco
 		return flow.Deny("stage.user_write.conflict", "Failed to save the user: that "+ce.Field+" is already in use.")
 	case errors.As(err, &ve):
 		return flow.Deny("stage.user_write.invalid", "Failed to save the user: "+ve.Error())
-	case errors.Is(err, errInvitationUsed):
-		return flow.Deny("invitation.invalid", "This invitation is invalid or has already been used.")
+	case errors.Is(err, flow.ErrInvitationUsed):
+		return flow.Deny("invitation.invalid", "This invitation has expired or has already been used.")
 	case err != nil:
 		return flow.Fail(err)
 	}
 	if inv != nil {
-		delete(x.Plan.Context, flow.KeyInvitation)
+		x.InvitationRedeemed()
 		x.Event(ctx, "invitation_used", u, map[string]any{"invitation": inv.Name, "invitation_id": inv.ID.String()})
 	}
 	_, pwSet := data["password"]
@@ -127,6 +128,20 @@ func (s *userWrite) Challenge(ctx context.Context, x *flow.Execution) flow.Outco
 		x.Event(ctx, "password_set", u, nil)
 	}
 	return flow.Next()
+}
+
+// passwordWrite describes a password the flow sets for u: a change when u
+// is the logged-in user acting for themselves (they knew the old one to
+// log in), a reset otherwise (recovery, an impersonating admin). Either
+// way the session the flow runs in is kept.
+func passwordWrite(x *flow.Execution, u *store.User) core.PasswordWrite {
+	var w core.PasswordWrite
+	if x.Session != nil {
+		w.Session = x.Session.ID()
+	}
+	self := x.User != nil && x.User.ID == u.ID && (x.Session == nil || !x.Session.Impersonator().Valid)
+	w.Reset = !self || x.Flow.Designation == store.DesignationRecovery
+	return w
 }
 
 // apply writes prompt values onto a user, as Authentik's user_write does:

@@ -397,6 +397,11 @@ func (s artifacts) ConsumeSession(ctx context.Context, sessionID uuid.UUID, at t
 		s.tenant, sessionID, micros(at))
 }
 
+func (s artifacts) ConsumeForUser(ctx context.Context, userID, keep uuid.UUID, at time.Time) (int, error) {
+	return s.deleteCount(ctx, `UPDATE artifacts SET consumed_at = $4 WHERE tenant_id = $1 AND user_id = $2
+		AND consumed_at = 0 AND (session_id IS NULL OR session_id <> $3)`, s.tenant, userID, keep, micros(at))
+}
+
 func (s artifacts) SetData(ctx context.Context, id uuid.UUID, userID uuid.NullUUID, data json.RawMessage) error {
 	res, err := s.q.ExecContext(ctx, `UPDATE artifacts SET data = $3, user_id = $4 WHERE tenant_id = $1 AND id = $2 AND consumed_at = 0`,
 		s.tenant, id, configText(data), userID)

@@ -72,6 +72,8 @@ func (postgresDialect) mapErr(err error) error {
 
 // uniqueFields names the field of constraints whose names say otherwise.
 var uniqueFields = []struct{ match, field string }{
+	{"username_key", "username"},
+	{"email_key", "email"},
 	{"tenant_domains", "domain"},
 	{"tokens_key_hash", "key"},
 	{"tokens.key_hash", "key"},

@@ -2,7 +2,9 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
+	"errors"
 	"strings"
 	"time"
 
@@ -78,6 +80,25 @@ func (s invitations) List(ctx context.Context, page store.Page) ([]*store.Invita
 		out = append(out, i)
 	}
 	return out, total, s.err(rows.Err())
+}
+
+// Use checks and consumes in one statement: a single-use invitation is
+// deleted by the DELETE that finds it live, so of two concurrent uses the
+// second finds no row; the row lock (PostgreSQL) or the single writer
+// (SQLite) orders them.
+func (s invitations) Use(ctx context.Context, id uuid.UUID, flowSlug string, now time.Time) (*store.Invitation, error) {
+	const live = `tenant_id = $1 AND id = $2 AND (expires = 0 OR expires > $3) AND (flow_slug = '' OR flow_slug = $4)`
+	args := []any{s.tenant, id, micros(now), flowSlug}
+	i, err := scanInvitation(s.q.QueryRowContext(ctx, `DELETE FROM invitations WHERE `+live+` AND single_use
+		RETURNING `+invitationColumns, args...))
+	if errors.Is(err, sql.ErrNoRows) {
+		i, err = scanInvitation(s.q.QueryRowContext(ctx, `SELECT `+invitationColumns+` FROM invitations
+			WHERE `+live+` AND NOT single_use`, args...))
+	}
+	if err != nil {
+		return nil, s.err(err)
+	}
+	return i, nil
 }
 
 func (s invitations) Delete(ctx context.Context, id uuid.UUID) error {

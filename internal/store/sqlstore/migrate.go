@@ -61,28 +61,53 @@ func onlyFor(engine, sql string) string {
 	return strings.Join(out, "\n")
 }
 
-// Migrate applies every pending migration. On PostgreSQL it holds a session
-// advisory lock, so replicas starting at once migrate one after another.
-func (s *DB) Migrate(ctx context.Context) error {
+// provider is the one migration sequence on this database: the SQL files
+// and the steps SQL cannot express alike on both engines
+// (migrate_identity.go). With locked, PostgreSQL's migrations hold a
+// session advisory lock, so replicas starting at once migrate one after
+// another.
+func (s *DB) provider(locked bool) (*goose.Provider, error) {
 	fsys, err := migrations(s.d)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	var opts []goose.ProviderOption
+	opts := []goose.ProviderOption{goose.WithDisableGlobalRegistry(true),
+		goose.WithGoMigrations(identityKeysMigration(s.log))}
 	gd := goose.DialectSQLite3
 	if s.d.name() == "postgres" {
 		gd = goose.DialectPostgres
-		locker, err := lock.NewPostgresSessionLocker()
-		if err != nil {
-			return fmt.Errorf("sqlstore: migration lock: %w", err)
+		if locked {
+			locker, err := lock.NewPostgresSessionLocker()
+			if err != nil {
+				return nil, fmt.Errorf("sqlstore: migration lock: %w", err)
+			}
+			opts = append(opts, goose.WithSessionLocker(locker))
 		}
-		opts = append(opts, goose.WithSessionLocker(locker))
 	}
 	p, err := goose.NewProvider(gd, s.db, fsys, opts...)
 	if err != nil {
-		return fmt.Errorf("sqlstore: migrations: %w", err)
+		return nil, fmt.Errorf("sqlstore: migrations: %w", err)
 	}
-	results, err := p.Up(ctx)
+	return p, nil
+}
+
+// Migrate applies every pending migration.
+func (s *DB) Migrate(ctx context.Context) error {
+	return s.migrate(ctx, func(p *goose.Provider) ([]*goose.MigrationResult, error) { return p.Up(ctx) })
+}
+
+// migrateTo applies the pending migrations up to version (tests of a
+// migration start from the schema before it).
+func (s *DB) migrateTo(ctx context.Context, version int64) error {
+	return s.migrate(ctx, func(p *goose.Provider) ([]*goose.MigrationResult, error) { return p.UpTo(ctx, version) })
+}
+
+func (s *DB) migrate(ctx context.Context, up func(*goose.Provider) ([]*goose.MigrationResult, error)) error {
+	p, err := s.provider(true)
+	if err != nil {
+		return err
+	}
+	results, err := up(p)
 	if err != nil {
 		return fmt.Errorf("sqlstore: migrate: %w", err)
 	}
@@ -94,15 +119,7 @@ func (s *DB) Migrate(ctx context.Context) error {
 
 // MigrationStatus reports the applied and latest versions, for `gatehouse migrate --status`.
 func (s *DB) MigrationStatus(ctx context.Context) (current, latest int64, err error) {
-	fsys, err := migrations(s.d)
-	if err != nil {
-		return 0, 0, err
-	}
-	gd := goose.DialectSQLite3
-	if s.d.name() == "postgres" {
-		gd = goose.DialectPostgres
-	}
-	p, err := goose.NewProvider(gd, s.db, fsys)
+	p, err := s.provider(false)
 	if err != nil {
 		return 0, 0, err
 	}

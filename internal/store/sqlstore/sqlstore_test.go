@@ -61,6 +61,16 @@ func TestArtifactLookupsUseTheirIndexes(t *testing.T) {
 // database, so tests can run in parallel and leave nothing behind.
 func NewPostgres(t testing.TB) *sqlstore.DB {
 	t.Helper()
+	db := openPostgres(t)
+	if err := db.Migrate(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return db
+}
+
+// openPostgres is NewPostgres without the migrations.
+func openPostgres(t testing.TB) *sqlstore.DB {
+	t.Helper()
 	dsn := os.Getenv("GATEHOUSE_TEST_POSTGRES")
 	schema := fmt.Sprintf("gh_test_%x", rand.Text()[:10])
 	admin, err := sql.Open("pgx", dsn)
@@ -83,8 +93,5 @@ func NewPostgres(t testing.TB) *sqlstore.DB {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	if err := db.Migrate(context.Background()); err != nil {
-		t.Fatal(err)
-	}
 	return db
 }

@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"strings"
 	"time"
@@ -67,9 +68,20 @@ func normalizeUser(u *store.User) {
 	}
 }
 
+// Usernames and email addresses are unique per tenant by their
+// store.IdentityKey, kept in username_key and email_key under unique
+// indexes, so two concurrent writes of one address cannot both succeed.
+// A key is written when its value's key changes; rows that already
+// collided when the keys were introduced (migration 14) keep a NULL key
+// and keep working, but no new value may collide with a keyed one.
+
+// nullKey stores "" as NULL: rows without an address, and the colliding
+// rows of migration 14, are exempt from the unique index.
+func nullKey(k string) sql.NullString { return sql.NullString{String: k, Valid: k != ""} }
+
 func (s users) Create(ctx context.Context, u *store.User) error {
 	normalizeUser(u)
-	if err := u.Validate(); err != nil {
+	if err := u.ValidateWrite(nil); err != nil {
 		return err
 	}
 	if u.ID == uuid.Nil {
@@ -77,11 +89,12 @@ func (s users) Create(ctx context.Context, u *store.User) error {
 	}
 	now := s.s.nowTime()
 	u.CreatedAt, u.UpdatedAt, u.Version = now, now, 1
-	_, err := s.q.ExecContext(ctx, `INSERT INTO users (tenant_id, `+userColumns+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`,
+	_, err := s.q.ExecContext(ctx, `INSERT INTO users (tenant_id, `+userColumns+`, username_key, email_key)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)`,
 		s.tenant, u.ID, u.Username, u.Name, u.Email, u.EmailVerified, u.Type, u.IsActive, u.Path,
 		encodeAttributes(u.Attributes), u.PasswordHash, micros(u.PasswordChangeDate), micros(u.LastLogin),
-		micros(u.CreatedAt), micros(u.UpdatedAt), u.Version)
+		micros(u.CreatedAt), micros(u.UpdatedAt), u.Version,
+		nullKey(store.IdentityKey(u.Username)), nullKey(store.EmailKey(u.Email)))
 	return s.err(err)
 }
 
@@ -99,16 +112,33 @@ func (s users) Get(ctx context.Context, id uuid.UUID) (*store.User, error) {
 	return s.one(ctx, `id = $2`, id)
 }
 
-func (s users) GetByUsername(ctx context.Context, username string) (*store.User, error) {
-	return s.one(ctx, `lower(username) = lower($2)`, username)
+// usernameIs matches a username by its key or, for the rows migration 14
+// left without one, by its exact spelling; key and exact are
+// placeholders. Only those few rows have a NULL key, so the second branch
+// is a short range of the key's index.
+func usernameIs(key, exact string) string {
+	return "(username_key = " + key + " OR (username_key IS NULL AND username = " + exact + "))"
 }
 
+// GetByUsername prefers the exact spelling: of two accounts that collided
+// before usernames were keyed, each still finds its own.
+func (s users) GetByUsername(ctx context.Context, username string) (*store.User, error) {
+	return s.one(ctx, usernameIs("$2", "$3")+` ORDER BY CASE WHEN username = $3 THEN 0 ELSE 1 END LIMIT 1`,
+		store.IdentityKey(username), username)
+}
+
+// GetByEmail also reads the addresses migration 14 left without a key, so
+// an address that several accounts held before stays ambiguous. Every user
+// without an address has a NULL key too, so those rows are found through
+// users_email (a UNION: SQLite's OR cannot use an expression index), and
+// coalesce keeps the planner off the key's long NULL range.
 func (s users) GetByEmail(ctx context.Context, email string) (*store.User, error) {
 	if email == "" {
 		return nil, store.ErrNotFound
 	}
-	rows, err := s.q.QueryContext(ctx, `SELECT `+userColumns+` FROM users
-		WHERE tenant_id = $1 AND lower(email) = lower($2) LIMIT 2`, s.tenant, email)
+	rows, err := s.q.QueryContext(ctx, `SELECT `+userColumns+` FROM users WHERE tenant_id = $1 AND email_key = $2
+		UNION ALL SELECT `+userColumns+` FROM users WHERE tenant_id = $1 AND lower(email) = lower($3)
+		AND coalesce(email_key, '') = '' AND email <> '' LIMIT 2`, s.tenant, store.EmailKey(email), email)
 	if err != nil {
 		return nil, s.err(err)
 	}
@@ -172,9 +202,9 @@ func (s users) List(ctx context.Context, q store.UserQuery) ([]*store.User, int,
 		where = append(where, "is_active = "+arg(*q.IsActive))
 	}
 	if q.Username != "" {
-		// Exact, yet answered from the unique lower(username) index.
+		// Exact, yet answered from the username_key index.
 		p := arg(q.Username)
-		where = append(where, "lower(username) = lower("+p+") AND username = "+p)
+		where = append(where, usernameIs(arg(store.IdentityKey(q.Username)), p)+" AND username = "+p)
 	}
 	if q.Email != "" {
 		p := arg(q.Email)
@@ -276,18 +306,27 @@ func (s users) update(ctx context.Context, id uuid.UUID, want int64, fn func(*st
 		if u.Attributes == nil {
 			u.Attributes = store.Attributes{}
 		}
-		if err := u.Validate(); err != nil {
+		if err := u.ValidateWrite(&old); err != nil {
 			return nil, err
+		}
+		args := []any{s.tenant, id, u.Username, u.Name, u.Email, u.EmailVerified, u.Type, u.IsActive, u.Path,
+			encodeAttributes(u.Attributes), u.PasswordHash, micros(u.PasswordChangeDate),
+			micros(u.UpdatedAt), u.Version, old.Version}
+		keys := ""
+		if k := store.IdentityKey(u.Username); k != store.IdentityKey(old.Username) {
+			args = append(args, nullKey(k))
+			keys += ", username_key = $" + itoa(len(args))
+		}
+		if k := store.EmailKey(u.Email); k != store.EmailKey(old.Email) {
+			args = append(args, nullKey(k))
+			keys += ", email_key = $" + itoa(len(args))
 		}
 		// last_login is RecordLogin's alone: it does not bump the version,
 		// so writing it here could put back a stale value.
 		res, err := s.q.ExecContext(ctx, `UPDATE users SET username = $3, name = $4, email = $5,
 			email_verified = $6, type = $7, is_active = $8, path = $9, attributes = $10, password_hash = $11,
-			password_change_date = $12, updated_at = $13, version = $14
-			WHERE tenant_id = $1 AND id = $2 AND version = $15`,
-			s.tenant, id, u.Username, u.Name, u.Email, u.EmailVerified, u.Type, u.IsActive, u.Path,
-			encodeAttributes(u.Attributes), u.PasswordHash, micros(u.PasswordChangeDate),
-			micros(u.UpdatedAt), u.Version, old.Version)
+			password_change_date = $12, updated_at = $13, version = $14`+keys+`
+			WHERE tenant_id = $1 AND id = $2 AND version = $15`, args...)
 		if err := s.exactlyOne(res, err); err == nil {
 			return u, nil
 		} else if err != store.ErrNotFound {

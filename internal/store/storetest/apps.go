@@ -2,8 +2,6 @@ package storetest
 
 import (
 	"encoding/json"
-	"errors"
-	"sync"
 	"testing"
 	"time"
 
@@ -16,6 +14,7 @@ func appTests() []namedTest {
 	return []namedTest{
 		{"Applications", testApplications},
 		{"Artifacts", testArtifacts},
+		{"ArtifactsConsumeForUser", testArtifactsConsumeForUser},
 		{"AppTenantIsolation", testAppTenantIsolation},
 	}
 }
@@ -91,22 +90,7 @@ func testArtifacts(t *testing.T, s store.Store) {
 	wantErr(t, "a code is not an access token", err, store.ErrNotFound)
 
 	// Two concurrent redemptions: exactly one wins.
-	var wg sync.WaitGroup
-	results := make(chan error, 2)
-	for range 2 {
-		wg.Go(func() { results <- sc.Artifacts().Consume(ctx, code.ID, now) })
-	}
-	wg.Wait()
-	close(results)
-	wins := 0
-	for err := range results {
-		switch {
-		case err == nil:
-			wins++
-		case !errors.Is(err, store.ErrConflict):
-			t.Fatalf("Consume: unexpected %v", err)
-		}
-	}
+	wins := race(t, "concurrent Consume", 2, store.ErrConflict, func(int) error { return sc.Artifacts().Consume(ctx, code.ID, now) })
 	if wins != 1 {
 		t.Fatalf("concurrent Consume: want exactly one success, got %d", wins)
 	}
@@ -135,9 +119,18 @@ func testAppTenantIsolation(t *testing.T, s store.Store) {
 	mustProvider(t, b, "p", "shared-client-id") // client IDs are per tenant
 	app := &store.Application{Name: "app", Slug: "app", ProviderID: uuid.NullUUID{UUID: p.ID, Valid: true}}
 	noErr(t, "app", a.Applications().Create(ctx, app))
-	art := &store.Artifact{Kind: "access", KeyHash: hashOf("a-token"), ProviderID: p.ID, Expires: time.Now().Add(time.Hour)}
+	ua := mustUser(t, a, "u")
+	art := &store.Artifact{Kind: "access", KeyHash: hashOf("a-token"), ProviderID: p.ID, Expires: time.Now().Add(time.Hour),
+		UserID: uuid.NullUUID{UUID: ua.ID, Valid: true}}
 	noErr(t, "artifact", a.Artifacts().Create(ctx, art))
 	ret := func(_ any, err error) error { return err }
+	// A bulk write names no row: touching none of A's is its not-found.
+	countNotFound := func(n int, err error) error {
+		if err == nil && n == 0 {
+			return store.ErrNotFound
+		}
+		return err
+	}
 	for _, c := range []struct {
 		name string
 		err  error
@@ -151,6 +144,7 @@ func testAppTenantIsolation(t *testing.T, s store.Store) {
 		{"Artifacts.GetByKey", ret(b.Artifacts().GetByKey(ctx, "access", hashOf("a-token")))},
 		{"Artifacts.Consume", b.Artifacts().Consume(ctx, art.ID, time.Now())},
 		{"Artifacts.SetData", b.Artifacts().SetData(ctx, art.ID, uuid.NullUUID{}, json.RawMessage(`{}`))},
+		{"Artifacts.ConsumeForUser", countNotFound(b.Artifacts().ConsumeForUser(ctx, ua.ID, uuid.Nil, time.Now()))},
 		{"Artifacts.Create for A's provider", b.Artifacts().Create(ctx, &store.Artifact{Kind: "access", KeyHash: hashOf("b"), ProviderID: p.ID, Expires: time.Now().Add(time.Hour)})},
 	} {
 		if !errorsIsNotFound(c.err) {
@@ -166,5 +160,42 @@ func testAppTenantIsolation(t *testing.T, s store.Store) {
 	}
 	if _, err := a.Applications().Get(ctx, app.ID); err != nil {
 		t.Errorf("A's application: %v", err)
+	}
+}
+
+// testArtifactsConsumeForUser: a password change revokes a user's tokens
+// but those of the session it is made in, and nobody else's.
+func testArtifactsConsumeForUser(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	sc := mustTenant(t, s, "t")
+	p := mustProvider(t, sc, "p", "c")
+	u, other := mustUser(t, sc, "u"), mustUser(t, sc, "other")
+	now := time.Now()
+	here, there := uuid.New(), uuid.New()
+	mk := func(name string, owner *store.User, session uuid.UUID) *store.Artifact {
+		a := &store.Artifact{Kind: "refresh", KeyHash: hashOf(name), ProviderID: p.ID, Expires: now.Add(time.Hour),
+			UserID: uuid.NullUUID{UUID: owner.ID, Valid: true}, SessionID: uuid.NullUUID{UUID: session, Valid: session != uuid.Nil}}
+		noErr(t, "create "+name, sc.Artifacts().Create(ctx, a))
+		return a
+	}
+	kept := mk("kept", u, here)
+	gone := []*store.Artifact{mk("other-session", u, there), mk("no-session", u, uuid.Nil)}
+	others := mk("someone-else", other, there)
+	n, err := sc.Artifacts().ConsumeForUser(ctx, u.ID, here, now)
+	noErr(t, "ConsumeForUser", err)
+	if n != len(gone) {
+		t.Fatalf("ConsumeForUser: want %d revoked, got %d", len(gone), n)
+	}
+	for _, a := range append(gone, kept, others) {
+		got, err := sc.Artifacts().Get(ctx, a.ID)
+		noErr(t, "Get", err)
+		if want := a != kept && a != others; got.Usable(now) == want {
+			t.Errorf("artifact %x: want revoked %v, got usable %v", a.KeyHash[:4], want, got.Usable(now))
+		}
+	}
+	n, err = sc.Artifacts().ConsumeForUser(ctx, u.ID, uuid.Nil, now)
+	noErr(t, "ConsumeForUser keeping none", err)
+	if n != 1 {
+		t.Fatalf("ConsumeForUser keeping none: want the last one revoked, got %d", n)
 	}
 }

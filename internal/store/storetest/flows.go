@@ -17,6 +17,7 @@ func flowTests() []namedTest {
 		{"Bindings", testBindings},
 		{"StageBindingsAcrossFlows", testStageBindingsAcrossFlows},
 		{"FlowState", testFlowState},
+		{"InvitationUse", testInvitationUse},
 		{"Reputation", testReputation},
 		{"FlowTenantIsolation", testFlowTenantIsolation},
 	}
@@ -278,6 +279,7 @@ func testFlowTenantIsolation(t *testing.T, s store.Store) {
 		{"PolicyBindings.Create with A's user", b.PolicyBindings().Create(ctx, &store.PolicyBinding{TargetID: fb.ID, UserID: uuid.NullUUID{UUID: ua.ID, Valid: true}})},
 		{"Invitations.Get", ret(b.Invitations().Get(ctx, inv.ID))},
 		{"Invitations.Delete", b.Invitations().Delete(ctx, inv.ID)},
+		{"Invitations.Use", ret(b.Invitations().Use(ctx, inv.ID, "", time.Now()))},
 		{"FlowTokens.GetByKeyHash", ret(b.FlowTokens().GetByKeyHash(ctx, hashOf("ft")))},
 		{"FlowTokens.Delete", b.FlowTokens().Delete(ctx, ft.ID)},
 		{"Consents.Get", ret(b.Consents().Get(ctx, ua.ID, "app", time.Now()))},
@@ -315,4 +317,46 @@ func testFlowTenantIsolation(t *testing.T, s store.Store) {
 	if _, err := a.Consents().Get(ctx, ua.ID, "app", time.Now()); err != nil {
 		t.Errorf("A's consent: %v", err)
 	}
+}
+
+// testInvitationUse: an invitation is redeemed for its flow only, while it
+// has not expired, and a single-use one exactly once however many
+// sign-ups race for it (issue 10, finding 5).
+func testInvitationUse(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	sc := mustTenant(t, s, "t")
+	now := time.Now()
+	once := &store.Invitation{Name: "once", FlowSlug: "join", SingleUse: true, Expires: now.Add(time.Hour)}
+	noErr(t, "create", sc.Invitations().Create(ctx, once))
+	_, err := sc.Invitations().Use(ctx, once.ID, "other-flow", now)
+	wantErr(t, "use in another flow", err, store.ErrNotFound)
+	_, err = sc.Invitations().Use(ctx, once.ID, "join", now.Add(2*time.Hour))
+	wantErr(t, "use after expiry", err, store.ErrNotFound)
+	if _, err := sc.Invitations().Get(ctx, once.ID); err != nil {
+		t.Fatalf("a refused use must not consume the invitation: %v", err)
+	}
+	const n = 8
+	won := race(t, "racing uses", n, store.ErrNotFound, func(int) error {
+		return sc.Tx(ctx, func(tx store.Scope) error {
+			_, err := tx.Invitations().Use(ctx, once.ID, "join", now)
+			return err
+		})
+	})
+	if won != 1 {
+		t.Fatalf("a single-use invitation raced by %d sign-ups: want exactly one success, got %d", n, won)
+	}
+	_, err = sc.Invitations().Get(ctx, once.ID)
+	wantErr(t, "a used single-use invitation is gone", err, store.ErrNotFound)
+
+	many := &store.Invitation{Name: "many", Expires: now.Add(time.Hour)}
+	noErr(t, "create multi-use", sc.Invitations().Create(ctx, many))
+	for _, slug := range []string{"join", "other-flow"} {
+		got, err := sc.Invitations().Use(ctx, many.ID, slug, now)
+		noErr(t, "use a multi-use invitation for any flow in "+slug, err)
+		if got.ID != many.ID || got.SingleUse {
+			t.Fatalf("Use: want the multi-use invitation back, got %+v", got)
+		}
+	}
+	_, err = sc.Invitations().Use(ctx, many.ID, "join", now.Add(time.Hour))
+	wantErr(t, "a multi-use invitation at its expiry", err, store.ErrNotFound)
 }
