@@ -10,7 +10,6 @@ import (
 	"strings"
 	"time"
 
-
 	"github.com/gatehouse-id/gatehouse/internal/api"
 	"github.com/gatehouse-id/gatehouse/internal/i18n"
 )
