@@ -91,18 +91,38 @@ func guardSet(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple,
 	return r.result("set", s, nil)
 }
 
-// setMethod is one of the set methods that take an iterable.
+// setMethod is one of the set methods that take iterables.
 func setMethod(recv *starlark.Set, name string) *starlark.Builtin {
 	return starlark.NewBuiltin(name, func(thread *starlark.Thread, _ *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-		var other starlark.Value
-		if err := starlark.UnpackPositionalArgs(name, args, kwargs, 1, &other); err != nil {
-			return nil, err
-		}
-		if err := iterable(name, other); err != nil {
-			return nil, err
-		}
 		r := runOf(thread)
-		v, err := r.setOp(name, recv, other)
+		var v starlark.Value
+		var err error
+		if name == "union" || name == "update" { // any number of iterables
+			if len(kwargs) > 0 {
+				return nil, fmt.Errorf("%s: does not accept keyword arguments", name)
+			}
+			for i, a := range args {
+				if _, ok := a.(starlark.Iterable); !ok {
+					return nil, fmt.Errorf("%s: argument #%d is not iterable: %s", name, i+1, a.Type())
+				}
+			}
+			if name == "union" {
+				v, err = r.newSet(append(starlark.Tuple{recv}, args...)...)
+			} else {
+				v = starlark.None
+				for _, a := range args {
+					if err = r.each(a, true, recv.Insert); err != nil {
+						break
+					}
+				}
+			}
+		} else {
+			var other starlark.Iterable
+			if err := starlark.UnpackPositionalArgs(name, args, kwargs, 1, &other); err != nil {
+				return nil, err
+			}
+			v, err = r.setOp(name, recv, other)
+		}
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", name, err)
 		}
@@ -110,11 +130,11 @@ func setMethod(recv *starlark.Set, name string) *starlark.Builtin {
 	})
 }
 
-// setOp is a set operation, as a method (union, ...) or an operator (|, &,
-// ^, -): y is any iterable for a method, a set for an operator.
+// setOp is a set operation, as a method (difference, ...) or an operator
+// (|, &, ^, -): y is any iterable for a method, a set for an operator.
 func (r *run) setOp(name string, x *starlark.Set, y starlark.Value) (starlark.Value, error) {
 	switch name {
-	case "union", "|":
+	case "|":
 		return r.newSet(x, y)
 	case "difference", "-", "symmetric_difference", "^":
 		return r.setDifference(x, y, name == "^" || name == "symmetric_difference")
@@ -124,8 +144,6 @@ func (r *run) setOp(name string, x *starlark.Set, y starlark.Value) (starlark.Va
 	var v starlark.Value
 	var err error
 	switch name {
-	case "update":
-		v, err = starlark.None, x.InsertAll(it)
 	case "intersection", "&":
 		v, err = x.Intersection(it)
 	case "issubset":
