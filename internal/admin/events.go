@@ -1,7 +1,6 @@
 package admin
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -211,8 +210,7 @@ func (h *Handler) eventDetail(rq *req) {
 	add(rq.t("admin.events.filter.client_ip", nil), e.ClientIP, "", true)
 	add(rq.t("admin.events.user_agent", nil), e.UserAgent, "", false)
 	add(rq.t("admin.events.expires", nil), e.Expires.UTC().Format("2006-01-02 15:04 UTC"), "", false)
-	ctx, _ := json.MarshalIndent(e.Context, "", "  ")
-	ep.Fields = append(ep.Fields, detailField{Label: rq.t("admin.events.context", nil), Text: string(ctx), Mono: true, Block: true})
+	ep.Fields = append(ep.Fields, detailField{Label: rq.t("admin.events.context", nil), Text: rq.jsonText(e.Context), Mono: true, Block: true})
 	// The hour around the event, for "what else happened then".
 	around := url.Values{"since": {e.CreatedAt.Add(-30 * time.Minute).UTC().Format(time.RFC3339)},
 		"until": {e.CreatedAt.Add(30 * time.Minute).UTC().Format(time.RFC3339)}, "ordering": {"created"}}

@@ -297,7 +297,7 @@ func (rq *req) refOptions(res *api.ResourceInfo, fields []api.FieldInfo) map[str
 }
 
 // formValue is the text a control shows for a JSON value.
-func formValue(f api.FieldInfo, v any) string {
+func (rq *req) formValue(f api.FieldInfo, v any) string {
 	switch x := v.(type) {
 	case nil:
 		return ""
@@ -321,8 +321,7 @@ func formValue(f api.FieldInfo, v any) string {
 			return strings.Join(s, "\n")
 		}
 	}
-	b, _ := json.MarshalIndent(v, "", "  ")
-	return string(b)
+	return rq.jsonText(v)
 }
 
 // parseValue turns a control's text into the JSON value of f. empty is

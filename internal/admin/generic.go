@@ -276,7 +276,7 @@ func (rq *req) cellOf(f api.FieldInfo, v any) cell {
 			return cell{Text: "—"}
 		}
 	}
-	return cell{Text: formValue(f, v), Mono: true}
+	return cell{Text: rq.formValue(f, v), Mono: true}
 }
 
 type detailPage struct {
@@ -442,7 +442,7 @@ func (h *Handler) form(rq *req, res *api.ResourceInfo, id string) {
 				values[f.Name] = strings.Join(rq.r.PostForm[f.Name], "\n")
 			}
 		case cur != nil:
-			values[f.Name] = formValue(f, cur[f.Name])
+			values[f.Name] = rq.formValue(f, cur[f.Name])
 		case in.Has(f.Name):
 			values[f.Name] = in.Get(f.Name)
 		case f.Kind == api.KindBool && slices.Contains(defaultTrue, f.Name):

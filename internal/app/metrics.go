@@ -8,6 +8,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/gatehouse-id/gatehouse/internal/job"
+	"github.com/gatehouse-id/gatehouse/internal/policy/expression"
 	"github.com/gatehouse-id/gatehouse/internal/store/sqlstore"
 )
 
@@ -81,7 +82,10 @@ func (m *productMetrics) issued(provider, grant string) {
 func (m *productMetrics) register(reg prometheus.Registerer, db *sqlstore.DB, q *job.Queue) {
 	reg.MustRegister(m.events, m.logins, m.flows, m.stageSeconds, m.policies, m.policySeconds, m.tokens,
 		collectors.NewDBStatsCollector(db.SQL(), db.Driver()),
-		&scrapeCollector{db: db, q: q})
+		&scrapeCollector{db: db, q: q},
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "gatehouse_expressions_running",
+			Help: "Expressions (policies, mappings) running now, including any still running after their time limit."},
+			func() float64 { return float64(expression.Running()) }))
 }
 
 // scrapeCollector reads counts from the database when scraped: cheap

@@ -15,6 +15,8 @@ package audit
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"log/slog"
 	"regexp"
 	"sync"
@@ -126,6 +128,7 @@ func (w *Writer) Flush(ctx context.Context) {
 // store is logged, not returned: an audit hiccup must not fail a login.
 func (w *Writer) Record(ctx context.Context, sc store.Scope, e *store.Event) {
 	prepare(ctx, sc, e)
+	e.Context = fit(e.Context)
 	if !w.enqueue(queued{tenant: sc.TenantID(), e: e}) {
 		if err := w.store(ctx, sc, e); err != nil {
 			w.Log.Warn("event not recorded", "action", e.Action, "error", err)
@@ -307,6 +310,66 @@ func prepare(ctx context.Context, sc store.Scope, e *store.Event) {
 				"user_agent": info.UserAgent, "request_id": info.RequestID}
 		}
 	}
+}
+
+// fit makes an event's context storable (see store.CheckJSON): what sits
+// deeper than store.MaxJSONDepth becomes a note, then the largest
+// top-level values, one at a time, until the context fits in
+// store.MaxEventContextLen. An event is kept rather than lost to a
+// context that is too large: a model_updated event carries the changed
+// fields, which may themselves be as large or as deep as allowed.
+func fit(ctx map[string]any) map[string]any {
+	if _, problem := store.CheckJSON(ctx, store.MaxEventContextLen, store.MaxJSONDepth); problem == "" {
+		return ctx
+	}
+	out := prune(ctx, 1).(map[string]any)
+	for {
+		if _, problem := store.CheckJSON(out, store.MaxEventContextLen, store.MaxJSONDepth); problem == "" {
+			return out
+		}
+		largest, size := "", 0
+		for k, v := range out {
+			n := store.MaxEventContextLen + 1 // unencodable: must go
+			if b, err := json.Marshal(v); err == nil {
+				n = len(b)
+			}
+			if n > size {
+				largest, size = k, n
+			}
+		}
+		if largest == "" || size <= len(removedNote) {
+			return map[string]any{"context": "(removed: too large to record)"}
+		}
+		out[largest] = fmt.Sprintf(removedNote, size)
+	}
+}
+
+const removedNote = "(removed: %d bytes, too large to record)"
+
+// prune copies v, replacing the objects and arrays nested deeper than
+// store.MaxJSONDepth (v being at depth) with a note.
+func prune(v any, depth int) any {
+	switch x := v.(type) {
+	case map[string]any:
+		if depth > store.MaxJSONDepth {
+			return "(removed: nested too deep to record)"
+		}
+		out := make(map[string]any, len(x))
+		for k, e := range x {
+			out[k] = prune(e, depth+1)
+		}
+		return out
+	case []any:
+		if depth > store.MaxJSONDepth {
+			return "(removed: nested too deep to record)"
+		}
+		out := make([]any, len(x))
+		for i, e := range x {
+			out[i] = prune(e, depth+1)
+		}
+		return out
+	}
+	return v
 }
 
 // Mask returns a copy of m with secret values replaced, at any depth.

@@ -208,3 +208,32 @@ func TestRetentionAcrossTenants(t *testing.T) {
 		t.Errorf("retention log: want the two deleted events counted, got %q", logged.String())
 	}
 }
+
+// TestRecordFitsTheContext: the store refuses contexts too large or too
+// deep (store.CheckJSON); an event recorded by a feature is kept with the
+// offending parts replaced by a note, not lost.
+func TestRecordFitsTheContext(t *testing.T) {
+	db := newStore(t)
+	ten, err := db.Tenants().EnsureDefault(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc := db.Scope(ten.ID)
+	var deep any = "leaf"
+	for range 100 {
+		deep = map[string]any{"n": deep}
+	}
+	w := &Writer{Log: slog.New(slog.DiscardHandler)}
+	w.Record(t.Context(), sc, &store.Event{Action: "model_updated", Context: map[string]any{
+		"model": "user", "changes": map[string]any{"attributes": deep}, "blob": strings.Repeat("x", store.MaxEventContextLen)}})
+	list, _, err := sc.Events().List(t.Context(), store.EventQuery{})
+	if err != nil || len(list) != 1 {
+		t.Fatalf("want the event stored, got %d (%v)", len(list), err)
+	}
+	b, _ := json.Marshal(list[0].Context)
+	for _, want := range []string{`"model":"user"`, `(removed: nested too deep to record)`, `"blob":"(removed: 65538 bytes, too large to record)"`} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("stored context lacks %s: %.300s", want, b)
+		}
+	}
+}

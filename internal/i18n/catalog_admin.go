@@ -105,6 +105,8 @@ var adminMessages = map[string]entry{
 	"admin.once":              {en: "Copy this now: it cannot be shown again.", zh: "请立即复制：此内容之后无法再次显示。"},
 	"admin.once_continue":     {en: "I have copied it, continue", zh: "我已复制，继续"},
 
+	"admin.json.truncated": {en: "Truncated: this value is larger than {kib} KiB or nested more than {depth} levels deep, too much to show here. The API returns it whole.", zh: "已截断：该值超过 {kib} KiB 或嵌套超过 {depth} 层，无法在此完整显示。可通过 API 获取完整内容。"},
+
 	"admin.error.title.forbidden":   {en: "Access denied", zh: "访问被拒绝"},
 	"admin.error.title.not_found":   {en: "Not found", zh: "未找到"},
 	"admin.error.title.bad_request": {en: "Request refused", zh: "请求被拒绝"},

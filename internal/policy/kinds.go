@@ -53,11 +53,11 @@ func (p expressionPolicy) Evaluate(ctx context.Context, req *Request) (Result, e
 	if err != nil {
 		return Result{}, err
 	}
-	lim := expression.DefaultLimits
-	if dl, ok := ctx.Deadline(); ok {
-		lim.Timeout = time.Until(dl)
-	}
-	out, err := p.prog.Run(ctx, in, lim)
+	// The binding's timeout (30 s unless set, as in Authentik) bounds the
+	// whole policy; the expression itself gets the expression time limit,
+	// or what is left of the binding's when that is shorter (Run takes
+	// the earlier deadline).
+	out, err := p.prog.Run(ctx, in, expression.DefaultLimits)
 	if err != nil {
 		return Result{}, err
 	}

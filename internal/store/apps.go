@@ -107,11 +107,8 @@ func (p *Provider) Validate() error {
 	if len(p.ClientID) > 255 || strings.ContainsAny(p.ClientID, " \t\r\n") {
 		v.Add("client_id", "must be at most 255 characters without spaces")
 	}
-	switch {
-	case len(p.Config) > MaxConfigLen:
-		v.Add("config", "must be at most %d bytes", MaxConfigLen)
-	case len(p.Config) > 0 && !json.Valid(p.Config):
-		v.Add("config", "is not valid JSON")
+	if len(p.Config) > 0 {
+		ValidateJSON(v, "config", p.Config, MaxConfigLen)
 	}
 	return v.Err()
 }

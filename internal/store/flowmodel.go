@@ -120,11 +120,8 @@ func (o *Object) Validate() error {
 	if !kindRE.MatchString(o.Kind) {
 		v.Add("kind", "is not a known kind")
 	}
-	switch {
-	case len(o.Config) > MaxConfigLen:
-		v.Add("config", "must be at most %d bytes", MaxConfigLen)
-	case len(o.Config) > 0 && !json.Valid(o.Config):
-		v.Add("config", "is not valid JSON")
+	if len(o.Config) > 0 {
+		ValidateJSON(v, "config", o.Config, MaxConfigLen)
 	}
 	return v.Err()
 }

@@ -1,7 +1,6 @@
 package store
 
 import (
-	"encoding/json"
 	"net/mail"
 	"regexp"
 	"strings"
@@ -163,13 +162,7 @@ func (u *User) validate(stored string) *ValidationError {
 }
 
 func validAttributes(v *ValidationError, field string, a Attributes) {
-	b, err := json.Marshal(a)
-	switch {
-	case err != nil:
-		v.Add(field, "cannot be encoded as JSON")
-	case len(b) > MaxAttributesLen:
-		v.Add(field, "must be at most %d bytes of JSON", MaxAttributesLen)
-	}
+	ValidateJSON(v, field, a, MaxAttributesLen)
 }
 
 // Group collects users; membership of a group implies membership of its

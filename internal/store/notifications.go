@@ -152,7 +152,10 @@ func (n *Notification) Validate() error {
 	if len(n.Body) > MaxNotificationBody {
 		v.Add("body", "must be at most %d bytes", MaxNotificationBody)
 	}
-	validAttributes(v, "event", n.Event)
+	// The event's context sits one level down, among the event's fields.
+	if _, problem := CheckJSON(n.Event, MaxEventContextLen+4<<10, MaxJSONDepth+1); problem != "" {
+		v.Add("event", "%s", problem)
+	}
 	return v.Err()
 }
 

@@ -165,10 +165,11 @@ func sortedKeys[V any](m map[string]V) []string {
 }
 
 // toGo converts a returned value to Go: nil, bool, int64, float64,
-// string, []any, map[string]any. It visits at most budget values, so that
-// a list holding itself through many paths cannot make it run for ever.
-func toGo(v starlark.Value, budget int) (any, error) {
-	c := &goConverter{budget: budget}
+// string, []any, map[string]any. It visits at most MaxValueLen values, so
+// that a list holding itself through many paths cannot make it run for
+// ever, and stops (with errStopped) when the run is stopped.
+func (r *run) toGo(v starlark.Value) (any, error) {
+	c := &goConverter{r: r, budget: r.lim.MaxValueLen}
 	out, err := c.conv(v)
 	if err != nil {
 		if ce, ok := err.(*convError); ok && ce.path != "" {
@@ -191,6 +192,7 @@ func in(err error, step string) error {
 }
 
 type goConverter struct {
+	r      *run
 	budget int
 	path   []starlark.Value
 }
@@ -198,6 +200,9 @@ type goConverter struct {
 func (c *goConverter) conv(v starlark.Value) (any, error) {
 	if c.budget--; c.budget < 0 {
 		return nil, &convError{msg: "too large to convert"}
+	}
+	if err := c.r.spend(0); err != nil {
+		return nil, err
 	}
 	switch v := v.(type) {
 	case starlark.NoneType:

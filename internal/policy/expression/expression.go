@@ -17,10 +17,11 @@ import (
 // DefaultLimits.
 type Limits struct {
 	// MaxSteps is the budget of Starlark execution steps (roughly: bytecode
-	// instructions).
+	// instructions), plus the steps builtins spend for each element they
+	// hash, compare or walk and each character a pattern reads (work.go).
 	MaxSteps uint64
 	// Timeout is the wall-clock budget; the caller's context deadline, when
-	// earlier, wins. Policy bindings pass their own timeout here.
+	// earlier, wins (a policy binding's timeout arrives that way).
 	Timeout time.Duration
 	// MaxSourceLen is the longest accepted source, in bytes.
 	MaxSourceLen int
@@ -222,12 +223,21 @@ type Output struct {
 const entryName = "expression"
 
 // abandonGrace is how long Run waits, after the deadline, for the
-// interpreter to notice its cancellation. The interpreter checks it between
-// instructions; a single builtin can be slower (sorting a large list, or
-// hashing a tuple nested in itself many times, which is exponential), and
-// then Run returns without it: the caller gets its answer on time, and the
-// abandoned goroutine ends when the builtin does.
+// interpreter to notice its cancellation. The interpreter checks between
+// instructions and the builtins that loop check at each element (work.go),
+// so it normally stops within microseconds; a Helpers call that ignores
+// its context may not, and then Run returns without it: the caller gets
+// its answer on time, and the abandoned goroutine ends when the call does.
 const abandonGrace = 100 * time.Millisecond
+
+// interpreters counts the goroutines running an expression, abandoned or
+// not (see Running).
+var interpreters atomic.Int64
+
+// Running is the number of expressions running now, including any whose
+// caller gave up on them at the deadline: it drops back to zero when the
+// server is idle, unless an expression escapes its limits.
+func Running() int64 { return interpreters.Load() }
 
 type result struct {
 	out Output
@@ -253,7 +263,9 @@ func (p *Program) Run(ctx context.Context, in Input, lim Limits) (Output, error)
 	r := &run{ctx: ctx, in: &in, lim: lim, name: p.name, allocBudget: int64(lim.MaxValueLen) * allocFactor,
 		timeLimit: max(budget.Round(time.Millisecond), 0)}
 	done := make(chan result, 1)
+	interpreters.Add(1)
 	go func() {
+		defer interpreters.Add(-1)
 		out, err := p.exec(r)
 		done <- result{out, err}
 	}()
@@ -313,7 +325,10 @@ func (p *Program) exec(r *run) (out Output, err error) {
 	if err != nil {
 		return Output{Messages: r.messages}, r.runtimeError(err)
 	}
-	value, err := toGo(v, r.lim.MaxValueLen)
+	value, err := r.toGo(v)
+	if errors.Is(err, errStopped) {
+		return Output{Messages: r.messages}, r.runtimeError(err)
+	}
 	if err != nil {
 		return Output{Messages: r.messages}, &RuntimeError{Name: p.name, Msg: "returned value: " + err.Error()}
 	}
@@ -354,6 +369,7 @@ type run struct {
 
 	timeLimit              time.Duration // for messages: the earlier of the deadlines
 	allocated, allocBudget int64         // bytes, see charge
+	extraSteps             uint64        // steps spent inside builtins, see spend
 }
 
 func runOf(thread *starlark.Thread) *run {
@@ -361,20 +377,21 @@ func runOf(thread *starlark.Thread) *run {
 }
 
 // startStepCheckpoints makes the interpreter call back every
-// checkpointSteps steps, to enforce both the step budget and the call
-// depth.
+// checkpointSteps steps, to enforce both the step budget (its own steps
+// plus those builtins spent) and the call depth.
 func (r *run) startStepCheckpoints() {
 	r.thread.SetMaxExecutionSteps(min(checkpointSteps, r.lim.MaxSteps))
 	r.thread.OnMaxSteps = func(thread *starlark.Thread) {
+		steps := thread.ExecutionSteps()
 		switch {
-		case thread.ExecutionSteps() >= r.lim.MaxSteps:
+		case steps+r.extraSteps >= r.lim.MaxSteps:
 			r.stop.CompareAndSwap(stopNone, stopSteps)
 			thread.Cancel("step limit exceeded")
 		case thread.CallStackDepth() > maxCallDepth:
 			r.stop.CompareAndSwap(stopNone, stopDepth)
 			thread.Cancel("maximum recursion depth exceeded")
 		default:
-			thread.SetMaxExecutionSteps(min(thread.ExecutionSteps()+checkpointSteps, r.lim.MaxSteps))
+			thread.SetMaxExecutionSteps(steps + min(checkpointSteps, r.lim.MaxSteps-steps-r.extraSteps))
 		}
 	}
 }

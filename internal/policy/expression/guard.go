@@ -2,6 +2,7 @@ package expression
 
 import (
 	"fmt"
+	"math/bits"
 	"strings"
 
 	"go.starlark.net/starlark"
@@ -133,6 +134,8 @@ func binaryGuard(op syntax.Token) builtinFunc {
 			err = r.checkAdd(x, y)
 		case syntax.STAR:
 			err = r.checkMul(x, y)
+		case syntax.LTLT:
+			err = checkShift(x, y)
 		case syntax.PERCENT:
 			if format, ok := x.(starlark.String); ok {
 				err = r.checkFormat("%", string(format), strings.Count(string(format), "%"), args[1:], nil)
@@ -141,7 +144,10 @@ func binaryGuard(op syntax.Token) builtinFunc {
 		if err != nil {
 			return nil, err
 		}
-		v, err := starlark.Binary(op, x, y)
+		v, ok, err := r.collectionOp(op, x, y)
+		if !ok {
+			v, err = starlark.Binary(op, x, y)
+		}
 		return r.result(op.String(), v, err)
 	}
 }
@@ -226,6 +232,31 @@ func (r *run) checkMul(x, y starlark.Value) error {
 	return nil
 }
 
+// checkShift bounds x << y as multiplication is bounded: Starlark allows
+// shifts of up to 511 bits, which repeated build integers of any size.
+func checkShift(x, y starlark.Value) error {
+	xi, ok1 := x.(starlark.Int)
+	yi, ok2 := y.(starlark.Int)
+	if !ok1 || !ok2 {
+		return nil
+	}
+	shift, ok := yi.Int64()
+	if !ok || shift < 0 || shift > maxIntBits {
+		return nil // Starlark refuses it
+	}
+	if bits := intBits(xi) + int(shift); bits > maxIntBits {
+		return fmt.Errorf("value too large: << would build an integer of %d bits (the limit is %d)", bits, maxIntBits)
+	}
+	return nil
+}
+
+func intBits(i starlark.Int) int {
+	if small, ok := i.Int64(); ok {
+		return bits.Len64(uint64(max(small, -small)))
+	}
+	return i.BigInt().BitLen()
+}
+
 // guardSliced is the operand of a slice x[i:j:k]: slicing a list or a
 // tuple copies it, and so does slicing a string with a step.
 func guardSliced(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
@@ -250,11 +281,16 @@ func (r *run) checkFormat(op, format string, fields int, args starlark.Tuple, kw
 	}
 	max := r.lim.MaxValueLen
 	largest := 0
+	var err error
 	for _, v := range args {
-		largest = strSize(v, max, largest)
+		if largest, err = strSize(v, max, largest); err != nil {
+			return err
+		}
 	}
 	for _, kv := range kwargs {
-		largest = strSize(kv[1], max, largest)
+		if largest, err = strSize(kv[1], max, largest); err != nil {
+			return err
+		}
 	}
 	if n := int64(len(format)) + int64(fields)*int64(largest); n > int64(max) {
 		return tooLarge(op, int(min(n, 1<<62)), max, "string")
@@ -263,20 +299,27 @@ func (r *run) checkFormat(op, format string, fields int, args starlark.Tuple, kw
 }
 
 // strSize returns max(floor, an upper bound of len(repr(v))), stopping as
-// soon as the bound passes limit.
-func strSize(v starlark.Value, limit, floor int) int {
+// soon as the bound passes limit. Values nested more than maxNesting
+// levels deep are refused: Starlark's own str() looks for cycles along the
+// path to each value, quadratic in the depth.
+func strSize(v starlark.Value, limit, floor int) (int, error) {
 	s := sizer{limit: limit}
 	s.walk(v)
-	return max(floor, s.n)
+	if s.deep {
+		return 0, fmt.Errorf("value nested more than %d levels deep", maxNesting)
+	}
+	return max(floor, s.n), nil
 }
 
 type sizer struct {
 	limit, n int
 	path     []starlark.Value // containers being walked, to spot cycles
+	depth    int
+	deep     bool
 }
 
 func (s *sizer) walk(v starlark.Value) {
-	if s.n > s.limit {
+	if s.n > s.limit || s.deep {
 		return
 	}
 	switch v := v.(type) {
@@ -286,9 +329,18 @@ func (s *sizer) walk(v starlark.Value) {
 	case starlark.Bytes:
 		s.n += quotedLen(string(v))
 		return
+	case starlark.Int:
+		// Printing a big integer in decimal costs more than linear time:
+		// count its digits from its bits instead (log10(2) < 0.31).
+		s.n += intBits(v)*31/100 + 2
+		return
 	case *starlark.List, starlark.Tuple, *starlark.Dict, *starlark.Set:
 	default:
 		s.n += len(v.String())
+		return
+	}
+	if s.depth >= maxNesting {
+		s.deep = true
 		return
 	}
 	for _, p := range s.path {
@@ -301,6 +353,8 @@ func (s *sizer) walk(v starlark.Value) {
 		s.path = append(s.path, v)
 		defer func() { s.path = s.path[:len(s.path)-1] }()
 	}
+	s.depth++
+	defer func() { s.depth-- }()
 	s.n += 2
 	if d, ok := v.(*starlark.Dict); ok {
 		for k, val := range starlark.Entries(d) {
@@ -320,6 +374,20 @@ func (s *sizer) walk(v starlark.Value) {
 			return
 		}
 	}
+}
+
+// checkStr refuses to turn v into text longer than MaxValueLen, or to
+// turn a value nested too deep into text at all.
+func (r *run) checkStr(op string, v starlark.Value) error {
+	max := r.lim.MaxValueLen
+	n, err := strSize(v, max, 0)
+	if err == nil && n > max {
+		err = tooLarge(op, n, max, "string")
+	}
+	if err != nil {
+		return fmt.Errorf("%s: %v", op, err)
+	}
+	return nil
 }
 
 // quotedLen bounds the length of a quoted string: escapes take at most
@@ -357,9 +425,10 @@ func getAttr(x starlark.Value, name string) (starlark.Value, error) {
 	return nil, fmt.Errorf("%s has no .%s field or method", x.Type(), name)
 }
 
-// guardedAttr wraps the methods that copy data: it checks the size of
-// what they are about to build when that can be far larger than their
-// inputs, and charges what they built.
+// guardedAttr wraps the methods in guardedMethods: those that hash,
+// compare or walk elements run as in collections.go; those that copy data
+// check the size of what they are about to build when that can be far
+// larger than their inputs, and charge what they built.
 func guardedAttr(recv starlark.Value, name string, method starlark.Value) starlark.Value {
 	if _, ok := method.(*starlark.Builtin); !ok {
 		return method
@@ -382,7 +451,8 @@ func guardedAttr(recv starlark.Value, name string, method starlark.Value) starla
 			}
 		}
 	case *starlark.List:
-		if name == "extend" {
+		switch name {
+		case "extend":
 			return starlark.NewBuiltin("extend", func(thread *starlark.Thread, _ *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 				var iterable starlark.Iterable
 				if err := starlark.UnpackPositionalArgs("extend", args, kwargs, 1, &iterable); err != nil {
@@ -390,7 +460,26 @@ func guardedAttr(recv starlark.Value, name string, method starlark.Value) starla
 				}
 				return starlark.None, extendList(thread, recv, iterable, "extend")
 			})
+		case "index", "remove":
+			return listMethod(recv, name)
 		}
+	case *starlark.Dict:
+		switch name {
+		case "update":
+			return dictUpdate(recv)
+		case "get", "pop", "setdefault":
+			return keyMethod(method)
+		}
+	case *starlark.Set:
+		switch name {
+		case "union", "difference", "intersection", "symmetric_difference", "issubset", "issuperset", "update":
+			return setMethod(recv, name)
+		case "add", "discard", "remove":
+			return keyMethod(method)
+		}
+	}
+	if !copyingMethods[name] {
+		return method
 	}
 	return starlark.NewBuiltin(name, func(thread *starlark.Thread, _ *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 		r := runOf(thread)

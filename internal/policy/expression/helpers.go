@@ -19,8 +19,8 @@ func akMessage(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple
 	r := runOf(thread)
 	msg, ok := starlark.AsString(v)
 	if !ok {
-		if n := strSize(v, r.lim.MaxValueLen, 0); n > r.lim.MaxValueLen {
-			return nil, fmt.Errorf("ak_message: %v", tooLarge("ak_message", n, r.lim.MaxValueLen, "string"))
+		if err := r.checkStr("ak_message", v); err != nil {
+			return nil, err
 		}
 		msg = v.String()
 	}
@@ -108,7 +108,7 @@ func akCreateEvent(thread *starlark.Thread, b *starlark.Builtin, args starlark.T
 	data := make(map[string]any, len(kwargs))
 	for _, kv := range kwargs {
 		key := string(kv[0].(starlark.String))
-		v, err := toGo(kv[1], r.lim.MaxValueLen)
+		v, err := r.toGo(kv[1])
 		if err != nil {
 			return nil, fmt.Errorf("ak_create_event: %s: %v", key, err)
 		}

@@ -8,14 +8,16 @@ import (
 )
 
 // The rewriter replaces, in the syntax tree, the operations that can build
-// a huge value in a single interpreter step with calls to guarded builtins
-// (guard.go):
+// a huge value, or hash or compare one, in a single interpreter step with
+// calls to guarded builtins (guard.go, work.go):
 //
 //	x + y, x * y, x % y ...  ->  $add(x, y), $mul(x, y), $mod(x, y) ...
 //	x += y (and *=, %=)      ->  x = $iadd(x, y)    ($iadd extends lists in place)
 //	a[i] += y                ->  $t0 = a; $t1 = i; $t0[$t1] = $iadd($t0[$t1], y)
 //	x[i:j]                   ->  $sliced(x, 0)[i:j]
 //	s.format, l.extend ...   ->  $method(s, "format") ...
+//	x == y, x in y ...       ->  $eq(x, y), $in(x, y) ...
+//	{k: v}, x[k]             ->  {$key(k): v}, x[$key(k)]
 //
 // The names start with '$', which no source can spell, so an expression
 // can neither call nor shadow them. Positions are kept, so errors point at
@@ -33,18 +35,32 @@ var guardedBinary = map[syntax.Token]string{
 	syntax.PIPE:       "$or",
 	syntax.AMP:        "$and",
 	syntax.CIRCUMFLEX: "$xor",
+	syntax.LTLT:       "$shl",
+	syntax.EQL:        "$eq",
+	syntax.NEQ:        "$ne",
+	syntax.LT:         "$lt",
+	syntax.LE:         "$le",
+	syntax.GT:         "$gt",
+	syntax.GE:         "$ge",
+	syntax.IN:         "$in",
+	syntax.NOT_IN:     "$notin",
 }
 
 // guardedAugmented maps augmented assignments to their guards.
 var guardedAugmented = map[syntax.Token]string{
-	syntax.PLUS_EQ:    "$iadd",
-	syntax.STAR_EQ:    "$mul",
-	syntax.PERCENT_EQ: "$mod",
+	syntax.PLUS_EQ:       "$iadd",
+	syntax.MINUS_EQ:      "$sub",
+	syntax.STAR_EQ:       "$mul",
+	syntax.PERCENT_EQ:    "$mod",
+	syntax.PIPE_EQ:       "$or",
+	syntax.AMP_EQ:        "$and",
+	syntax.CIRCUMFLEX_EQ: "$xor",
+	syntax.LTLT_EQ:       "$shl",
 }
 
-// guardedMethods are the methods of built-in types that copy data, some
+// copyingMethods are the methods of built-in types that copy data, some
 // into results far larger than their receiver and arguments.
-var guardedMethods = map[string]bool{
+var copyingMethods = map[string]bool{
 	"format": true, "join": true, "replace": true, "extend": true,
 	"items": true, "keys": true, "values": true,
 	"split": true, "rsplit": true, "splitlines": true,
@@ -52,11 +68,35 @@ var guardedMethods = map[string]bool{
 	"union": true, "difference": true, "intersection": true, "symmetric_difference": true,
 }
 
+// guardedMethods are the methods the rewriter routes through $method:
+// those that copy, and those that hash, compare or walk elements (see
+// guardedAttr).
+var guardedMethods = func() map[string]bool {
+	m := map[string]bool{
+		"index": true, "remove": true, "update": true, "issubset": true, "issuperset": true,
+		"get": true, "pop": true, "setdefault": true, "add": true, "discard": true,
+	}
+	for name := range copyingMethods {
+		m[name] = true
+	}
+	return m
+}()
+
 func call(fn string, pos syntax.Position, args ...syntax.Expr) *syntax.CallExpr {
 	return &syntax.CallExpr{
 		Fn:     &syntax.Ident{NamePos: pos, Name: fn},
 		Lparen: pos, Args: args, Rparen: pos,
 	}
+}
+
+// key is a dict key or subscript, checked by $key before it is hashed
+// (literals need no check).
+func key(e syntax.Expr) syntax.Expr {
+	if _, ok := e.(*syntax.Literal); ok {
+		return e
+	}
+	start, _ := e.Span()
+	return call("$key", start, e)
 }
 
 func ident(name string, pos syntax.Position) *syntax.Ident {
@@ -132,7 +172,7 @@ func (rw *rewriter) augmented(s *syntax.AssignStmt, guard string) []syntax.Stmt 
 		}
 		return []syntax.Stmt{
 			assign(x, rw.expr(lhs.X)),
-			assign(y, rw.expr(lhs.Y)),
+			assign(y, key(rw.expr(lhs.Y))),
 			assign(index(), call(guard, pos, index(), rhs)),
 		}
 	case *syntax.DotExpr:
@@ -160,7 +200,7 @@ func (rw *rewriter) target(e syntax.Expr) syntax.Expr {
 		e.X = rw.expr(e.X)
 	case *syntax.IndexExpr:
 		e.X = rw.expr(e.X)
-		e.Y = rw.expr(e.Y)
+		e.Y = key(rw.expr(e.Y))
 	case *syntax.ParenExpr:
 		e.X = rw.target(e.X)
 	case *syntax.ListExpr:
@@ -221,7 +261,7 @@ func (rw *rewriter) expr(e syntax.Expr) syntax.Expr {
 	case *syntax.CondExpr:
 		e.Cond, e.True, e.False = rw.expr(e.Cond), rw.expr(e.True), rw.expr(e.False)
 	case *syntax.DictEntry:
-		e.Key, e.Value = rw.expr(e.Key), rw.expr(e.Value)
+		e.Key, e.Value = key(rw.expr(e.Key)), rw.expr(e.Value)
 	case *syntax.DictExpr:
 		rw.exprs(e.List)
 	case *syntax.DotExpr:
@@ -232,7 +272,7 @@ func (rw *rewriter) expr(e syntax.Expr) syntax.Expr {
 			return call("$method", e.Dot, e.X, name)
 		}
 	case *syntax.IndexExpr:
-		e.X, e.Y = rw.expr(e.X), rw.expr(e.Y)
+		e.X, e.Y = rw.expr(e.X), key(rw.expr(e.Y))
 	case *syntax.LambdaExpr:
 		rw.params(e.Params)
 		e.Body = rw.expr(e.Body)

@@ -113,20 +113,6 @@ func TestDeadline(t *testing.T) {
 	})
 }
 
-func TestDeadlineAbandonsStuckBuiltin(t *testing.T) {
-	// Hashing a tuple that holds itself twice at each of 28 levels takes
-	// 2^28 steps inside one Go call, which never looks at Cancel.
-	src := "t = (1,)\nfor i in range(28):\n    t = (t, t)\nreturn {t: 1}"
-	start := time.Now()
-	_, err := runSrc(t, src, Input{}, Limits{Timeout: 50 * time.Millisecond})
-	if !errors.Is(err, ErrTimeout) {
-		t.Fatalf("error = %v, want ErrTimeout", err)
-	}
-	if d := time.Since(start); d > time.Second {
-		t.Errorf("Run returned after %v, want about 150ms", d)
-	}
-}
-
 func TestRecursion(t *testing.T) {
 	for _, src := range []string{
 		"def f(n):\n    return f(n + 1)\nreturn f(0)",
@@ -174,6 +160,9 @@ return ("{0}" * 1000).format(s)`, "value too large: format would build a string"
 		{"materialized range", "return list(range(1 << 28))", "range: too many elements"},
 		{"integer squaring", "x = 1 << 500\nwhile True:\n    x = x * x", "value too large: * would build an integer"},
 		{"int parsing", `return int("9" * 100000)`, "int: string too long"},
+		{"shift growth", "x = 1\nwhile True:\n    x = x << 500", "value too large: << would build an integer"},
+		{"shift growth <<=", "x = 1\nwhile True:\n    x <<= 500", "value too large: << would build an integer"},
+		{"zip of many ranges", "r = range(100000)\nreturn len(zip(*([r] * 200)))", "value too large: zip would build a list"},
 		{"kept copies", "big = ['x'] * 1000000\nkeep = []\nwhile True:\n    keep.append(list(big))", "memory budget exceeded: list"},
 		{"kept slices", "big = ['x'] * 1000000\nkeep = []\nwhile True:\n    keep.append(big[:])", "memory budget exceeded: slice"},
 		{"kept strings", "keep = []\nwhile True:\n    keep.append('x' * 1000000)", "memory budget exceeded: *"},

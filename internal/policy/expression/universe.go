@@ -2,9 +2,7 @@ package expression
 
 import (
 	"fmt"
-	"regexp"
 	"strings"
-	"sync"
 	"unicode"
 	"unicode/utf8"
 
@@ -35,9 +33,8 @@ func stringify(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple
 	}
 	if len(args) == 1 && len(kwargs) == 0 {
 		if _, ok := args[0].(starlark.String); !ok || b.Name() == "repr" {
-			max := runOf(thread).lim.MaxValueLen
-			if n := strSize(args[0], max, 0); n > max {
-				return nil, fmt.Errorf("%s: %v", b.Name(), tooLarge(b.Name(), n, max, "string"))
+			if err := runOf(thread).checkStr(b.Name(), args[0]); err != nil {
+				return nil, err
 			}
 		}
 	}
@@ -60,9 +57,8 @@ func charging(name string) builtinFunc {
 }
 
 func guardFail(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-	max := runOf(thread).lim.MaxValueLen
-	if n := strSize(args, max, 0); n > max {
-		return nil, fmt.Errorf("fail: %v", tooLarge("fail", n, max, "string"))
+	if err := runOf(thread).checkStr("fail", args); err != nil {
+		return nil, err
 	}
 	return builtinFail.CallInternal(thread, args, kwargs)
 }
@@ -155,111 +151,6 @@ func listFlatten(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tup
 		return seq.Index(0), nil
 	}
 	return v, nil
-}
-
-func regexMatch(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-	var value, pattern string
-	if err := starlark.UnpackPositionalArgs("regex_match", args, kwargs, 2, &value, &pattern); err != nil {
-		return nil, err
-	}
-	re, err := compileRegexp(pattern)
-	if err != nil {
-		return nil, fmt.Errorf("regex_match: %v", err)
-	}
-	return starlark.Bool(re.MatchString(value)), nil
-}
-
-func regexReplace(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-	var value, pattern, repl string
-	if err := starlark.UnpackPositionalArgs("regex_replace", args, kwargs, 3, &value, &pattern, &repl); err != nil {
-		return nil, err
-	}
-	re, err := compileRegexp(pattern)
-	if err != nil {
-		return nil, fmt.Errorf("regex_replace: %v", err)
-	}
-	template := pythonReplacement(repl)
-	max := runOf(thread).lim.MaxValueLen
-	if n := len(value) + (len(value)+1)*len(template); n > max {
-		// Bound without matching first: every match expands at most to
-		// the template with groups no longer than value.
-		if m := len(re.FindAllStringIndex(value, -1)); len(value)+m*(len(template)+len(value)) > max {
-			return nil, fmt.Errorf("regex_replace: %v", tooLarge("regex_replace", len(value)+m*(len(template)+len(value)), max, "string"))
-		}
-	}
-	return starlark.String(re.ReplaceAllString(value, template)), nil
-}
-
-// pythonReplacement translates a Python re.sub replacement (\1, \g<1>,
-// \g<name>, \n, \\) into a Go regexp template ($1, ${name}, $$).
-func pythonReplacement(repl string) string {
-	var sb strings.Builder
-	for i := 0; i < len(repl); i++ {
-		c := repl[i]
-		if c == '$' {
-			sb.WriteString("$$")
-			continue
-		}
-		if c != '\\' || i+1 == len(repl) {
-			sb.WriteByte(c)
-			continue
-		}
-		i++
-		switch c := repl[i]; {
-		case c >= '0' && c <= '9':
-			j := i + 1
-			if j < len(repl) && repl[j] >= '0' && repl[j] <= '9' {
-				j++
-			}
-			fmt.Fprintf(&sb, "${%s}", repl[i:j])
-			i = j - 1
-		case c == 'g' && i+1 < len(repl) && repl[i+1] == '<' && strings.IndexByte(repl[i:], '>') > 0:
-			end := i + strings.IndexByte(repl[i:], '>')
-			fmt.Fprintf(&sb, "${%s}", repl[i+2:end])
-			i = end
-		case c == 'n':
-			sb.WriteByte('\n')
-		case c == 't':
-			sb.WriteByte('\t')
-		case c == 'r':
-			sb.WriteByte('\r')
-		case c == '\\':
-			sb.WriteByte('\\')
-		default:
-			sb.WriteByte('\\')
-			sb.WriteByte(c)
-		}
-	}
-	return sb.String()
-}
-
-// The regexp cache keeps compiled patterns across runs; it is bounded, and
-// emptied when full (patterns come from a handful of stored expressions).
-const regexpCacheSize = 256
-
-var regexpCache = struct {
-	sync.Mutex
-	m map[string]*regexp.Regexp
-}{m: map[string]*regexp.Regexp{}}
-
-func compileRegexp(pattern string) (*regexp.Regexp, error) {
-	regexpCache.Lock()
-	re, ok := regexpCache.m[pattern]
-	regexpCache.Unlock()
-	if ok {
-		return re, nil
-	}
-	re, err := regexp.Compile(pattern)
-	if err != nil {
-		return nil, err
-	}
-	regexpCache.Lock()
-	if len(regexpCache.m) >= regexpCacheSize {
-		clear(regexpCache.m)
-	}
-	regexpCache.m[pattern] = re
-	regexpCache.Unlock()
-	return re, nil
 }
 
 // slugify is Django's slugify: ASCII letters, digits, underscores and

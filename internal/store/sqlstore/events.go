@@ -40,9 +40,10 @@ func (s events) Create(ctx context.Context, e *store.Event) error {
 	if e.Context == nil {
 		e.Context = map[string]any{}
 	}
-	b, err := json.Marshal(e.Context)
-	if err != nil {
-		return store.Invalid("context", "cannot be encoded as JSON")
+	v := &store.ValidationError{}
+	b := store.ValidateJSON(v, "context", e.Context, store.MaxEventContextLen)
+	if err := v.Err(); err != nil {
+		return err
 	}
 	e.Username, e.ImpersonatorUsername = clip(e.Username, maxEventField), clip(e.ImpersonatorUsername, maxEventField)
 	e.App, e.ClientIP = clip(e.App, maxEventField), clip(e.ClientIP, maxEventField)
@@ -50,7 +51,7 @@ func (s events) Create(ctx context.Context, e *store.Event) error {
 	// A missing tenant leaves the subquery NULL; the default then lets the
 	// foreign key report it as ErrNotFound, as for any other row.
 	var exp int64
-	err = s.q.QueryRowContext(ctx, `INSERT INTO events (tenant_id, `+eventColumns+`)
+	err := s.q.QueryRowContext(ctx, `INSERT INTO events (tenant_id, `+eventColumns+`)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12,
 			COALESCE(NULLIF(CAST($13 AS BIGINT), 0), CAST($12 AS BIGINT) + 1000000 *
 				COALESCE((SELECT event_retention_seconds FROM tenants WHERE id = $1), $14)))

@@ -36,6 +36,7 @@ func RunTests(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"Events", testEvents},
 		{"Transactions", testTransactions},
 		{"TenantIsolation", testTenantIsolation},
+		{"StoredJSONLimits", testStoredJSONLimits},
 	}
 	tests = append(tests, identityTests()...)
 	tests = append(tests, flowTests()...)
