@@ -70,8 +70,8 @@ func New(db store.Store, log *slog.Logger) *Bus {
 
 // Subscribe calls fn with the tenant each time topic is published, here or
 // on another replica, and with AllTenants when everything must go. fn runs
-// on the publisher's goroutine or the listener's: it must be quick (drop
-// entries, not reload them) and must not publish.
+// on the publisher's goroutine or the listener's: keep it short (drop
+// entries, or reload one small table) and never publish from it.
 func (b *Bus) Subscribe(topic Topic, fn func(tenant uuid.UUID)) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
