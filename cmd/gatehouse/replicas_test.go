@@ -56,6 +56,13 @@ func TestTwoReplicasOnePostgreSQL(t *testing.T) {
 	a.ready(t)
 	b.ready(t)
 	admin := &apiClient{t: t, token: env["AUTHENTIK_BOOTSTRAP_TOKEN"]}
+	for _, p := range []*process{a, b} {
+		// Ready does not wait for the listener; its metric says when it listens.
+		waitFor(t, "replica "+p.base+" to listen for changes", func() bool {
+			return strings.Contains(string(call(t, http.DefaultClient, http.MethodGet, p.metrics+"/metrics", nil, nil, http.StatusOK)),
+				"\ngatehouse_invalidation_listening 1\n")
+		})
+	}
 
 	t.Run("a login started on one replica finishes on the other, and its session works on both", func(t *testing.T) {
 		jar, _ := cookiejar.New(nil) // cookies ignore ports: a browser behind a load balancer

@@ -74,12 +74,13 @@ func binary(tb testing.TB) string {
 // process is a running gatehouse.
 type process struct {
 	cmd *exec.Cmd
-	// base is the HTTP listener's URL, http://127.0.0.1:<port>.
-	base    string
-	logs    *syncBuffer
-	done    chan error
-	started time.Time
-	stopped sync.Once
+	// base and metrics are the HTTP and metrics listeners' URLs,
+	// http://127.0.0.1:<port>.
+	base, metrics string
+	logs          *syncBuffer
+	done          chan error
+	started       time.Time
+	stopped       sync.Once
 }
 
 // startBinary runs `gatehouse serve` on dataDir with free loopback ports
@@ -96,7 +97,7 @@ func startBinary(tb testing.TB, bin, dataDir string) (*process, time.Duration) {
 func launch(tb testing.TB, bin string, env map[string]string) *process {
 	tb.Helper()
 	env = maps.Clone(env)
-	httpPort, _, _ := listenEnv(tb, env)
+	httpPort, _, metricsPort := listenEnv(tb, env)
 	cmd := exec.Command(bin, "serve")
 	// Only our settings: the developer's own GATEHOUSE_*/AUTHENTIK_* must
 	// not change what is measured.
@@ -108,7 +109,8 @@ func launch(tb testing.TB, bin string, env map[string]string) *process {
 	for k, v := range env {
 		cmd.Env = append(cmd.Env, k+"="+v)
 	}
-	p := &process{cmd: cmd, base: "http://127.0.0.1:" + httpPort, logs: &syncBuffer{}, done: make(chan error, 1)}
+	p := &process{cmd: cmd, base: "http://127.0.0.1:" + httpPort, metrics: "http://127.0.0.1:" + metricsPort,
+		logs: &syncBuffer{}, done: make(chan error, 1)}
 	cmd.Stdout, cmd.Stderr = p.logs, p.logs
 	p.started = time.Now()
 	if err := cmd.Start(); err != nil {

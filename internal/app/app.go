@@ -127,7 +127,7 @@ func (a *App) build(ctx context.Context, o Options) error {
 			a.log.Warn("tenants not reloaded after a change; the periodic reload catches up", "error", err)
 		}
 	})
-	a.svc.metrics.register(a.Server.Registry(), a.db, a.svc.queue)
+	a.svc.metrics.register(a.Server.Registry(), a.db, a.svc.queue, a.svc.bus)
 	a.svc.events.Start()
 	return nil
 }
