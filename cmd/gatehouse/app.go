@@ -13,6 +13,7 @@ import (
 	gapp "github.com/gatehouse-id/gatehouse/internal/app"
 	"github.com/gatehouse-id/gatehouse/internal/config"
 	"github.com/gatehouse-id/gatehouse/internal/core"
+	"github.com/gatehouse-id/gatehouse/internal/invalidate"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 	"github.com/gatehouse-id/gatehouse/internal/store/sqlstore"
 )
@@ -72,6 +73,11 @@ func (a *cli) openFull(ctx context.Context) (*app, error) {
 	}
 	return &app{cfg: cfg, log: log, db: full.DB(), core: full.Core(), full: full}, nil
 }
+
+// bus announces the command's writes to the caches of running servers:
+// on PostgreSQL they hear it at once; a server on SQLite, another
+// process, sees the change within its caches' TTLs.
+func (x *app) bus() *invalidate.Bus { return invalidate.New(x.db, x.log) }
 
 // Close releases the store; the whole product, when open, first stores
 // the events still queued.

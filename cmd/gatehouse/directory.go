@@ -14,6 +14,7 @@ import (
 
 	"github.com/gatehouse-id/gatehouse/internal/config"
 	"github.com/gatehouse-id/gatehouse/internal/core"
+	"github.com/gatehouse-id/gatehouse/internal/invalidate"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 )
 
@@ -201,8 +202,11 @@ func runUserDeactivate(ctx context.Context, a *cli, args []string) error {
 			if _, err := tx.Users().Update(ctx, u.ID, func(u *store.User) error { u.IsActive = false; return nil }); err != nil {
 				return err
 			}
-			ended, err = tx.Sessions().DeleteForUser(ctx, u.ID, uuid.Nil)
-			return err
+			if ended, err = tx.Sessions().DeleteForUser(ctx, u.ID, uuid.Nil); err != nil {
+				return err
+			}
+			// Service accounts are cached with their OAuth2 client.
+			return x.bus().PublishTx(ctx, tx, invalidate.Providers)
 		})
 		if err != nil {
 			return err

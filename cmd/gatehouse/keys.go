@@ -36,7 +36,9 @@ func (a *cli) withKeys(ctx context.Context, tenant string, fn func(x *app, sc st
 		if err != nil {
 			return err
 		}
-		return fn(x, sc, keys.NewManager(x.db, box, time.Now))
+		m := keys.NewManager(x.db, box, time.Now)
+		m.Bus = x.bus() // a rotation reaches running servers at once
+		return fn(x, sc, m)
 	})
 }
 

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"fmt"
+	"maps"
 	"net/http"
 	"os"
 	"os/exec"
@@ -72,10 +73,14 @@ func binary(tb testing.TB) string {
 
 // process is a running gatehouse.
 type process struct {
-	cmd     *exec.Cmd
-	logs    *syncBuffer
-	done    chan error
-	stopped sync.Once
+	cmd *exec.Cmd
+	// base and metrics are the HTTP and metrics listeners' URLs,
+	// http://127.0.0.1:<port>.
+	base, metrics string
+	logs          *syncBuffer
+	done          chan error
+	started       time.Time
+	stopped       sync.Once
 }
 
 // startBinary runs `gatehouse serve` on dataDir with free loopback ports
@@ -83,8 +88,16 @@ type process struct {
 // to that answer.
 func startBinary(tb testing.TB, bin, dataDir string) (*process, time.Duration) {
 	tb.Helper()
-	env := map[string]string{"GATEHOUSE_DATA_DIR": dataDir}
-	httpPort, _, _ := listenEnv(tb, env)
+	p := launch(tb, bin, map[string]string{"GATEHOUSE_DATA_DIR": dataDir})
+	return p, p.ready(tb)
+}
+
+// launch starts `gatehouse serve` with env and free loopback ports, and
+// stops it when the test ends; ready waits for it.
+func launch(tb testing.TB, bin string, env map[string]string) *process {
+	tb.Helper()
+	env = maps.Clone(env)
+	httpPort, _, metricsPort := listenEnv(tb, env)
 	cmd := exec.Command(bin, "serve")
 	// Only our settings: the developer's own GATEHOUSE_*/AUTHENTIK_* must
 	// not change what is measured.
@@ -96,23 +109,30 @@ func startBinary(tb testing.TB, bin, dataDir string) (*process, time.Duration) {
 	for k, v := range env {
 		cmd.Env = append(cmd.Env, k+"="+v)
 	}
-	p := &process{cmd: cmd, logs: &syncBuffer{}, done: make(chan error, 1)}
+	p := &process{cmd: cmd, base: "http://127.0.0.1:" + httpPort, metrics: "http://127.0.0.1:" + metricsPort,
+		logs: &syncBuffer{}, done: make(chan error, 1)}
 	cmd.Stdout, cmd.Stderr = p.logs, p.logs
-	url := "http://127.0.0.1:" + httpPort + "/-/health/ready/"
-	client := &http.Client{Timeout: time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
-
-	start := time.Now()
+	p.started = time.Now()
 	if err := cmd.Start(); err != nil {
 		tb.Fatal(err)
 	}
 	go func() { p.done <- cmd.Wait() }()
 	tb.Cleanup(func() { p.stop(tb) })
+	return p
+}
+
+// ready returns once /-/health/ready/ answers 204, with the time from
+// exec to that answer.
+func (p *process) ready(tb testing.TB) time.Duration {
+	tb.Helper()
+	url := p.base + "/-/health/ready/"
+	client := &http.Client{Timeout: time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
 	for {
 		resp, err := client.Get(url)
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusNoContent {
-				return p, time.Since(start)
+				return time.Since(p.started)
 			}
 		}
 		select {
@@ -121,7 +141,7 @@ func startBinary(tb testing.TB, bin, dataDir string) (*process, time.Duration) {
 			tb.Fatalf("gatehouse exited (%v) before it was ready:\n%s", err, p.logs)
 		case <-time.After(2 * time.Millisecond):
 		}
-		if time.Since(start) > 30*time.Second {
+		if time.Since(p.started) > 30*time.Second {
 			tb.Fatalf("gatehouse not ready after 30 s:\n%s", p.logs)
 		}
 	}

@@ -50,9 +50,10 @@ type API struct {
 	// UID computes Authentik's user uid (it lives with the OAuth2 subject
 	// code; passed in so this package imports no protocol).
 	UID func(tenant, user uuid.UUID) string
-	// Changed is told after every successful write, so caches of the
-	// tenant's flows and providers are dropped at once on this replica.
-	Changed func(tenant uuid.UUID)
+	// Changed is told after every successful write in tenant, once the
+	// write has committed, to drop the caches of the tenant's flows and
+	// providers on every replica (internal/invalidate).
+	Changed func(ctx context.Context, tenant uuid.UUID)
 	// ValidateConfig checks stage, policy, prompt and property mapping
 	// settings with the code that runs them (family is blueprint.Family*):
 	// the hook blueprints use, so neither can store what cannot run, and

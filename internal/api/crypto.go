@@ -152,22 +152,31 @@ func RegisterCrypto(a *API, m *keys.Manager) {
 			return keyPairOut(k), nil
 		},
 		Update: func(ctx context.Context, c *Caller, id uuid.UUID, version int64, in *CertificateKeyPairRequest) (CertificateKeyPair, error) {
-			k, err := c.Scope.CertificateKeyPairs().Update(ctx, id, func(k *store.CertificateKeyPair) error {
-				if err := checkVersion(version, k.Version); err != nil {
+			var k *store.CertificateKeyPair
+			// The edit and its announcement to every replica's key cache
+			// commit together.
+			err := c.Scope.Tx(ctx, func(tx store.Scope) error {
+				var err error
+				k, err = tx.CertificateKeyPairs().Update(ctx, id, func(k *store.CertificateKeyPair) error {
+					if err := checkVersion(version, k.Version); err != nil {
+						return err
+					}
+					// PUT repeats the certificate; only a different one is a change.
+					if (in.CertificateData != nil && strings.TrimSpace(*in.CertificateData) != strings.TrimSpace(k.CertificatePEM)) ||
+						in.KeyData != nil {
+						return store.Invalid("certificate_data", "key material cannot change; import a new key pair (or rotate this one)")
+					}
+					set(&k.Name, in.Name)
+					return nil
+				})
+				if err != nil {
 					return err
 				}
-				// PUT repeats the certificate; only a different one is a change.
-				if (in.CertificateData != nil && strings.TrimSpace(*in.CertificateData) != strings.TrimSpace(k.CertificatePEM)) ||
-					in.KeyData != nil {
-					return store.Invalid("certificate_data", "key material cannot change; import a new key pair (or rotate this one)")
-				}
-				set(&k.Name, in.Name)
-				return nil
+				return m.Changed(ctx, tx)
 			})
 			if err != nil {
 				return CertificateKeyPair{}, err
 			}
-			m.Forget(c.Scope)
 			return keyPairOut(k), nil
 		},
 		Delete: func(ctx context.Context, c *Caller, id uuid.UUID) error {
@@ -181,11 +190,12 @@ func RegisterCrypto(a *API, m *keys.Manager) {
 			if err := lastSigner(ctx, c.Scope, k); err != nil {
 				return err
 			}
-			if err := c.Scope.CertificateKeyPairs().Delete(ctx, id); err != nil {
-				return err
-			}
-			m.Forget(c.Scope)
-			return nil
+			return c.Scope.Tx(ctx, func(tx store.Scope) error {
+				if err := tx.CertificateKeyPairs().Delete(ctx, id); err != nil {
+					return err
+				}
+				return m.Changed(ctx, tx)
+			})
 		},
 	})
 	Action(a, http.MethodPost, "crypto/certificatekeypairs/generate/", "crypto", "crypto_certificatekeypairs_generate_create",

@@ -277,9 +277,7 @@ func changes(before, after []byte) map[string]any {
 // modelEvent records model_created, model_updated or model_deleted with
 // Authentik's context shape.
 func (a *API) modelEvent(ctx context.Context, c *Caller, action, model string, m Meta, changed map[string]any) {
-	if a.Changed != nil {
-		a.Changed(c.Scope.TenantID())
-	}
+	a.ObjectChanged(ctx, c)
 	if a.Events == nil {
 		return
 	}
@@ -289,6 +287,15 @@ func (a *API) modelEvent(ctx context.Context, c *Caller, action, model string, m
 		data["changes"] = changed
 	}
 	a.Events(ctx, c.Scope, c.Event(&store.Event{Action: action, Context: data}))
+}
+
+// ObjectChanged tells Changed that the caller's tenant changed. Writes
+// through Register's endpoints call it; an Action that writes calls it
+// itself.
+func (a *API) ObjectChanged(ctx context.Context, c *Caller) {
+	if a.Changed != nil {
+		a.Changed(ctx, c.Scope.TenantID())
+	}
 }
 
 func errorsIsConflictNotUnique(err error) bool {

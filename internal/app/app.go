@@ -18,10 +18,13 @@ import (
 	"sync"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/gatehouse-id/gatehouse/internal/config"
 	"github.com/gatehouse-id/gatehouse/internal/core"
 	"github.com/gatehouse-id/gatehouse/internal/crypto/password"
 	"github.com/gatehouse-id/gatehouse/internal/flow"
+	"github.com/gatehouse-id/gatehouse/internal/invalidate"
 	"github.com/gatehouse-id/gatehouse/internal/job"
 	"github.com/gatehouse-id/gatehouse/internal/mail"
 	"github.com/gatehouse-id/gatehouse/internal/server"
@@ -118,7 +121,16 @@ func (a *App) build(ctx context.Context, o Options) error {
 	if err != nil {
 		return err
 	}
-	a.svc.metrics.register(a.Server.Registry(), a.db, a.svc.queue)
+	a.svc.bus.Subscribe(invalidate.Tenants, func(uuid.UUID) {
+		// One small table: reloaded at once rather than dropped, so that
+		// no request pays for it.
+		rctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := a.Server.ReloadTenants(rctx); err != nil {
+			a.log.Warn("tenants not reloaded after a change; the periodic reload catches up", "error", err)
+		}
+	})
+	a.svc.metrics.register(a.Server.Registry(), a.db, a.svc.queue, a.svc.bus)
 	a.svc.events.Start()
 	return nil
 }
@@ -145,8 +157,9 @@ const jobWorkers = 2
 // RunJobs works the job queue until ctx ends.
 func (a *App) RunJobs(ctx context.Context) error { return a.svc.queue.Run(ctx, jobWorkers) }
 
-// Run serves on ls and works the job queue until ctx ends; it returns
-// after both have stopped, so the caller may close the database.
+// Run serves on ls, works the job queue and, on PostgreSQL, listens for
+// other replicas' changes until ctx ends; it returns after all have
+// stopped, so the caller may close the database.
 func (a *App) Run(ctx context.Context, ls *server.Listeners, grace time.Duration) error {
 	var wg sync.WaitGroup
 	jobsCtx, stopJobs := context.WithCancel(ctx)
@@ -156,6 +169,13 @@ func (a *App) Run(ctx context.Context, ls *server.Listeners, grace time.Duration
 			a.log.Error("job queue stopped", "error", err)
 		}
 	})
+	if a.cfg.UsesPostgreSQL() {
+		wg.Go(func() {
+			if err := a.svc.bus.Listen(jobsCtx, a.cfg.PostgresDSN()); err != nil {
+				a.log.Error("not listening to other replicas' changes", "error", err)
+			}
+		})
+	}
 	err := a.Server.Run(ctx, ls, grace)
 	stopJobs()
 	wg.Wait()

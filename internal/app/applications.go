@@ -9,6 +9,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/gatehouse-id/gatehouse/internal/blueprint"
+	"github.com/gatehouse-id/gatehouse/internal/invalidate"
 	"github.com/gatehouse-id/gatehouse/internal/provider/oauth2"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 )
@@ -76,12 +77,11 @@ func (a *App) CreateOAuth2App(ctx context.Context, sc store.Scope, n NewOAuth2Ap
 		}
 		out = &OAuth2AppCreated{App: app, Provider: created.Provider, ClientID: created.ClientID,
 			ClientSecret: created.ClientSecret, Issuer: oauth2.Issuer(a.PublicURL(), app.Slug, cfg.IssuerMode)}
-		return nil
+		return a.svc.bus.PublishTx(ctx, tx, invalidate.Providers)
 	})
 	if err != nil {
 		return nil, err
 	}
-	a.svc.oidc.Invalidate(sc.TenantID())
 	return out, nil
 }
 
@@ -125,14 +125,10 @@ func (a *App) PublicURL() string {
 
 // ApplyBlueprint applies bp to the tenant with the same validation the
 // server uses (stage, policy, prompt and mapping settings are checked by
-// the code that runs them), then drops cached providers so the change is
-// served at once. env is the !Env lookup (nil: none).
+// the code that runs them), and announces the change with it, so every
+// replica serves it at once. env is the !Env lookup (nil: none).
 func (a *App) ApplyBlueprint(ctx context.Context, sc store.Scope, bp *blueprint.Blueprint, env func(string) (string, bool)) (blueprint.Result, error) {
-	res, err := blueprint.Apply(ctx, sc, bp, blueprint.Options{Env: env, ValidateConfig: a.svc.validateConfig,
+	return blueprint.Apply(ctx, sc, bp, blueprint.Options{Env: env, ValidateConfig: a.svc.validateConfig,
 		HashPassword: func(p string) (string, error) { return a.core.Hasher.Hash(ctx, p) }, Box: a.svc.box,
-		Events: a.svc.events.Record})
-	if err == nil {
-		a.svc.oidc.Invalidate(sc.TenantID())
-	}
-	return res, err
+		Events: a.svc.events.Record, Changed: a.svc.blueprintChanged})
 }

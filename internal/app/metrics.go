@@ -7,6 +7,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/gatehouse-id/gatehouse/internal/invalidate"
 	"github.com/gatehouse-id/gatehouse/internal/job"
 	"github.com/gatehouse-id/gatehouse/internal/policy/expression"
 	"github.com/gatehouse-id/gatehouse/internal/store/sqlstore"
@@ -79,13 +80,25 @@ func (m *productMetrics) issued(provider, grant string) {
 
 // register adds the feature metrics and the scrape-time gauges (sessions,
 // jobs, database pool) to reg.
-func (m *productMetrics) register(reg prometheus.Registerer, db *sqlstore.DB, q *job.Queue) {
+func (m *productMetrics) register(reg prometheus.Registerer, db *sqlstore.DB, q *job.Queue, bus *invalidate.Bus) {
 	reg.MustRegister(m.events, m.logins, m.flows, m.stageSeconds, m.policies, m.policySeconds, m.tokens,
 		collectors.NewDBStatsCollector(db.SQL(), db.Driver()),
 		&scrapeCollector{db: db, q: q},
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "gatehouse_expressions_running",
 			Help: "Expressions (policies, mappings) running now, including any still running after their time limit."},
 			func() float64 { return float64(expression.Running()) }))
+	if db.Driver() == "postgres" {
+		// Only where there are other replicas to hear: on SQLite a
+		// constant 0 would look like an outage.
+		reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "gatehouse_invalidation_listening",
+			Help: "1 while this replica listens for other replicas' changes (PostgreSQL LISTEN); 0 while their changes reach it only through cache expiry."},
+			func() float64 {
+				if bus.Listening() {
+					return 1
+				}
+				return 0
+			}))
+	}
 }
 
 // scrapeCollector reads counts from the database when scraped: cheap

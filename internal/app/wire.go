@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"log/slog"
 	"maps"
 	"time"
 
@@ -18,6 +19,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/flow"
 	"github.com/gatehouse-id/gatehouse/internal/flow/stage"
 	"github.com/gatehouse-id/gatehouse/internal/flowhttp"
+	"github.com/gatehouse-id/gatehouse/internal/invalidate"
 	"github.com/gatehouse-id/gatehouse/internal/job"
 	"github.com/gatehouse-id/gatehouse/internal/mail"
 	"github.com/gatehouse-id/gatehouse/internal/notification"
@@ -41,6 +43,9 @@ type services struct {
 	oidc     *oauth2.Service
 	metrics  *productMetrics
 	events   *audit.Writer
+	// bus announces admin writes to the caches of every replica.
+	bus *invalidate.Bus
+	log *slog.Logger
 }
 
 func wire(x *App, o Options) (*services, error) {
@@ -97,8 +102,11 @@ func wire(x *App, o Options) (*services, error) {
 	if err != nil {
 		return nil, err
 	}
+	bus := invalidate.New(x.db, x.log)
 	km := keys.NewManager(x.db, box, time.Now)
-	writer.Notify = notification.New(x.db, q, policies, box, x.log).Event
+	km.Bus = bus
+	notifier := notification.New(x.db, q, policies, box, x.log)
+	writer.Notify = notifier.Event
 	oidc := &oauth2.Service{Store: x.db, Keys: keySource{km}, Box: box, Core: x.core, Sessions: env.Sessions, Issued: pm.issued,
 		Policies: policies, Web: renderer, Events: events, ExternalURL: x.cfg.ExternalURL, Log: x.log, Now: time.Now}
 	kinds := stage.Kinds()
@@ -110,11 +118,17 @@ func wire(x *App, o Options) (*services, error) {
 	// The API and console read the event log through the writer, so that
 	// what was just recorded in the background shows.
 	reading := writer.Reading(x.db)
+	// Each cache listens for the topics it holds (the tenant resolver's
+	// subscription is made in build, once the server exists).
+	bus.Subscribe(invalidate.Providers, oidc.Invalidate)
+	bus.Subscribe(invalidate.Flows, exec.Invalidate)
+	bus.Subscribe(invalidate.Keys, km.Invalidate)
+	bus.Subscribe(invalidate.NotificationRules, notifier.Invalidate)
+	s := &services{queue: q, executor: exec, policies: policies, box: box, keys: km, oidc: oidc, metrics: pm, events: writer, bus: bus, log: x.log}
 	rest := &api.API{Store: reading, JobWorkers: jobWorkers, Core: x.core, Sessions: env.Sessions, Events: events, Log: x.log, Now: time.Now, UID: oauth2.UID,
-		Policies: policies, Changed: func(tenant uuid.UUID) { oidc.Invalidate(tenant); exec.Invalidate(tenant) }}
+		Policies: policies, Changed: s.apiChanged}
 	rest.Init()
-	s := &services{handlers: []server.Handler{renderer, fh, oidc, rest}, queue: q, executor: exec, policies: policies,
-		box: box, keys: km, oidc: oidc, metrics: pm, events: writer}
+	s.handlers = []server.Handler{renderer, fh, oidc, rest}
 	// The API checks settings with the same code as blueprints.
 	rest.ValidateConfig = s.validateConfig
 	api.RegisterCrypto(rest, km)
@@ -126,7 +140,8 @@ func wire(x *App, o Options) (*services, error) {
 		if err := applyDefaults(ctx, x, s); err != nil {
 			return err
 		}
-		return x.Server.ReloadTenants(ctx)
+		// The resolver reloads every tenant, whichever is named.
+		return bus.Publish(ctx, invalidate.Tenants, uuid.Nil)
 	})
 	api.RegisterSystem(rest, x.db.Driver(), q.Stats)
 	// Every endpoint is registered: the rule of who may act on whom can
@@ -175,11 +190,40 @@ func applyDefaults(ctx context.Context, x *App, s *services) error {
 		if _, err := blueprint.ApplyDefaults(ctx, x.db.Scope(t.ID), blueprint.Options{Box: s.box,
 			ValidateConfig: s.validateConfig, HashPassword: func(p string) (string, error) {
 				return x.core.Hasher.Hash(ctx, p)
-			}}); err != nil {
+			}, Changed: s.blueprintChanged}); err != nil {
 			if ctx.Err() != nil {
 				return err
 			}
 			x.log.Error("default blueprints not fully applied", "tenant", t.ID, "error", err)
+		}
+	}
+	return nil
+}
+
+// apiChanged announces an API write: the tenant's providers and flows are
+// dropped on every replica, whatever the model, as they were on this one
+// before there was a bus. A mapping from model to cache would be one more
+// thing to keep right (users reach the provider cache through service
+// accounts, policies reach both), and admin writes are rare. Key pairs
+// announce themselves (keys.Manager.Changed), tenants through the tenant
+// hook. The write has committed: a failed announcement is logged, and the
+// other replicas catch up within their caches' TTLs.
+func (s *services) apiChanged(ctx context.Context, tenant uuid.UUID) {
+	for _, topic := range []invalidate.Topic{invalidate.Providers, invalidate.Flows} {
+		if err := s.bus.Publish(ctx, topic, tenant); err != nil {
+			s.log.Warn("an API write was not announced to the other replicas", "error", err)
+		}
+	}
+}
+
+// blueprintChanged announces, in a blueprint's transaction, every cache a
+// blueprint can make stale (its models write flows, stages, policies,
+// applications, providers, mappings, users and notification rules; key
+// pairs it only looks up).
+func (s *services) blueprintChanged(ctx context.Context, tx store.Scope) error {
+	for _, topic := range []invalidate.Topic{invalidate.Providers, invalidate.Flows, invalidate.NotificationRules} {
+		if err := s.bus.PublishTx(ctx, tx, topic); err != nil {
+			return err
 		}
 	}
 	return nil

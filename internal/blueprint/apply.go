@@ -41,6 +41,11 @@ type Options struct {
 	// model_deleted event per object the blueprint changed, once the
 	// whole blueprint is stored (a failed apply records nothing).
 	Events func(ctx context.Context, sc store.Scope, e *store.Event)
+	// Changed, when set, is called in the blueprint's transaction after
+	// its last entry, when any object was created, updated or deleted: it
+	// announces the change to caches (internal/invalidate), so a failed
+	// apply announces nothing. Its error fails the apply.
+	Changed func(ctx context.Context, tx store.Scope) error
 }
 
 // Result counts what applying a blueprint did, by entry.
@@ -85,6 +90,9 @@ func Apply(ctx context.Context, sc store.Scope, bp *Blueprint, opt Options) (Res
 				e := &bp.Entries[i]
 				return &Error{Blueprint: bp.Name, Index: e.Index, Model: e.Model, Line: e.Line, Err: err}
 			}
+		}
+		if opt.Changed != nil && res.Created+res.Updated+res.Deleted > 0 {
+			return opt.Changed(ctx, tx)
 		}
 		return nil
 	})

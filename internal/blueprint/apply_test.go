@@ -358,3 +358,34 @@ func TestAStageNameHeldByAnotherKind(t *testing.T) {
 		t.Errorf("error = %v, want it to say the name is a deny stage's", err)
 	}
 }
+
+// The Changed hook announces a blueprint's writes inside its transaction:
+// once per apply that changed something, never for an apply that changed
+// nothing, and a hook that fails rolls the whole blueprint back.
+func TestChangedHookJoinsTheTransaction(t *testing.T) {
+	sc := newScope(t)
+	calls := 0
+	counting := blueprint.Options{Changed: func(ctx context.Context, tx store.Scope) error {
+		calls++
+		if _, err := tx.Flows().GetBySlug(ctx, "test-login"); err != nil {
+			t.Errorf("the hook does not see the blueprint's writes: %v", err)
+		}
+		return nil
+	}}
+	mustApply(t, sc, loginFlow, counting)
+	mustApply(t, sc, loginFlow, counting)
+	if calls != 1 {
+		t.Fatalf("Changed ran %d times for a creating apply and a no-op one, want once", calls)
+	}
+
+	other := newScope(t)
+	boom := errors.New("boom")
+	_, err := blueprint.Apply(context.Background(), other, mustParse(t, loginFlow), blueprint.Options{
+		Changed: func(context.Context, store.Scope) error { return boom }})
+	if !errors.Is(err, boom) {
+		t.Fatalf("Apply with a failing hook = %v, want its error", err)
+	}
+	if _, err := other.Flows().GetBySlug(context.Background(), "test-login"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("after the hook failed the flow is still stored (%v); want the blueprint rolled back", err)
+	}
+}

@@ -12,7 +12,8 @@ import (
 
 // definition is a flow with everything needed to plan and run it, loaded in
 // five queries and cached briefly: every step of every login reads it, and
-// admins change it rarely (their edits call Invalidate).
+// admins change it rarely (their edits reach Invalidate on every replica
+// through internal/invalidate).
 type definition struct {
 	flow     *store.Flow
 	bindings []*store.FlowStageBinding

@@ -374,12 +374,14 @@ func (e *Executor) stage(def *definition, b *Binding) (Stage, error) {
 	return def.stage(b.StageID, e.factories)
 }
 
-// Invalidate drops cached flow definitions of a tenant after an admin edit.
+// Invalidate drops cached flow definitions of a tenant (of every tenant
+// for uuid.Nil) after an admin edit; the composition root subscribes it to
+// invalidate.Flows.
 func (e *Executor) Invalidate(tenant uuid.UUID) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	for k := range e.cache {
-		if k.tenant == tenant {
+		if k.tenant == tenant || tenant == uuid.Nil {
 			delete(e.cache, k)
 		}
 	}

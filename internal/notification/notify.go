@@ -30,7 +30,8 @@ const (
 const (
 	// HasRulesTTL is how long a tenant's "has rules" answer is kept. A
 	// rule written in this process takes effect at once (RulesChanged); one
-	// written by another replica or the CLI within this time.
+	// written by another replica as soon as its announcement arrives
+	// (Invalidate); this is the bound when it does not.
 	HasRulesTTL = 10 * time.Second
 	// WebhookTimeout bounds one webhook request, connection included.
 	WebhookTimeout = 10 * time.Second
@@ -110,6 +111,19 @@ func (s *Service) Event(ctx context.Context, sc store.Scope, e *store.Event) {
 		job.Tenant(tenant), job.Unique(e.ID.String())); err != nil {
 		s.log.Warn("notifications: event not dispatched", "action", e.Action, "error", err)
 	}
+}
+
+// Invalidate forgets whether a tenant (every tenant for uuid.Nil) has
+// rules: the invalidate.NotificationRules subscriber, for rules written by
+// other processes.
+func (s *Service) Invalidate(tenant uuid.UUID) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if tenant == uuid.Nil {
+		clear(s.hasRules)
+		return
+	}
+	delete(s.hasRules, tenant)
 }
 
 func (s *Service) tenantHasRules(ctx context.Context, tenant uuid.UUID) (bool, error) {

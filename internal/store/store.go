@@ -51,6 +51,18 @@ type Scope interface {
 	// Tx runs fn in one transaction. Inside fn, use only the Scope it is
 	// given. Nested calls join the outer transaction.
 	Tx(ctx context.Context, fn func(Scope) error) error
+	// AfterCommit runs fn once the scope's transaction has committed, or at
+	// once outside a transaction; a rolled-back transaction drops it. It is
+	// for effects in this process that must not see uncommitted data (a
+	// cache dropped before the commit could be filled again with the old
+	// rows).
+	AfterCommit(fn func())
+	// Notify sends payload on a PostgreSQL NOTIFY channel as part of the
+	// scope's transaction: every connection listening to channel receives
+	// it when the transaction commits, and none if it rolls back (outside a
+	// transaction it is sent at once). SQLite has no listeners (one process
+	// owns the file), so there it does nothing.
+	Notify(ctx context.Context, channel, payload string) error
 }
 
 // Tenants manages the tenants themselves.

@@ -19,8 +19,3 @@ func (m *Manager) PrivateKeyPEM(sc store.Scope, k *store.CertificateKeyPair) (st
 	}
 	return pem, nil
 }
-
-// Forget drops the cached rotation sets of a tenant, after an edit made
-// outside the manager (a rename or delete through the API), so this
-// replica publishes the change at once instead of within cacheTTL.
-func (m *Manager) Forget(sc store.Scope) { m.forget(sc.TenantID()) }

@@ -12,8 +12,9 @@
 //
 // Decrypted keys, built signers and JWKS documents are cached per tenant
 // for a few seconds, so the token endpoint does not open a sealed key or
-// query the store for every token; an edit or rotation is seen within
-// cacheTTL on every replica.
+// query the store for every token. An edit or rotation is announced on the
+// invalidation bus (Manager.Bus) in its transaction, so every replica drops
+// its sets at once; cacheTTL remains the bound when an announcement is lost.
 //
 // Dependencies, and why: github.com/go-jose/go-jose/v4 (see internal/crypto/jwt
 // for the reasons) builds the JWS signers and JWK documents; the keys
@@ -47,6 +48,7 @@ import (
 
 	"github.com/gatehouse-id/gatehouse/internal/crypto/jwt"
 	"github.com/gatehouse-id/gatehouse/internal/crypto/secretbox"
+	"github.com/gatehouse-id/gatehouse/internal/invalidate"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 )
 
@@ -57,7 +59,8 @@ const (
 	DefaultName = "Gatehouse Self-signed Certificate"
 )
 
-// cacheTTL bounds how long an edit to a key takes to reach every replica.
+// cacheTTL bounds how long an edit to a key takes to reach a replica that
+// missed its announcement.
 const cacheTTL = 5 * time.Second
 
 // DefaultValidity of generated certificates, Authentik's (one year);
@@ -70,6 +73,11 @@ var ErrNoKey = errors.New("keys: no private key can sign for this key pair")
 
 // Manager is safe for concurrent use.
 type Manager struct {
+	// Bus, when set, carries Changed to every replica: subscribe each
+	// replica's Invalidate to invalidate.Keys on it. Without it, Changed
+	// reaches this manager only.
+	Bus *invalidate.Bus
+
 	db  store.Store
 	box *secretbox.Box
 	now func() time.Time
@@ -245,21 +253,28 @@ func (m *Manager) Rotate(ctx context.Context, sc store.Scope, id uuid.UUID, publ
 		return nil, err
 	}
 	retire := start.Add(grace)
-	for _, old := range members {
-		if !old.RetiredAt.IsZero() && old.RetiredAt.Before(retire) {
-			continue
-		}
-		if _, err := sc.CertificateKeyPairs().Update(ctx, old.ID, func(k *store.CertificateKeyPair) error {
-			k.RetiredAt = retire
-			if k.ActiveFrom.After(retire) {
-				k.ActiveFrom = retire // a member that was still waiting never signs
+	// The retirements and their announcement commit together; the new key
+	// is already stored, and the announcement covers it too.
+	err = sc.Tx(ctx, func(tx store.Scope) error {
+		for _, old := range members {
+			if !old.RetiredAt.IsZero() && old.RetiredAt.Before(retire) {
+				continue
 			}
-			return nil
-		}); err != nil && !errors.Is(err, store.ErrNotFound) {
-			return nil, err
+			if _, err := tx.CertificateKeyPairs().Update(ctx, old.ID, func(k *store.CertificateKeyPair) error {
+				k.RetiredAt = retire
+				if k.ActiveFrom.After(retire) {
+					k.ActiveFrom = retire // a member that was still waiting never signs
+				}
+				return nil
+			}); err != nil && !errors.Is(err, store.ErrNotFound) {
+				return err
+			}
 		}
+		return m.Changed(ctx, tx)
+	})
+	if err != nil {
+		return nil, err
 	}
-	m.forget(sc.TenantID())
 	return next, nil
 }
 
@@ -271,13 +286,27 @@ func baseName(n string) string {
 	return n
 }
 
-// forget drops a tenant's cached sets after a change made here; changes
-// made elsewhere are seen within cacheTTL.
-func (m *Manager) forget(tenant uuid.UUID) {
+// Changed tells every replica's manager (through Bus) that sc's key pairs
+// changed, so they drop their cached sets: Rotate calls it, and so must
+// writers that edit key pairs around the manager (the API's rename and
+// delete). Given a transaction's scope, it is part of the transaction: a
+// rollback announces nothing, and the error, if any, should roll it back.
+func (m *Manager) Changed(ctx context.Context, sc store.Scope) error {
+	if m.Bus != nil {
+		return m.Bus.PublishTx(ctx, sc, invalidate.Keys)
+	}
+	tenant := sc.TenantID()
+	sc.AfterCommit(func() { m.Invalidate(tenant) })
+	return nil
+}
+
+// Invalidate drops the cached sets of a tenant (of every tenant for
+// uuid.Nil): the invalidate.Keys subscriber.
+func (m *Manager) Invalidate(tenant uuid.UUID) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	for k := range m.sets {
-		if k.tenant == tenant {
+		if k.tenant == tenant || tenant == uuid.Nil {
 			delete(m.sets, k)
 		}
 	}

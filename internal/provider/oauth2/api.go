@@ -200,12 +200,12 @@ func (s *Service) RegisterAPI(a *api.API) {
 	api.Action(a, http.MethodGet, "providers/oauth2/{id}/secret/", "providers", "providers_oauth2_secret_retrieve",
 		"The client secret, recorded as secret_view", "authentik_providers_oauth2.view_secret", http.StatusOK,
 		func(ctx context.Context, c *api.Caller, r *http.Request, _ *struct{}) (*OAuth2ProviderSecret, error) {
-			return s.apiSecret(ctx, c, r, "secret_view", nil)
+			return s.apiSecret(ctx, a, c, r, "secret_view", nil)
 		})
 	api.Action(a, http.MethodPost, "providers/oauth2/{id}/rotate_secret/", "providers", "providers_oauth2_rotate_secret_create",
 		"Replace the client secret with a new one, returned once and recorded as secret_rotate", "authentik_providers_oauth2.change_oauth2provider",
 		http.StatusOK, func(ctx context.Context, c *api.Caller, r *http.Request, _ *struct{}) (*OAuth2ProviderSecret, error) {
-			return s.apiSecret(ctx, c, r, "secret_rotate", func(p *store.Provider) error {
+			return s.apiSecret(ctx, a, c, r, "secret_rotate", func(p *store.Provider) error {
 				p.SecretEnc = ""
 				return s.sealAPISecret(c.Scope, p, nil)
 			})
@@ -213,8 +213,9 @@ func (s *Service) RegisterAPI(a *api.API) {
 }
 
 // apiSecret shows a provider's secret, first replacing it when rotate is
-// set, and records event.
-func (s *Service) apiSecret(ctx context.Context, c *api.Caller, r *http.Request, event string, rotate func(*store.Provider) error) (*OAuth2ProviderSecret, error) {
+// set (and then dropping every replica's cached provider), and records
+// event.
+func (s *Service) apiSecret(ctx context.Context, a *api.API, c *api.Caller, r *http.Request, event string, rotate func(*store.Provider) error) (*OAuth2ProviderSecret, error) {
 	id, err := uuid.Parse(r.PathValue("id"))
 	if err != nil {
 		return nil, store.ErrNotFound
@@ -228,8 +229,9 @@ func (s *Service) apiSecret(ctx context.Context, c *api.Caller, r *http.Request,
 			return nil, err
 		}
 		// The framework drops caches after model writes, and this is
-		// an action: the old secret must stop working here at once.
-		s.Invalidate(c.Scope.TenantID())
+		// an action: the old secret must stop working at once, here and
+		// on every other replica.
+		a.ObjectChanged(ctx, c)
 	}
 	secret, err := ClientSecret(s.Box, c.Scope.TenantID(), p)
 	if err != nil {

@@ -13,6 +13,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/gatehouse-id/gatehouse/internal/crypto"
 	"github.com/gatehouse-id/gatehouse/internal/flow"
 	"github.com/gatehouse-id/gatehouse/internal/httpx"
@@ -115,6 +117,18 @@ type cachedDoc struct {
 }
 
 const docTTL = 30 * time.Second
+
+// drop forgets the documents of tenant (every one for uuid.Nil); keys
+// start with the tenant.
+func (d *docCache) drop(tenant uuid.UUID) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for k := range d.m {
+		if tenant == uuid.Nil || strings.HasPrefix(k, tenant.String()+"|") {
+			delete(d.m, k)
+		}
+	}
+}
 
 func (d *docCache) get(key string, now time.Time, build func() ([]byte, error)) ([]byte, error) {
 	d.mu.Lock()

@@ -174,16 +174,21 @@ func (s *Service) cached(ctx context.Context, sc store.Scope, by string, load fu
 	return c, nil
 }
 
-// Invalidate forgets cached providers of a tenant after an admin edit.
+// Invalidate forgets the cached providers and discovery documents of a
+// tenant (of every tenant for uuid.Nil) after an admin edit; the
+// composition root subscribes it to invalidate.Providers.
 func (s *Service) Invalidate(tenant uuid.UUID) {
 	s.origins.forget(tenant)
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	for k := range s.clients {
-		if k.tenant == tenant {
+		if k.tenant == tenant || tenant == uuid.Nil {
 			delete(s.clients, k)
 		}
 	}
+	s.mu.Unlock()
+	// A document's key names the provider's version, but not its mappings'
+	// (scopes_supported) nor its key's (the signing algorithm).
+	s.docs.drop(tenant)
 }
 
 // baseURL is the scheme and host clients reach us at.

@@ -146,6 +146,8 @@ type scope struct {
 	q      querier
 	tenant uuid.UUID
 	inTx   bool
+	// afterCommit collects AfterCommit functions inside a transaction.
+	afterCommit *[]func()
 }
 
 func (sc *scope) TenantID() uuid.UUID      { return sc.tenant }
@@ -160,9 +162,40 @@ func (sc *scope) Tx(ctx context.Context, fn func(store.Scope) error) error {
 	if sc.inTx {
 		return fn(sc)
 	}
-	return sc.s.inTx(ctx, func(tx *sql.Tx) error {
-		return fn(&scope{s: sc.s, q: sc.s.txQuerier(tx), tenant: sc.tenant, inTx: true})
+	var after []func()
+	err := sc.s.inTx(ctx, func(tx *sql.Tx) error {
+		return fn(&scope{s: sc.s, q: sc.s.txQuerier(tx), tenant: sc.tenant, inTx: true, afterCommit: &after})
 	})
+	if err != nil {
+		return err
+	}
+	// After the commit and after SQLite's write gate is released: what
+	// runs here may read the store, or write to it.
+	for _, f := range after {
+		f()
+	}
+	return nil
+}
+
+func (sc *scope) AfterCommit(fn func()) {
+	if sc.afterCommit == nil {
+		fn()
+		return
+	}
+	*sc.afterCommit = append(*sc.afterCommit, fn)
+}
+
+func (sc *scope) Notify(ctx context.Context, channel, payload string) error {
+	if sc.s.d.name() != "postgres" {
+		return nil
+	}
+	// pg_notify rather than NOTIFY: it takes the channel and payload as
+	// parameters, so neither is ever spliced into SQL.
+	_, err := sc.q.ExecContext(ctx, "SELECT pg_notify($1, $2)", channel, payload)
+	if err != nil {
+		return fmt.Errorf("sqlstore: notify %s: %w", channel, sc.err(err))
+	}
+	return nil
 }
 
 func (s *DB) inTx(ctx context.Context, fn func(*sql.Tx) error) error {

@@ -35,6 +35,7 @@ func RunTests(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"Sessions", testSessions},
 		{"Events", testEvents},
 		{"Transactions", testTransactions},
+		{"AfterCommit", testAfterCommit},
 		{"TenantIsolation", testTenantIsolation},
 		{"StoredJSONLimits", testStoredJSONLimits},
 	}
