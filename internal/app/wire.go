@@ -80,10 +80,11 @@ func wire(x *App, o Options) (*services, error) {
 		Mail:             mailer{q},
 		LoginIP:          ratelimit.New(float64(t.LoginIPPerMinute)/60, t.LoginIPBurst, 100_000),
 		LoginUser:        ratelimit.New(float64(t.LoginUserPerMinute)/60, t.LoginUserBurst, 100_000),
+		EmailAccount:     perHour(t.EmailAccountPerHour),
+		EmailIP:          perHour(t.EmailIPPerHour),
 		ReputationLower:  -5,
 		ReputationUpper:  5,
 		ReputationExpiry: 24 * time.Hour,
-		ExternalURL:      x.cfg.ExternalURL,
 		Log:              x.log,
 		Now:              time.Now,
 		Observer:         pm,
@@ -99,7 +100,7 @@ func wire(x *App, o Options) (*services, error) {
 	km := keys.NewManager(x.db, box, time.Now)
 	writer.Notify = notification.New(x.db, q, policies, box, x.log).Event
 	oidc := &oauth2.Service{Store: x.db, Keys: keySource{km}, Box: box, Core: x.core, Sessions: env.Sessions, Issued: pm.issued,
-		Policies: policies, Web: renderer, Events: events, ExternalURL: x.cfg.ExternalURL, Log: x.log, Now: time.Now}
+		Policies: policies, Web: renderer, Events: events, Log: x.log, Now: time.Now}
 	kinds := stage.Kinds()
 	maps.Copy(kinds, oidc.StageKinds())
 	exec := flow.NewExecutor(env, kinds)
@@ -128,13 +129,17 @@ func wire(x *App, o Options) (*services, error) {
 		return x.Server.ReloadTenants(ctx)
 	})
 	api.RegisterSystem(rest, x.db.Driver(), q.Stats)
-	console, err := admin.New(admin.Options{API: rest, Web: renderer, Store: reading, Log: x.log, ExternalURL: x.cfg.ExternalURL})
+	console, err := admin.New(admin.Options{API: rest, Web: renderer, Store: reading, Log: x.log})
 	if err != nil {
 		return nil, err
 	}
 	s.handlers = append(s.handlers, console)
 	return s, nil
 }
+
+// perHour is a throttle of n events an hour, all of which may come at
+// once.
+func perHour(n int) *ratelimit.Limiter { return ratelimit.New(float64(n)/3600, n, 100_000) }
 
 // applyDefaults creates the default flows, stages and policies in every
 // tenant; objects that exist (perhaps edited by an admin) are left alone.

@@ -88,6 +88,14 @@ type Email struct {
 	From    string        `yaml:"from" check:"address"`
 }
 
+// Configured reports whether an operator set up email: a server, a
+// login or a sender other than the defaults (which only a local relay
+// accepting anything from "gatehouse@localhost" would make work).
+func (e Email) Configured() bool {
+	d := Defaults().Email
+	return e.Host != d.Host || e.Username != "" || e.From != d.From
+}
+
 // Listen holds the listener addresses. An empty address disables that
 // listener.
 type Listen struct {
@@ -121,6 +129,11 @@ type Throttle struct {
 	LoginIPBurst       int `yaml:"login_ip_burst" check:"positive"`
 	LoginUserPerMinute int `yaml:"login_user_per_minute" check:"positive"`
 	LoginUserBurst     int `yaml:"login_user_burst" check:"positive"`
+	// EmailAccountPerHour and EmailIPPerHour bound the links the email
+	// stage mails (recovery, address verification): a bucket of that many,
+	// refilled over an hour, per account and per client IP.
+	EmailAccountPerHour int `yaml:"email_account_per_hour" check:"positive"`
+	EmailIPPerHour      int `yaml:"email_ip_per_hour" check:"positive"`
 }
 
 // Web configures the HTTP servers. The timeout names are Authentik's, so
@@ -175,7 +188,8 @@ func Defaults() *Config {
 			TimeoutHTTPWrite:      60 * time.Second,
 			TimeoutHTTPIdle:       120 * time.Second,
 		},
-		Throttle: Throttle{LoginIPPerMinute: 60, LoginIPBurst: 30, LoginUserPerMinute: 10, LoginUserBurst: 10},
+		Throttle: Throttle{LoginIPPerMinute: 60, LoginIPBurst: 30, LoginUserPerMinute: 10, LoginUserBurst: 10,
+			EmailAccountPerHour: 5, EmailIPPerHour: 30},
 	}
 }
 

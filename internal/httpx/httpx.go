@@ -24,8 +24,21 @@ type Info struct {
 	// through a trusted proxy that says so.
 	Secure bool
 	// Host is the request host without port, lower-case.
-	Host   string
-	Tenant *store.Tenant
+	Host string
+	// BaseURL is where this server says it is in its answer to this
+	// request (the OIDC issuer and endpoints, the device verification
+	// URI): external_url when configured, else the scheme and host the
+	// client used. It follows the Host header, which the client chooses,
+	// so it is only for the requester's own eyes: never for a link that
+	// is stored or sent to someone else.
+	BaseURL string
+	// PublicURL is the base of links that leave the request: emails,
+	// notifications, anything stored for later. It is external_url when
+	// configured; else BaseURL when the host is a tenant's domain or a
+	// loopback name; else empty, and such a link must not be made (the
+	// server's links.go has the rule, docs/security.md explains it).
+	PublicURL string
+	Tenant    *store.Tenant
 	// Method, Path and UserAgent describe the request for audit events.
 	Method, Path, UserAgent string
 	// Impersonator is the admin behind the request's session while they

@@ -115,6 +115,7 @@ const (
 	PasswordTooManyAttempts = "stage.password.too_many_attempts"
 	IdentificationFailed    = "stage.identification.failed"
 	EmailTooMany            = "stage.email.too_many"
+	EmailUnavailable        = "stage.email.unavailable"
 	UserWriteNoUser         = "stage.user_write.no_user"
 	UserWriteConflict       = "stage.user_write.conflict"
 	UserWriteInvalid        = "stage.user_write.invalid"

@@ -84,9 +84,24 @@ func (s *email) challenge(ctx context.Context, x *flow.Execution) *flow.EmailCha
 	return c
 }
 
+// send mails the link, unless that would be abuse or unsafe. A throttle
+// or an unknown account shows the same page as a sent link, so nobody
+// learns whether the account exists or was throttled. A host nobody
+// configured ends the flow with a message instead, since no retry can
+// help; it is decided before any account is looked up, so it too says
+// nothing about accounts. The client IP's budget is spent first, which
+// also bounds the configuration_error events one client can cause.
 func (s *email) send(ctx context.Context, x *flow.Execution) flow.Outcome {
 	n, _ := x.Plan.Context[sentKey].(float64)
 	x.Plan.Context[sentKey] = n + 1
+	if !x.Env.EmailIP.Allow(x.Info.ClientIP) {
+		s.throttled(ctx, x, "client IP")
+		return flow.Show(s.challenge(ctx, x))
+	}
+	if _, ok := x.LinkURL("/"); !ok {
+		x.UntrustedHost(ctx, "An email link ("+s.Template+")")
+		return flow.Deny("stage.email.unavailable", "The email could not be sent. Please contact your administrator.")
+	}
 	u, err := x.PendingUser(ctx)
 	if err != nil {
 		return flow.Fail(err)
@@ -94,6 +109,10 @@ func (s *email) send(ctx context.Context, x *flow.Execution) flow.Outcome {
 	// An unknown user (recovery with pretend_user_exists) sees the same
 	// page; nothing is sent, so nobody learns whether the account exists.
 	if u == nil || u.Email == "" || !u.IsActive && !s.ActivateUserOnSuccess {
+		return flow.Show(s.challenge(ctx, x))
+	}
+	if !x.Env.EmailAccount.Allow(x.Scope.TenantID().String() + "/" + u.ID.String()) {
+		s.throttled(ctx, x, "account")
 		return flow.Show(s.challenge(ctx, x))
 	}
 	key := newKey()
@@ -114,7 +133,7 @@ func (s *email) send(ctx context.Context, x *flow.Execution) flow.Outcome {
 		Plan: plan, Expires: expires}); err != nil {
 		return flow.Fail(err)
 	}
-	link := x.AbsoluteURL(x.Env.ExternalURL, flow.FlowURL(x.Flow.Slug)+"?flow_token="+url.QueryEscape(key))
+	link, _ := x.LinkURL(flow.FlowURL(x.Flow.Slug) + "?flow_token=" + url.QueryEscape(key))
 	if x.Env.Mail != nil {
 		err := x.Env.Mail.SendTemplate(ctx, x.Scope.TenantID(), u.Email, mailTemplate(s.Template), x.Lang, map[string]any{
 			"Name": firstNonEmpty(u.Name, u.Username), "Link": link, "Expires": expires, "Subject": s.Subject})
@@ -124,6 +143,15 @@ func (s *email) send(ctx context.Context, x *flow.Execution) flow.Outcome {
 	}
 	x.Event(ctx, "email_sent", u, map[string]any{"template": s.Template, "to": maskEmail(u.Email)})
 	return flow.Show(s.challenge(ctx, x))
+}
+
+// throttled logs a refused email (throttle.email_*): operators see mail
+// bombing attempts, the user sees nothing different.
+func (s *email) throttled(ctx context.Context, x *flow.Execution, by string) {
+	if x.Env.Log != nil {
+		x.Env.Log.WarnContext(ctx, "email stage: link not sent, throttled", "by", by, "client_ip", x.Info.ClientIP,
+			"flow", x.Flow.Slug, "request_id", x.Info.RequestID)
+	}
 }
 
 func newKey() string {

@@ -132,7 +132,14 @@ func (s *Service) discovery(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "public, max-age=300")
+	// The document names this request's host when no external_url pins
+	// it; a shared cache may keep it only when that host is one the
+	// operator vouched for, so a forged Host reaches no one else.
+	cache := "public, max-age=300"
+	if httpx.From(r.Context()).PublicURL == "" {
+		cache = "private, max-age=300"
+	}
+	w.Header().Set("Cache-Control", cache)
 	w.Header().Set("Access-Control-Allow-Origin", "*")
 	w.Write(body)
 }
@@ -200,7 +207,14 @@ func (s *Service) jwks(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "public, max-age=300")
+	// The document names this request's host when no external_url pins
+	// it; a shared cache may keep it only when that host is one the
+	// operator vouched for, so a forged Host reaches no one else.
+	cache := "public, max-age=300"
+	if httpx.From(r.Context()).PublicURL == "" {
+		cache = "private, max-age=300"
+	}
+	w.Header().Set("Cache-Control", cache)
 	w.Header().Set("Access-Control-Allow-Origin", "*")
 	w.Write(body)
 }
