@@ -61,6 +61,17 @@ const (
 	KeyConsentHeader         = "consent_header"
 	KeyConsentPermissions    = "consent_permissions"
 	KeyConsentTarget         = "consent_target"
+	// KeyLogoutRequest says an application asked for the logout
+	// (RP-Initiated Logout): LogoutVerified with an ID token of this very
+	// session, so it speaks for the session and the user need not
+	// confirm; LogoutUnverified without one, so the user must.
+	KeyLogoutRequest = "logout_request"
+)
+
+// Values of KeyLogoutRequest.
+const (
+	LogoutVerified   = "verified"
+	LogoutUnverified = "unverified"
 )
 
 // String returns a string value, or "".

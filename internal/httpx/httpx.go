@@ -9,6 +9,8 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"net/url"
+	"strings"
 
 	"github.com/google/uuid"
 
@@ -90,4 +92,30 @@ func WriteJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	json.NewEncoder(w).Encode(v)
+}
+
+// CrossSite reports whether a browser says another page than one of this
+// origin started the request: Sec-Fetch-Site other than same-origin or
+// none (none is the user's own typing, bookmark or reload); without it,
+// an Origin or else a Referer naming another host. A request with none of
+// these headers did not come from a browser made since 2023, and is not
+// reported, as net/http's CrossOriginProtection lets it through.
+//
+// It guards state changes that a GET can ask for (logging out), where the
+// CSRF token of a form cannot.
+func CrossSite(r *http.Request) bool {
+	switch r.Header.Get("Sec-Fetch-Site") {
+	case "same-origin", "none":
+		return false
+	case "":
+	default:
+		return true
+	}
+	for _, h := range []string{"Origin", "Referer"} {
+		if v := r.Header.Get(h); v != "" {
+			u, err := url.Parse(v)
+			return err != nil || !strings.EqualFold(u.Host, r.Host)
+		}
+	}
+	return false
 }

@@ -59,6 +59,10 @@ func (r *Renderer) challengeView(req *http.Request, lang i18n.Lang, c flow.Chall
 		v.Heading = v.flowTitle(c, i18n.FlowUserLoginTitle)
 		v.Lead = v.t(i18n.FlowUserLoginTitle, nil)
 		v.Body = v.t(i18n.FlowUserLoginBody, nil)
+	case *flow.LogoutChallenge:
+		v.Heading = v.t(i18n.FlowLogoutTitle, nil)
+		v.Body = v.t(i18n.FlowLogoutBody, nil)
+		v.Submit = v.t(i18n.ActionLogOut, nil)
 	case *flow.AccessDeniedChallenge:
 		v.Heading = v.t(i18n.UIAccessDenied, nil)
 		v.Body = i18n.Message(lang, c.MessageCode, c.ErrorMessage, nil)
@@ -210,6 +214,7 @@ func sampleChallenges() []flow.Challenge {
 		&flow.AutosubmitChallenge{Base: base(flow.ComponentAutosubmit), URL: "https://sp.example/acs",
 			Attrs: map[string]string{"SAMLResponse": "x", "RelayState": "y"}, Title: "t"},
 		&flow.DummyChallenge{Base: base(flow.ComponentDummy)},
+		&flow.LogoutChallenge{Base: base(flow.ComponentUserLogout)},
 		&flow.FlowErrorChallenge{Base: base(flow.ComponentFlowError), RequestID: "r"},
 	}
 }

@@ -38,7 +38,7 @@ const (
 var requiredTemplates = []string{
 	flow.ComponentIdentification, flow.ComponentPassword, flow.ComponentPrompt, flow.ComponentEmail,
 	flow.ComponentConsent, flow.ComponentUserLogin, flow.ComponentAccessDenied, flow.ComponentDummy,
-	flow.ComponentAutosubmit, flow.ComponentRedirect, flow.ComponentFlowError,
+	flow.ComponentAutosubmit, flow.ComponentRedirect, flow.ComponentFlowError, flow.ComponentUserLogout,
 	PageError, PageForbidden, PageInterface,
 }
 

@@ -1,0 +1,154 @@
+package app
+
+import (
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/gatehouse-id/gatehouse/internal/store"
+)
+
+// crossSite are the headers a browser sends when a page of another site
+// navigates to us (a link, a script setting location, a form).
+var crossSite = []string{"Sec-Fetch-Site", "cross-site", "Sec-Fetch-Mode", "navigate", "Sec-Fetch-Dest", "document",
+	"Referer", "https://evil.example/"}
+
+// getWith GETs path as c with the header pairs given, without following
+// redirects.
+func (c *client) getWith(path string, header ...string) page {
+	c.e.t.Helper()
+	return c.open(path, nil, header...)
+}
+
+// loggedIn reports whether c's session still holds a login.
+func (c *client) loggedIn() bool {
+	c.e.t.Helper()
+	code, _ := c.status("/if/user/")
+	return code == http.StatusOK
+}
+
+// TestLogoutNeedsSameSiteOrConfirmation: a page of another site cannot
+// log a user out by sending the browser to the invalidation flow, through
+// any of its addresses; the user is asked instead, and the answer is a
+// CSRF-protected POST. The user's own click (same-origin), typing the
+// address (Sec-Fetch-Site: none) and a client that is not a browser log
+// out at once.
+func TestLogoutNeedsSameSiteOrConfirmation(t *testing.T) {
+	e := newEnv(t)
+	e.createUser("alice", "Alice-Password-1", store.UserInternal)
+	c := e.client()
+	c.login("alice", "Alice-Password-1")
+
+	for _, hdr := range [][]string{
+		crossSite,
+		{"Sec-Fetch-Site", "same-site", "Sec-Fetch-Mode", "navigate"}, // a sibling subdomain's page
+		{"Referer", "https://evil.example/page"},                      // a browser without Sec-Fetch-*
+		{"Origin", "null"},                                            // a sandboxed frame's form
+	} {
+		// /flows/-/default/invalidation/ redirects to the flow; the
+		// browser keeps the same headers along the redirect.
+		p := c.getWith("/flows/-/default/invalidation/", hdr...)
+		if p.status != http.StatusFound {
+			t.Fatalf("%v: the default invalidation shortcut: want a redirect, got %d", hdr, p.status)
+		}
+		if p = c.getWith(p.loc, hdr...); p.status != http.StatusOK || !strings.Contains(p.body, "Log out?") ||
+			!strings.Contains(p.body, `name="csrf_token"`) {
+			t.Fatalf("%v: want the confirmation page with a CSRF-protected form, got %d:\n%s", hdr, p.status, p.body)
+		}
+		api := c.getWith("/api/v3/flows/executor/default-invalidation-flow/", append(hdr[:len(hdr):len(hdr)],
+			"Sec-Fetch-Mode", "cors")...)
+		if !strings.Contains(api.body, `"component":"ak-stage-user-logout"`) {
+			t.Fatalf("%v: the JSON executor: want the confirmation challenge, got %d %s", hdr, api.status, api.body)
+		}
+		if !c.loggedIn() || len(e.events("logout")) != 0 {
+			t.Fatalf("%v: a cross-site request ended the session", hdr)
+		}
+	}
+
+	// The other site cannot answer the question for the user (its form
+	// has no CSRF token and is cross-origin); the user's answer logs out.
+	const flowPath = "/if/flow/default-invalidation-flow/"
+	confirm := c.getWith(flowPath, crossSite...)
+	if p := c.open(flowPath, url.Values{"csrf_token": {"guessed"}}, "Sec-Fetch-Site", "cross-site", "Origin", "https://evil.example"); p.status != http.StatusForbidden || !c.loggedIn() {
+		t.Fatalf("a cross-site POST of the confirmation: want 403 and the session kept, got %d", p.status)
+	}
+	if p := c.open(flowPath, url.Values{"csrf_token": {confirm.csrf(t)}}, "Sec-Fetch-Site", "same-origin"); p.status != http.StatusFound {
+		t.Fatalf("confirming: want a redirect, got %d:\n%s", p.status, p.body)
+	}
+	if c.loggedIn() || len(e.events("logout")) != 1 {
+		t.Fatalf("confirming must end the session and record one logout event")
+	}
+
+	for name, hdr := range map[string][]string{
+		"the user's own click": {"Sec-Fetch-Site", "same-origin", "Sec-Fetch-Mode", "navigate"},
+		"a typed address":      {"Sec-Fetch-Site", "none", "Sec-Fetch-Mode", "navigate"},
+		"a same-origin Origin": {"Origin", e.URL},
+		"not a browser":        nil,
+	} {
+		c := e.client()
+		c.login("alice", "Alice-Password-1")
+		if p := c.getWith(flowPath, hdr...); p.status != http.StatusFound || c.loggedIn() {
+			t.Fatalf("%s: want an immediate logout, got %d, still logged in: %v", name, p.status, c.loggedIn())
+		}
+	}
+}
+
+// TestOIDCEndSessionAsksWithoutHint: RP-Initiated Logout without an ID
+// token of this session does not log out of Gatehouse by itself (§2: the
+// OP must ask); with one, it does at once (TestOIDCEndSession).
+func TestOIDCEndSessionAsksWithoutHint(t *testing.T) {
+	e := newEnv(t)
+	e.createUser("alice", "Alice-Password-1", store.UserInternal)
+	id, secret := e.logoutApp("app", "")
+	c := e.client()
+	c.login("alice", "Alice-Password-1")
+	c.signIn(e.rp("app", id, secret))
+	p := c.getWith("/application/o/app/end-session/?client_id="+url.QueryEscape(id), crossSite...)
+	if p.status != http.StatusFound || p.loc != "/if/flow/default-invalidation-flow/" {
+		t.Fatalf("end-session without id_token_hint: want the flow pages, got %d %q", p.status, p.loc)
+	}
+	if p = c.getWith(p.loc, crossSite...); !strings.Contains(p.body, "Log out?") {
+		t.Fatalf("end-session without id_token_hint: want the confirmation, got %d:\n%s", p.status, p.body)
+	}
+	if !c.loggedIn() {
+		t.Fatalf("end-session without id_token_hint ended the Gatehouse session unasked")
+	}
+}
+
+// TestBrowserCrossSiteLogout is the attack in Chromium: a page of another
+// site (127.0.0.1 is another site than localhost) links to the logout
+// flow. The session cookie goes along (a top-level navigation), yet the
+// user sees a question and stays logged in until they answer it.
+func TestBrowserCrossSiteLogout(t *testing.T) {
+	e := newEnv(t)
+	e.createUser("alice", "Alice-Password-1", store.UserInternal)
+	evil := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html")
+		fmt.Fprintf(w, `<!doctype html><title>Cute cats</title><a href="%s/flows/-/default/invalidation/">See the cats</a>`, e.URL)
+	}))
+	defer evil.Close()
+	b := newBrowser(t)
+	b.navigate(e.URL + loginPath)
+	browserLogin(t, b, "alice", "Alice-Password-1")
+	b.waitText("Logged in as alice")
+
+	b.navigate(evil.URL + "/")
+	b.clickText("See the cats")
+	b.waitText("Another site sent you here to log out.")
+	if n := len(e.events("logout")); n != 0 {
+		t.Fatalf("the other site's link logged alice out (%d logout events)", n)
+	}
+	b.clickText("Stay logged in")
+	b.waitText("Logged in as alice")
+
+	b.navigate(evil.URL + "/")
+	b.clickText("See the cats")
+	b.clickText("Log out")
+	wantPath(t, b, loginPath)
+	if n := len(e.events("logout")); n != 1 {
+		t.Fatalf("confirming: want one logout event, got %d", n)
+	}
+}
