@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"html"
 	"net"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -199,4 +201,20 @@ func TestStartupWarnsWithoutExternalURL(t *testing.T) {
 	if strings.Contains(logs.String(), warning) {
 		t.Errorf("with email not set up, want no warning")
 	}
+}
+
+// metaRefreshRe finds the redirect page's own navigation.
+var metaRefreshRe = regexp.MustCompile(`<meta http-equiv="refresh" content="0; url=([^"]*)">`)
+
+// followable is the status and Location of resp as a browser follows it:
+// a flow that ends in answer to a form shows the redirect page, whose
+// meta refresh the browser follows as it would a 302 (without the form
+// page's CSP form-action judging where it goes).
+func followable(resp *http.Response, body string) (int, string) {
+	if resp.StatusCode == http.StatusOK {
+		if m := metaRefreshRe.FindStringSubmatch(body); m != nil {
+			return http.StatusFound, html.UnescapeString(m[1])
+		}
+	}
+	return resp.StatusCode, resp.Header.Get("Location")
 }

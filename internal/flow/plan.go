@@ -21,6 +21,9 @@ type Plan struct {
 	// Next is where to go when the flow ends (a path on this server).
 	Next    string    `json:"next,omitempty"`
 	Created time.Time `json:"created"`
+	// Submitted marks a plan saved by a form's post-redirect-get: the GET
+	// that follows is still the navigation the form started.
+	Submitted bool `json:"submitted,omitempty"`
 }
 
 // Binding is one planned stage.

@@ -73,6 +73,7 @@ func (r *Renderer) challengeView(req *http.Request, lang i18n.Lang, c flow.Chall
 	case *flow.RedirectChallenge:
 		v.Heading = v.t(i18n.UIRedirecting, nil)
 		v.Body = v.t(i18n.FlowRedirectBody, nil)
+		v.Refresh = c.To
 		v.hasForm = false
 	case *flow.AutosubmitChallenge:
 		v.Heading = v.t(i18n.UIRedirecting, nil)
@@ -80,6 +81,7 @@ func (r *Renderer) challengeView(req *http.Request, lang i18n.Lang, c flow.Chall
 			v.Heading = i18n.Known(lang, c.Title)
 		}
 		v.Body = v.t(i18n.FlowAutosubmitBody, nil)
+		v.formsLeave = true
 		for k, val := range c.Attrs {
 			v.Attrs = append(v.Attrs, attr{Name: k, Value: val})
 		}
