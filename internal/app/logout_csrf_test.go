@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gatehouse-id/gatehouse/internal/config"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 )
 
@@ -150,5 +151,96 @@ func TestBrowserCrossSiteLogout(t *testing.T) {
 	wantPath(t, b, loginPath)
 	if n := len(e.events("logout")); n != 1 {
 		t.Fatalf("confirming: want one logout event, got %d", n)
+	}
+}
+
+// TestSessionCookieSameSiteLax: the session cookie is SameSite=Lax over
+// HTTPS too (Authentik uses None there), so no other site can send it
+// with a form POST, a frame or an image.
+func TestSessionCookieSameSiteLax(t *testing.T) {
+	e := newEnv(t, func(c *config.Config) { c.Listen.TrustedProxyCIDRs = []string{"127.0.0.0/8"} })
+	for _, proto := range []string{"http", "https"} {
+		req, _ := http.NewRequest(http.MethodGet, e.URL+loginPath, nil)
+		req.Header.Set("X-Forwarded-Proto", proto)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		cookie := resp.Header.Get("Set-Cookie")
+		if !strings.HasPrefix(cookie, "gatehouse_session=") || !strings.Contains(cookie, "SameSite=Lax") ||
+			strings.Contains(cookie, "Secure") != (proto == "https") {
+			t.Errorf("over %s: want a SameSite=Lax session cookie, Secure only over HTTPS; got %q", proto, cookie)
+		}
+	}
+}
+
+// TestCrossSitePostIsRepostedWithTheCookie: a relying party's form POST
+// to the authorization or end-session endpoint arrives without the
+// (SameSite=Lax) session cookie; Gatehouse answers with its own page that
+// posts the same form to the same address, so the second request, from
+// this origin, sees the user's session. Requests from this origin or not
+// from a browser go straight on.
+func TestCrossSitePostIsRepostedWithTheCookie(t *testing.T) {
+	e := newEnv(t)
+	id, _ := e.oidcApp("app", nil)
+	c := e.client()
+	form := url.Values{"client_id": {id}, "response_type": {"code"}, "scope": {"openid"}, "redirect_uri": {testRedirect},
+		"state": {`s"><x`}}
+	p := c.open("/application/o/authorize/", form, "Sec-Fetch-Site", "cross-site", "Origin", "https://rp.example")
+	if p.status != http.StatusOK || !strings.Contains(p.body, `<form method="post" action="/application/o/authorize/"`) ||
+		!strings.Contains(p.body, `<input type="hidden" name="state" value="s&#34;&gt;&lt;x">`) {
+		t.Fatalf("a cross-site POST without the cookie: want our page re-posting it, got %d:\n%s", p.status, p.body)
+	}
+	for name, hdr := range map[string][]string{"same-origin": {"Sec-Fetch-Site", "same-origin"}, "not a browser": nil} {
+		if p := c.open("/application/o/authorize/", form, hdr...); p.status != http.StatusFound {
+			t.Errorf("%s POST: want it served at once (a redirect to log in), got %d", name, p.status)
+		}
+	}
+
+	// The re-posted form comes from our own page, yet a logout it asks for
+	// without an ID token of the session is still put to the user.
+	e.createUser("alice", "Alice-Password-1", store.UserInternal)
+	lid, _ := e.logoutApp("bye", "")
+	u := e.client()
+	u.login("alice", "Alice-Password-1")
+	bye := url.Values{"client_id": {lid}}
+	// The browser leaves the SameSite=Lax cookie out of the cross-site
+	// POST (Go's cookie jar would not), then sends it with the re-post.
+	if p := e.client().open("/application/o/bye/end-session/", bye, "Sec-Fetch-Site", "cross-site"); p.status != http.StatusOK ||
+		!strings.Contains(p.body, `action="/application/o/bye/end-session/"`) {
+		t.Fatalf("a cross-site end-session POST: want our page re-posting it, got %d", p.status)
+	}
+	if p := u.open("/application/o/bye/end-session/", bye, "Sec-Fetch-Site", "same-origin"); p.loc != "/if/flow/default-invalidation-flow/" || !u.loggedIn() {
+		t.Fatalf("the re-posted end-session: want the user asked and still logged in, got %d %q", p.status, p.loc)
+	}
+}
+
+// TestBrowserCrossSiteEndSessionPost: in Chromium, an application's
+// logout form posting to end-session from its own site reaches the
+// user's Gatehouse session (the re-post), and, without an ID token of
+// that session, the user is asked before being logged out.
+func TestBrowserCrossSiteEndSessionPost(t *testing.T) {
+	e := newEnv(t)
+	e.createUser("alice", "Alice-Password-1", store.UserInternal)
+	id, _ := e.logoutApp("app", "")
+	rp := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html")
+		fmt.Fprintf(w, `<!doctype html><title>App</title><form method="post" action="%s/application/o/app/end-session/">`+
+			`<input type="hidden" name="client_id" value="%s"><button type="submit">Sign out</button></form>`, e.URL, id)
+	}))
+	defer rp.Close()
+	b := newBrowser(t)
+	b.navigate(e.URL + loginPath)
+	browserLogin(t, b, "alice", "Alice-Password-1")
+	b.waitText("Logged in as alice")
+
+	b.navigate(rp.URL + "/")
+	b.clickText("Sign out")
+	b.waitText("Another site sent you here to log out.")
+	b.clickText("Log out")
+	wantPath(t, b, loginPath)
+	if n := len(e.events("logout")); n != 1 {
+		t.Fatalf("want one logout event, got %d", n)
 	}
 }

@@ -217,6 +217,9 @@ func (s *Service) authorize(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		q = r.PostForm
+		if s.repostWithCookie(w, r, q) {
+			return
+		}
 	}
 	if uri := q.Get("request_uri"); uri != "" {
 		var ok bool

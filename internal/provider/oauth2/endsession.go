@@ -39,6 +39,9 @@ func (s *Service) endSession(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		q = r.PostForm
+		if s.repostWithCookie(w, r, q) {
+			return
+		}
 	}
 	ctx := r.Context()
 	sc := s.scope(r)

@@ -14,6 +14,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/flow"
 	"github.com/gatehouse-id/gatehouse/internal/httpx"
 	"github.com/gatehouse-id/gatehouse/internal/i18n"
+	"github.com/gatehouse-id/gatehouse/internal/session"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 )
 
@@ -55,6 +56,28 @@ func (s *Service) serverError(w http.ResponseWriter, r *http.Request, err error)
 func (s *Service) writeFormPost(w http.ResponseWriter, r *http.Request, to string, form map[string]string) {
 	s.Web.Challenge(w, r, i18n.FromRequest(r), http.StatusOK, &flow.AutosubmitChallenge{
 		Base: flow.Base{Component: flow.ComponentAutosubmit}, URL: to, Attrs: form})
+}
+
+// repostWithCookie answers a form POST that another site's page sent
+// without the session cookie (it is SameSite=Lax, so a cross-site POST
+// never carries it) with a page of ours that posts the same form to the
+// same address: from this origin the browser adds the cookie, and the
+// request sees the user's session, as a cross-site GET does. It reports
+// whether it answered. Requests with the cookie, from this origin or not
+// from a browser go on at once, so the page is shown at most once.
+func (s *Service) repostWithCookie(w http.ResponseWriter, r *http.Request, form url.Values) bool {
+	if !httpx.CrossSite(r) {
+		return false
+	}
+	if _, err := r.Cookie(session.CookieName); err == nil {
+		return false
+	}
+	attrs := make(map[string]string, len(form))
+	for k := range form {
+		attrs[k] = form.Get(k)
+	}
+	s.writeFormPost(w, r, r.URL.RequestURI(), attrs)
+	return true
 }
 
 // bearer extracts an RFC 6750 bearer token from the header or the form.
