@@ -98,7 +98,8 @@ func wire(x *App, o Options) (*services, error) {
 		return nil, err
 	}
 	km := keys.NewManager(x.db, box, time.Now)
-	writer.Notify = notification.New(x.db, q, policies, box, x.log).Event
+	writer.Notify = notification.New(x.db, q, policies, box, x.log,
+		notification.DeniedNetworks(x.cfg.Notifications.DeniedPrefixes())).Event
 	oidc := &oauth2.Service{Store: x.db, Keys: keySource{km}, Box: box, Core: x.core, Sessions: env.Sessions, Issued: pm.issued,
 		Policies: policies, Web: renderer, Events: events, Log: x.log, Now: time.Now}
 	kinds := stage.Kinds()

@@ -51,6 +51,8 @@ type Config struct {
 	Web      Web      `yaml:"web"`
 	Throttle Throttle `yaml:"throttle"`
 
+	Notifications Notifications `yaml:"notifications"`
+
 	// ExternalURL, when set, is used for links Gatehouse sends out of band
 	// (emails, notifications) instead of guessing from the request. It has
 	// no trailing slash once loaded.
@@ -135,6 +137,19 @@ type Throttle struct {
 	EmailAccountPerHour int `yaml:"email_account_per_hour" check:"positive"`
 	EmailIPPerHour      int `yaml:"email_ip_per_hour" check:"positive"`
 }
+
+// Notifications configures notification delivery.
+type Notifications struct {
+	// WebhookDeniedCIDRs lists networks that webhook and Slack transports
+	// may not connect to (checked on the address actually dialled, after
+	// DNS), for deployments where those who may create transports must
+	// not reach internal services. Empty allows every address.
+	WebhookDeniedCIDRs []string `yaml:"webhook_denied_cidrs" check:"cidr"`
+}
+
+// DeniedPrefixes returns WebhookDeniedCIDRs parsed; Load has validated
+// them.
+func (n Notifications) DeniedPrefixes() []netip.Prefix { return prefixes(n.WebhookDeniedCIDRs) }
 
 // Web configures the HTTP servers. The timeout names are Authentik's, so
 // AUTHENTIK_WEB__TIMEOUT_HTTP_* variables carry over.
@@ -240,9 +255,11 @@ func (c *Config) SlogLevel() slog.Level {
 
 // TrustedProxyPrefixes returns TrustedProxyCIDRs parsed. Load has
 // validated them, so none is skipped after a successful Load.
-func (l Listen) TrustedProxyPrefixes() []netip.Prefix {
-	out := make([]netip.Prefix, 0, len(l.TrustedProxyCIDRs))
-	for _, s := range l.TrustedProxyCIDRs {
+func (l Listen) TrustedProxyPrefixes() []netip.Prefix { return prefixes(l.TrustedProxyCIDRs) }
+
+func prefixes(cidrs []string) []netip.Prefix {
+	out := make([]netip.Prefix, 0, len(cidrs))
+	for _, s := range cidrs {
 		if p, err := netip.ParsePrefix(s); err == nil {
 			out = append(out, p.Masked())
 		}
