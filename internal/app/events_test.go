@@ -208,7 +208,7 @@ func TestEventActionsByFeature(t *testing.T) {
 			secret("the recovery link's flow token", recovery.Query().Get("flow_token"))
 		}, []produced{{"email_sent", "alice", ""}}},
 		{"a recovery link refused for an untrusted host (email stage)", func(t *testing.T) {
-			ch := e.uaClient().postFlowAs("attacker.example", "default-recovery-flow", map[string]any{"uid_field": "alice@example.com"})
+			ch := e.uaClient().as("attacker.example").post("default-recovery-flow", map[string]any{"uid_field": "alice@example.com"})
 			if ch.component() != "ak-stage-access-denied" {
 				t.Fatalf("recovery on an untrusted host: got %v", ch)
 			}

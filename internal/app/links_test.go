@@ -16,25 +16,28 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/store"
 )
 
-// postFlowAs answers the current stage of a flow through the JSON
-// executor, with the Host header set to host (the TCP connection still
-// goes to the test server, as a forged request's does).
-func (c *client) postFlowAs(host, slug string, body map[string]any) challenge {
-	c.e.t.Helper()
-	b, _ := json.Marshal(body)
-	req, _ := http.NewRequest(http.MethodPost, c.e.URL+"/api/v3/flows/executor/"+slug+"/", bytes.NewReader(b))
-	req.Host = host
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := c.http.Do(req)
-	if err != nil {
-		c.e.t.Fatal(err)
+// as returns browser c with every request carrying "Host: host" (the
+// TCP connection still goes to the test server, as a forged request's
+// does); it shares c's cookies.
+func (c *client) as(host string) *client {
+	hc := *c.http
+	next := hc.Transport
+	if next == nil {
+		next = http.DefaultTransport
 	}
-	defer resp.Body.Close()
-	var ch challenge
-	if err := json.NewDecoder(resp.Body).Decode(&ch); err != nil {
-		c.e.t.Fatalf("POST %s as %s: status %d, body is not JSON: %v", slug, host, resp.StatusCode, err)
-	}
-	return ch
+	hc.Transport = hostHeader{host, next}
+	return &client{e: c.e, http: &hc}
+}
+
+type hostHeader struct {
+	host string
+	next http.RoundTripper
+}
+
+func (h hostHeader) RoundTrip(r *http.Request) (*http.Response, error) {
+	r = r.Clone(r.Context())
+	r.Host = h.host
+	return h.next.RoundTrip(r)
 }
 
 // port is the test server's port, for Host headers that name it.
@@ -62,7 +65,7 @@ func TestRecoveryRefusesUntrustedHost(t *testing.T) {
 	e := recoveryEnv(t)
 	attacker := "attacker.example:" + e.port()
 	for _, who := range []string{"bob@example.com", "nobody@example.com"} {
-		ch := e.client().postFlowAs(attacker, "default-recovery-flow", map[string]any{"uid_field": who})
+		ch := e.client().as(attacker).post("default-recovery-flow", map[string]any{"uid_field": who})
 		if ch.component() != "ak-stage-access-denied" || ch["error_message"] != "The email could not be sent. Please contact your administrator." {
 			t.Fatalf("recovery for %s with an untrusted host: want the neutral refusal, got %v", who, ch)
 		}
@@ -102,7 +105,7 @@ func TestRecoveryRefusesUntrustedHost(t *testing.T) {
 func TestRecoveryLinkBase(t *testing.T) {
 	t.Run("external_url", func(t *testing.T) {
 		e := recoveryEnv(t, func(c *config.Config) { c.ExternalURL = "https://id.example.com" })
-		ch := e.client().postFlowAs("attacker.example", "default-recovery-flow", map[string]any{"uid_field": "bob@example.com"})
+		ch := e.client().as("attacker.example").post("default-recovery-flow", map[string]any{"uid_field": "bob@example.com"})
 		if ch.component() != "ak-stage-email" {
 			t.Fatalf("with external_url: want the check-your-email page, got %v", ch)
 		}
@@ -122,7 +125,7 @@ func TestRecoveryLinkBase(t *testing.T) {
 			t.Fatal(err)
 		}
 		host := net.JoinHostPort("id.example.test", e.port())
-		ch := e.client().postFlowAs(host, "default-recovery-flow", map[string]any{"uid_field": "bob@example.com"})
+		ch := e.client().as(host).post("default-recovery-flow", map[string]any{"uid_field": "bob@example.com"})
 		if ch.component() != "ak-stage-email" {
 			t.Fatalf("on a tenant domain: want the check-your-email page, got %v", ch)
 		}

@@ -119,38 +119,44 @@ func TestOIDCEndSessionAsksWithoutHint(t *testing.T) {
 	}
 }
 
-// TestBrowserCrossSiteLogout is the attack in Chromium: a page of another
-// site (127.0.0.1 is another site than localhost) links to the logout
-// flow. The session cookie goes along (a top-level navigation), yet the
-// user sees a question and stays logged in until they answer it.
-func TestBrowserCrossSiteLogout(t *testing.T) {
-	e := newEnv(t)
-	e.createUser("alice", "Alice-Password-1", store.UserInternal)
-	evil := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+// crossSiteLogout logs alice in in Chromium, opens a page of another site
+// (127.0.0.1 is another site than localhost) holding html, clicks text
+// there and expects Gatehouse to ask before logging her out.
+func (e *testEnv) crossSiteLogout(t *testing.T, html, text string) *browser {
+	t.Helper()
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html")
-		fmt.Fprintf(w, `<!doctype html><title>Cute cats</title><a href="%s/flows/-/default/invalidation/">See the cats</a>`, e.URL)
+		fmt.Fprint(w, html)
 	}))
-	defer evil.Close()
+	t.Cleanup(other.Close)
 	b := newBrowser(t)
 	b.navigate(e.URL + loginPath)
 	browserLogin(t, b, "alice", "Alice-Password-1")
 	b.waitText("Logged in as alice")
-
-	b.navigate(evil.URL + "/")
-	b.clickText("See the cats")
+	b.navigate(other.URL + "/")
+	b.clickText(text)
 	b.waitText("Another site sent you here to log out.")
 	if n := len(e.events("logout")); n != 0 {
-		t.Fatalf("the other site's link logged alice out (%d logout events)", n)
+		t.Fatalf("the other site's page logged alice out (%d logout events)", n)
 	}
+	return b
+}
+
+// TestBrowserCrossSiteLogout is the attack in Chromium: a page of another
+// site links to the logout flow. The session cookie goes along (a
+// top-level navigation), yet the user sees a question and stays logged in
+// until they answer it.
+func TestBrowserCrossSiteLogout(t *testing.T) {
+	e := newEnv(t)
+	e.createUser("alice", "Alice-Password-1", store.UserInternal)
+	b := e.crossSiteLogout(t, `<!doctype html><title>Cute cats</title><a href="`+e.URL+
+		`/flows/-/default/invalidation/">See the cats</a>`, "See the cats")
 	b.clickText("Stay logged in")
 	b.waitText("Logged in as alice")
-
-	b.navigate(evil.URL + "/")
-	b.clickText("See the cats")
-	b.clickText("Log out")
+	b.navigate(e.URL + "/flows/-/default/invalidation/") // typed: no question
 	wantPath(t, b, loginPath)
 	if n := len(e.events("logout")); n != 1 {
-		t.Fatalf("confirming: want one logout event, got %d", n)
+		t.Fatalf("logging out by the typed address: want one logout event, got %d", n)
 	}
 }
 
@@ -224,20 +230,9 @@ func TestBrowserCrossSiteEndSessionPost(t *testing.T) {
 	e := newEnv(t)
 	e.createUser("alice", "Alice-Password-1", store.UserInternal)
 	id, _ := e.logoutApp("app", "")
-	rp := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/html")
-		fmt.Fprintf(w, `<!doctype html><title>App</title><form method="post" action="%s/application/o/app/end-session/">`+
-			`<input type="hidden" name="client_id" value="%s"><button type="submit">Sign out</button></form>`, e.URL, id)
-	}))
-	defer rp.Close()
-	b := newBrowser(t)
-	b.navigate(e.URL + loginPath)
-	browserLogin(t, b, "alice", "Alice-Password-1")
-	b.waitText("Logged in as alice")
-
-	b.navigate(rp.URL + "/")
-	b.clickText("Sign out")
-	b.waitText("Another site sent you here to log out.")
+	b := e.crossSiteLogout(t, `<!doctype html><title>App</title><form method="post" action="`+e.URL+
+		`/application/o/app/end-session/"><input type="hidden" name="client_id" value="`+id+
+		`"><button type="submit">Sign out</button></form>`, "Sign out")
 	b.clickText("Log out")
 	wantPath(t, b, loginPath)
 	if n := len(e.events("logout")); n != 1 {

@@ -22,7 +22,9 @@ func TestWebhookDeniedNetworks(t *testing.T) {
 	e := newEnvWith(t, envOptions{app: Options{jobOptions: []job.Option{
 		job.WithBackoff(func(int) time.Duration { return 20 * time.Millisecond }),
 		job.WithPollInterval(50 * time.Millisecond),
-	}}}, func(c *config.Config) { c.Notifications.WebhookDeniedCIDRs = []string{"10.0.0.0/8", "127.0.0.0/8", "::1/128"} })
+	}}}, func(c *config.Config) {
+		c.Notifications.WebhookDeniedCIDRs = []string{"10.0.0.0/8", "127.0.0.0/8", "::1/128"}
+	})
 	rcv := notifytest.Start(t)
 	// By name: "localhost" resolves into the denied loopback networks.
 	url := strings.Replace(rcv.URL, "127.0.0.1", "localhost", 1)
