@@ -28,6 +28,7 @@ const PermViewEvents = "authentik_events.view_event"
 
 // knownActions are offered as suggestions in the action filter.
 var knownActions = []string{"login", "login_failed", "logout", "user_write", "password_set", "invitation_used", "email_sent",
+	"configuration_error",
 	"authorize_application", "suspicious_request", "property_mapping_exception", "policy_exception", "policy_execution",
 	"model_created", "model_updated", "model_deleted", "secret_view", "impersonation_started", "impersonation_ended", "configuration_error"}
 

@@ -37,10 +37,7 @@ type Options struct {
 	// API would let list events).
 	Store store.Store
 	Log   *slog.Logger
-	// ExternalURL is the configured public URL; when empty, issuer URLs
-	// are built from the request, as the OAuth2 provider does.
-	ExternalURL string
-	Now         func() time.Time
+	Now   func() time.Time
 }
 
 // Handler serves /if/admin/.

@@ -474,17 +474,8 @@ func (rq *req) oauth2Panel(providerID, slug string) (panel, bool) {
 }
 
 // baseURL is where clients reach the server, as the OAuth2 provider
-// computes it: the external URL, else the request's scheme and host.
-func (h *Handler) baseURL(r *http.Request) string {
-	if h.o.ExternalURL != "" {
-		return strings.TrimSuffix(h.o.ExternalURL, "/")
-	}
-	scheme := "http"
-	if httpx.From(r.Context()).Secure {
-		scheme = "https"
-	}
-	return scheme + "://" + r.Host
-}
+// computes it (httpx.Info.BaseURL).
+func (h *Handler) baseURL(r *http.Request) string { return httpx.From(r.Context()).BaseURL }
 
 // testPolicy runs a policy for a user given by username and shows the
 // outcome on the policy's page.

@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gatehouse-id/gatehouse/internal/store"
 )
@@ -17,11 +18,22 @@ import (
 const loginPath = "/if/flow/default-authentication-flow/"
 
 // wantPath fails unless the browser is on path (query ignored).
+//
+// It waits a moment for the browser to get there: a flow that ends in
+// answer to a form shows the redirect page, which then navigates by
+// itself.
 func wantPath(t testing.TB, b *browser, path string) {
 	t.Helper()
-	u, err := url.Parse(b.url())
-	if err != nil || u.Path != path {
-		t.Fatalf("want the browser on %s, it is on %s\n  page text:\n%s", path, b.url(), indent(b.text()))
+	deadline := time.Now().Add(browserTimeout)
+	for {
+		u, err := url.Parse(b.url())
+		if err == nil && u.Path == path {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("want the browser on %s, it is on %s\n  page text:\n%s", path, b.url(), indent(b.text()))
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
 

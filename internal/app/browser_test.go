@@ -246,10 +246,28 @@ func (b *browser) navigate(url string) int {
 	if err != nil {
 		b.fail("open "+url, err)
 	}
+	b.settle()
 	if resp == nil {
 		return 0
 	}
 	return int(resp.Status)
+}
+
+// settle waits while the page is a redirect page (a flow that ended in
+// answer to a form moves on by a meta refresh), so the next step acts on
+// where the browser goes, not on a page about to be left.
+func (b *browser) settle() {
+	b.t.Helper()
+	deadline := time.Now().Add(browserTimeout)
+	for time.Now().Before(deadline) {
+		ctx, cancel := context.WithTimeout(b.ctx, browserTimeout)
+		on, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`!!document.querySelector('meta[http-equiv="refresh"]')`))
+		cancel()
+		if err == nil && !on {
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
 
 // fieldSelector selects a form control by its name attribute.
@@ -314,6 +332,7 @@ func (b *browser) clickAndLoad(what string, click chromedp.Action[chromedp.Void]
 		resp, err = chromedp.RunResponse(ctx, click)
 		return err
 	})
+	b.settle()
 	if resp == nil {
 		return 0
 	}

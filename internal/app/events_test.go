@@ -207,6 +207,12 @@ func TestEventActionsByFeature(t *testing.T) {
 			recovery, _ = url.Parse(link)
 			secret("the recovery link's flow token", recovery.Query().Get("flow_token"))
 		}, []produced{{"email_sent", "alice", ""}}},
+		{"a recovery link refused for an untrusted host (email stage)", func(t *testing.T) {
+			ch := e.uaClient().as("attacker.example").post("default-recovery-flow", map[string]any{"uid_field": "alice@example.com"})
+			if ch.component() != "ak-stage-access-denied" {
+				t.Fatalf("recovery on an untrusted host: got %v", ch)
+			}
+		}, []produced{{"configuration_error", "", ""}}},
 		{"new password from the recovery link (user write stage)", func(t *testing.T) {
 			c := e.uaClient()
 			c.get("default-recovery-flow", recovery.Query())

@@ -60,6 +60,7 @@ func newEnvWith(t testing.TB, o envOptions, mod ...func(*config.Config)) *testEn
 	// Many logins come from 127.0.0.1 in tests; the throttle test sets its own.
 	cfg.Throttle = config.Throttle{LoginIPPerMinute: 100000, LoginIPBurst: 100000, LoginUserPerMinute: 100000, LoginUserBurst: 100000,
 		LoginGlobalPerMinute: 100000, LoginGlobalBurst: 100000}
+	cfg.Throttle.EmailAccountPerHour, cfg.Throttle.EmailIPPerHour = 100000, 100000
 	for _, m := range mod {
 		m(cfg)
 	}

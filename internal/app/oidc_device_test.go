@@ -137,7 +137,8 @@ func (c *client) open(path string, form url.Values, header ...string) page {
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
-	return page{status: resp.StatusCode, loc: resp.Header.Get("Location"), body: string(b)}
+	status, loc := followable(resp, string(b))
+	return page{status: status, loc: loc, body: string(b)}
 }
 
 // enterCode types code into the /device form and returns the answer.

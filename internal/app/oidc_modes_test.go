@@ -64,7 +64,8 @@ func (c *client) front(u string, header ...string) front {
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
-	return front{path: u, status: resp.StatusCode, loc: resp.Header.Get("Location"), body: string(b), header: resp.Header}
+	status, loc := followable(resp, string(b))
+	return front{path: u, status: status, loc: loc, body: string(b), header: resp.Header}
 }
 
 // follow GETs u and follows the server's own redirects (the default-flow

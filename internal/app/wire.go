@@ -89,10 +89,11 @@ func wire(x *App, o Options) (*services, error) {
 		Mail:             mailer{q},
 		Jobs:             q,
 		Login:            loginThrottle(x.cfg.Throttle, box),
+		EmailAccount:     perHour(x.cfg.Throttle.EmailAccountPerHour),
+		EmailIP:          perHour(x.cfg.Throttle.EmailIPPerHour),
 		ReputationLower:  -5,
 		ReputationUpper:  5,
 		ReputationExpiry: 24 * time.Hour,
-		ExternalURL:      x.cfg.ExternalURL,
 		Log:              x.log,
 		Now:              time.Now,
 		Observer:         pm,
@@ -105,10 +106,11 @@ func wire(x *App, o Options) (*services, error) {
 	bus := invalidate.New(x.db, x.log)
 	km := keys.NewManager(x.db, box, time.Now)
 	km.Bus = bus
-	notifier := notification.New(x.db, q, policies, box, x.log)
+	notifier := notification.New(x.db, q, policies, box, x.log,
+		notification.DeniedNetworks(x.cfg.Notifications.DeniedPrefixes()))
 	writer.Notify = notifier.Event
 	oidc := &oauth2.Service{Store: x.db, Keys: keySource{km}, Box: box, Core: x.core, Sessions: env.Sessions, Issued: pm.issued,
-		Policies: policies, Web: renderer, Events: events, ExternalURL: x.cfg.ExternalURL, Log: x.log, Now: time.Now}
+		Policies: policies, Web: renderer, Events: events, Log: x.log, Now: time.Now}
 	kinds := stage.Kinds()
 	maps.Copy(kinds, oidc.StageKinds())
 	exec := flow.NewExecutor(env, kinds)
@@ -147,7 +149,7 @@ func wire(x *App, o Options) (*services, error) {
 	// Every endpoint is registered: the rule of who may act on whom can
 	// now read a role's short permission names as the API does.
 	x.core.Catalog = rest.Permissions
-	console, err := admin.New(admin.Options{API: rest, Web: renderer, Store: reading, Log: x.log, ExternalURL: x.cfg.ExternalURL})
+	console, err := admin.New(admin.Options{API: rest, Web: renderer, Store: reading, Log: x.log})
 	if err != nil {
 		return nil, err
 	}
@@ -173,6 +175,10 @@ func loginThrottle(t config.Throttle, box *secretbox.Box) *flow.LoginThrottle {
 // knownDeviceAge is how long a browser stays known to an account after
 // its last login: Authentik's remember_device default, 30 days.
 const knownDeviceAge = 30 * 24 * time.Hour
+
+// perHour is a throttle of n events an hour, all of which may come at
+// once.
+func perHour(n int) *ratelimit.Limiter { return ratelimit.New(float64(n)/3600, n, 100_000) }
 
 // applyDefaults creates the default flows, stages and policies in every
 // tenant; objects that exist (perhaps edited by an admin) are left alone.

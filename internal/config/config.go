@@ -51,6 +51,8 @@ type Config struct {
 	Web      Web      `yaml:"web"`
 	Throttle Throttle `yaml:"throttle"`
 
+	Notifications Notifications `yaml:"notifications"`
+
 	// ExternalURL, when set, is used for links Gatehouse sends out of band
 	// (emails, notifications) instead of guessing from the request. It has
 	// no trailing slash once loaded.
@@ -86,6 +88,14 @@ type Email struct {
 	// duration syntax ParseDuration accepts works here.
 	Timeout time.Duration `yaml:"timeout" check:"positive"`
 	From    string        `yaml:"from" check:"address"`
+}
+
+// Configured reports whether an operator set up email: a server, a
+// login or a sender other than the defaults (which only a local relay
+// accepting anything from "gatehouse@localhost" would make work).
+func (e Email) Configured() bool {
+	d := Defaults().Email
+	return e.Host != d.Host || e.Username != "" || e.From != d.From
 }
 
 // Listen holds the listener addresses. An empty address disables that
@@ -130,7 +140,25 @@ type Throttle struct {
 	LoginUserBurst       int `yaml:"login_user_burst" check:"positive"`
 	LoginGlobalPerMinute int `yaml:"login_global_per_minute" check:"positive"`
 	LoginGlobalBurst     int `yaml:"login_global_burst" check:"positive"`
+	// EmailAccountPerHour and EmailIPPerHour bound the links the email
+	// stage mails (recovery, address verification): a bucket of that many,
+	// refilled over an hour, per account and per client IP.
+	EmailAccountPerHour int `yaml:"email_account_per_hour" check:"positive"`
+	EmailIPPerHour      int `yaml:"email_ip_per_hour" check:"positive"`
 }
+
+// Notifications configures notification delivery.
+type Notifications struct {
+	// WebhookDeniedCIDRs lists networks that webhook and Slack transports
+	// may not connect to (checked on the address actually dialled, after
+	// DNS), for deployments where those who may create transports must
+	// not reach internal services. Empty allows every address.
+	WebhookDeniedCIDRs []string `yaml:"webhook_denied_cidrs" check:"cidr"`
+}
+
+// DeniedPrefixes returns WebhookDeniedCIDRs parsed; Load has validated
+// them.
+func (n Notifications) DeniedPrefixes() []netip.Prefix { return prefixes(n.WebhookDeniedCIDRs) }
 
 // Web configures the HTTP servers. The timeout names are Authentik's, so
 // AUTHENTIK_WEB__TIMEOUT_HTTP_* variables carry over.
@@ -185,7 +213,7 @@ func Defaults() *Config {
 			TimeoutHTTPIdle:       120 * time.Second,
 		},
 		Throttle: Throttle{LoginIPPerMinute: 60, LoginIPBurst: 30, LoginUserPerMinute: 10, LoginUserBurst: 10,
-			LoginGlobalPerMinute: 120, LoginGlobalBurst: 300},
+			LoginGlobalPerMinute: 120, LoginGlobalBurst: 300, EmailAccountPerHour: 5, EmailIPPerHour: 30},
 	}
 }
 
@@ -236,9 +264,11 @@ func (c *Config) SlogLevel() slog.Level {
 
 // TrustedProxyPrefixes returns TrustedProxyCIDRs parsed. Load has
 // validated them, so none is skipped after a successful Load.
-func (l Listen) TrustedProxyPrefixes() []netip.Prefix {
-	out := make([]netip.Prefix, 0, len(l.TrustedProxyCIDRs))
-	for _, s := range l.TrustedProxyCIDRs {
+func (l Listen) TrustedProxyPrefixes() []netip.Prefix { return prefixes(l.TrustedProxyCIDRs) }
+
+func prefixes(cidrs []string) []netip.Prefix {
+	out := make([]netip.Prefix, 0, len(cidrs))
+	for _, s := range cidrs {
 		if p, err := netip.ParsePrefix(s); err == nil {
 			out = append(out, p.Masked())
 		}

@@ -134,7 +134,7 @@ func TestYAMLErrors(t *testing.T) {
 		want       string // FILE stands for the file's path
 	}{
 		{"unknown top-level key", "redis:\n  host: x\n",
-			`FILE:1: unknown setting "redis" (the top level holds: secret_key, secret_key_previous, data_dir, log_level, postgresql, email, listen, tls, bootstrap_password, bootstrap_email, bootstrap_token, cookie_domain, sessions, web, throttle, external_url)`},
+			`FILE:1: unknown setting "redis" (the top level holds: secret_key, secret_key_previous, data_dir, log_level, postgresql, email, listen, tls, bootstrap_password, bootstrap_email, bootstrap_token, cookie_domain, sessions, web, throttle, notifications, external_url)`},
 		{"unknown nested key", "postgresql:\n  host: db\n  database: x\n",
 			`FILE:3: unknown setting "postgresql.database" (postgresql holds: host, port, name, user, password, sslmode, max_conns)`},
 		{"wrong type: text for a port", "postgresql:\n  port: abc\n",

@@ -79,6 +79,9 @@ const (
 	ComponentAutosubmit     = "ak-stage-autosubmit"
 	ComponentRedirect       = "xak-flow-redirect"
 	ComponentFlowError      = "ak-stage-flow-error"
+	// ComponentUserLogout is ours: Authentik's user_logout stage asks
+	// nothing.
+	ComponentUserLogout = "ak-stage-user-logout"
 )
 
 // IdentificationChallenge asks who the user is.
@@ -154,6 +157,12 @@ type ConsentChallenge struct {
 
 // UserLoginChallenge asks "stay signed in?" when the stage offers it.
 type UserLoginChallenge struct {
+	Base
+}
+
+// LogoutChallenge asks the user to confirm a logout that another site
+// started; the answer is a POST (CSRF-checked) with no fields.
+type LogoutChallenge struct {
 	Base
 }
 

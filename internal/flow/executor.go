@@ -82,6 +82,12 @@ type Request struct {
 type Result struct {
 	Challenge Challenge
 	Status    int
+	// AfterForm is set on a redirect that ends the flow in answer to a
+	// form the user submitted, directly or through the post-redirect-get.
+	// Browsers judge every redirect of that navigation by the form page's
+	// CSP form-action, so the HTML pages show the redirect page instead,
+	// which navigates anew.
+	AfterForm bool
 }
 
 // maxSteps bounds stages run in one request (a misconfigured flow of
@@ -112,6 +118,10 @@ func (e *Executor) Run(ctx context.Context, req *Request) Result {
 	if !req.Fresh {
 		x.Plan = e.currentPlan(ctx, req, q)
 	}
+	afterForm := req.Post
+	if x.Plan != nil && x.Plan.Submitted {
+		afterForm, x.Plan.Submitted = true, false
+	}
 	if x.Plan == nil {
 		// A response without a plan (first request of a native client, or
 		// a session that expired) answers the first stage of a new plan,
@@ -126,7 +136,7 @@ func (e *Executor) Run(ctx context.Context, req *Request) Result {
 	for range maxSteps {
 		b := x.Plan.Current()
 		if b == nil {
-			return e.finish(x, req)
+			return leaving(e.finish(x, req), afterForm)
 		}
 		x.Binding = b
 		if b.ReEvaluate && !b.Checked {
@@ -172,6 +182,7 @@ func (e *Executor) Run(ctx context.Context, req *Request) Result {
 		case outNext:
 			x.Plan.Pop()
 			if req.PRG && req.Post && len(x.Plan.Bindings) > 0 {
+				x.Plan.Submitted = true
 				e.savePlan(req.Session, x.Plan)
 				return redirect(x.flowSelfURL(q))
 			}
@@ -180,7 +191,7 @@ func (e *Executor) Run(ctx context.Context, req *Request) Result {
 			return deny(http.StatusOK, x, out.code, out.msg)
 		case outRedirect:
 			e.savePlan(req.Session, nil)
-			return redirect(out.url)
+			return leaving(redirect(out.url), afterForm)
 		case outFinal:
 			e.savePlan(req.Session, nil)
 			return Result{Challenge: out.challenge, Status: http.StatusOK}
@@ -293,6 +304,12 @@ func cloneValues(q url.Values) url.Values {
 		out[k] = append([]string(nil), v...)
 	}
 	return out
+}
+
+// leaving marks a redirect that ends the flow.
+func leaving(r Result, afterForm bool) Result {
+	r.AfterForm = afterForm
+	return r
 }
 
 func redirect(to string) Result {

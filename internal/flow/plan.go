@@ -21,6 +21,9 @@ type Plan struct {
 	// Next is where to go when the flow ends (a path on this server).
 	Next    string    `json:"next,omitempty"`
 	Created time.Time `json:"created"`
+	// Submitted marks a plan saved by a form's post-redirect-get: the GET
+	// that follows is still the navigation the form started.
+	Submitted bool `json:"submitted,omitempty"`
 }
 
 // Binding is one planned stage.
@@ -61,6 +64,17 @@ const (
 	KeyConsentHeader         = "consent_header"
 	KeyConsentPermissions    = "consent_permissions"
 	KeyConsentTarget         = "consent_target"
+	// KeyLogoutRequest says an application asked for the logout
+	// (RP-Initiated Logout): LogoutVerified with an ID token of this very
+	// session, so it speaks for the session and the user need not
+	// confirm; LogoutUnverified without one, so the user must.
+	KeyLogoutRequest = "logout_request"
+)
+
+// Values of KeyLogoutRequest.
+const (
+	LogoutVerified   = "verified"
+	LogoutUnverified = "unverified"
 )
 
 // KeyHideMatchedUser is set by an identification stage whose

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -17,6 +16,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/httpx"
 	"github.com/gatehouse-id/gatehouse/internal/job"
 	"github.com/gatehouse-id/gatehouse/internal/policy"
+	"github.com/gatehouse-id/gatehouse/internal/ratelimit"
 	"github.com/gatehouse-id/gatehouse/internal/session"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 )
@@ -142,13 +142,14 @@ type Env struct {
 	Jobs *job.Queue
 	// Login throttles password attempts; nil allows all.
 	Login *LoginThrottle
+	// EmailAccount and EmailIP throttle the links the email stage sends
+	// (recovery, address verification) per account and per client IP.
+	EmailAccount, EmailIP *ratelimit.Limiter
 	// ReputationLower/Upper clamp scores (Authentik: -5 / +5).
 	ReputationLower, ReputationUpper int
 	ReputationExpiry                 time.Duration
-	// ExternalURL, when set, prefixes links sent out of band (emails).
-	ExternalURL string
-	Log         *slog.Logger
-	Now         func() time.Time
+	Log                              *slog.Logger
+	Now                              func() time.Time
 	// Observer receives timings and outcomes for metrics; nil is fine.
 	Observer Observer
 }
@@ -321,18 +322,4 @@ func (x *Execution) FlowSlugByID(ctx context.Context, id string) string {
 		return ""
 	}
 	return f.Slug
-}
-
-// AbsoluteURL turns a path into a URL the user's browser can open from
-// another device (emailed links): the configured external URL, else the
-// request's own scheme and host.
-func (x *Execution) AbsoluteURL(external, path string) string {
-	if external != "" {
-		return external + path
-	}
-	scheme := "http"
-	if x.Info.Secure {
-		scheme = "https"
-	}
-	return fmt.Sprintf("%s://%s%s", scheme, x.Request.Host, path)
 }

@@ -142,7 +142,9 @@ func (h *Handler) html() http.Handler {
 		if !h.save(w, r, req) {
 			return
 		}
-		if rc, ok := res.Challenge.(*flow.RedirectChallenge); ok {
+		// After a form, the redirect page (which navigates by itself)
+		// stands in for the HTTP redirect: see flow.Result.AfterForm.
+		if rc, ok := res.Challenge.(*flow.RedirectChallenge); ok && !res.AfterForm {
 			http.Redirect(w, r, rc.To, http.StatusFound)
 			return
 		}

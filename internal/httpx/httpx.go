@@ -9,6 +9,8 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"net/url"
+	"strings"
 
 	"github.com/google/uuid"
 
@@ -24,8 +26,21 @@ type Info struct {
 	// through a trusted proxy that says so.
 	Secure bool
 	// Host is the request host without port, lower-case.
-	Host   string
-	Tenant *store.Tenant
+	Host string
+	// BaseURL is where this server says it is in its answer to this
+	// request (the OIDC issuer and endpoints, the device verification
+	// URI): external_url when configured, else the scheme and host the
+	// client used. It follows the Host header, which the client chooses,
+	// so it is only for the requester's own eyes: never for a link that
+	// is stored or sent to someone else.
+	BaseURL string
+	// PublicURL is the base of links that leave the request: emails,
+	// notifications, anything stored for later. It is external_url when
+	// configured; else BaseURL when the host is a tenant's domain or a
+	// loopback name; else empty, and such a link must not be made (the
+	// server's links.go has the rule, docs/security.md explains it).
+	PublicURL string
+	Tenant    *store.Tenant
 	// Method, Path and UserAgent describe the request for audit events.
 	Method, Path, UserAgent string
 	// Impersonator is the admin behind the request's session while they
@@ -77,4 +92,30 @@ func WriteJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	json.NewEncoder(w).Encode(v)
+}
+
+// CrossSite reports whether a browser says another page than one of this
+// origin started the request: Sec-Fetch-Site other than same-origin or
+// none (none is the user's own typing, bookmark or reload); without it,
+// an Origin or else a Referer naming another host. A request with none of
+// these headers did not come from a browser made since 2023, and is not
+// reported, as net/http's CrossOriginProtection lets it through.
+//
+// It guards state changes that a GET can ask for (logging out), where the
+// CSRF token of a form cannot.
+func CrossSite(r *http.Request) bool {
+	switch r.Header.Get("Sec-Fetch-Site") {
+	case "same-origin", "none":
+		return false
+	case "":
+	default:
+		return true
+	}
+	for _, h := range []string{"Origin", "Referer"} {
+		if v := r.Header.Get(h); v != "" {
+			u, err := url.Parse(v)
+			return err != nil || !strings.EqualFold(u.Host, r.Host)
+		}
+	}
+	return false
 }

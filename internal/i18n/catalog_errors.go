@@ -33,6 +33,9 @@ var errorMessages = map[string]entry{
 	UserWriteConflict:       {en: "Failed to save the user: that value is already in use.", zh: "保存用户失败：该值已被使用。", free: true},
 	UserWriteInvalid:        {en: "Failed to save the user.", zh: "保存用户失败。", free: true},
 
+	// Said alike for every account, before any is looked up.
+	EmailUnavailable: {en: "The email could not be sent. Please contact your administrator.", zh: "邮件无法发送。请联系管理员。"},
+
 	FlowSessionExpired: {en: "Your session expired, please try again.", zh: "会话已过期，请重试。"},
 	// Policies that deny a flow may say why in their own words.
 	FlowNotApplicable:           {en: "You are not allowed to use this flow.", zh: "您无权使用此流程。", free: true},

@@ -147,7 +147,11 @@ func (s *Service) post(ctx context.Context, sc store.Scope, t *store.Notificatio
 		if errors.As(err, &ue) {
 			err = ue.Err
 		}
-		return fmt.Errorf("transport %q: POST to %s failed: %v", t.Name, origin, err)
+		err = fmt.Errorf("transport %q: POST to %s failed: %w", t.Name, origin, err)
+		if errors.Is(err, errDeniedAddress) {
+			return job.Permanent(err)
+		}
+		return err
 	}
 	defer resp.Body.Close()
 	io.Copy(io.Discard, io.LimitReader(resp.Body, maxResponse))

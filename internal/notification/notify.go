@@ -75,11 +75,14 @@ type cachedAnswer struct {
 
 // New returns the service and registers its jobs and cleanup schedule on
 // q; call it before q runs, and set Event as the audit writer's hook.
-func New(db store.Store, q *job.Queue, policies *policy.Engine, box *secretbox.Box, log *slog.Logger) *Service {
+func New(db store.Store, q *job.Queue, policies *policy.Engine, box *secretbox.Box, log *slog.Logger, opts ...Option) *Service {
 	s := &Service{store: db, policies: policies, queue: q, box: box, log: log, now: time.Now,
 		client: &http.Client{Timeout: WebhookTimeout,
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }},
 		hasRules: map[uuid.UUID]cachedAnswer{}}
+	for _, o := range opts {
+		o(s)
+	}
 	q.Register(DispatchJob, s.dispatch, job.Timeout(dispatchTimeout))
 	// The lease outlives the request timeout, so a slow receiver is not
 	// also handed to a second worker.

@@ -26,6 +26,7 @@ func (s *Server) wrap(next http.Handler) http.Handler {
 			UserAgent: truncate(r.UserAgent(), 512)}
 		info.ClientIP, info.Secure = s.clientAddr(r)
 		info.Tenant = s.tenants.resolve(info.Host)
+		s.setLinkBases(r, info)
 		r = r.WithContext(httpx.WithInfo(r.Context(), info))
 
 		sw := &statusWriter{ResponseWriter: w}

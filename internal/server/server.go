@@ -64,6 +64,7 @@ func New(ctx context.Context, o Options) (*Server, error) {
 		trustedProxies: o.Config.Listen.TrustedProxyPrefixes(),
 	}
 	s.ready = o.Store.Ping
+	s.warnLinks()
 	s.mux.HandleFunc("GET /-/health/live/", s.live)
 	s.mux.HandleFunc("GET /-/health/ready/", s.readyz)
 	for _, h := range o.Handlers {

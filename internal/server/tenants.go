@@ -90,6 +90,13 @@ func (r *tenantResolver) resolve(host string) *store.Tenant {
 	return s.def
 }
 
+// isDomain reports whether host (lower-case, no port) is a domain of some
+// tenant, exactly as written there.
+func (r *tenantResolver) isDomain(host string) bool {
+	_, ok := r.snap.Load().byDomain[host]
+	return ok
+}
+
 // hostOnly strips the port and lower-cases a Host header value.
 func hostOnly(hostport string) string {
 	h := hostport

@@ -205,16 +205,16 @@ func newSecret() string {
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
-// setCookie issues the session cookie. Over HTTPS it is Secure and
-// SameSite=None, so SAML POST bindings from other sites still carry it (as
-// Authentik does); over plain HTTP browsers refuse SameSite=None without
-// Secure, so it is Lax.
+// setCookie issues the session cookie: SameSite=Lax over HTTP and HTTPS
+// alike (Authentik uses None over HTTPS), so a page of another site can
+// neither send it with a form POST nor load our pages with it in a frame
+// or behind an image. The links and redirects that bring a user here from
+// an application are top-level GETs, which Lax lets through; the
+// cross-site POSTs that need the session (OIDC authorize and end-session
+// by POST) are re-posted from our own page (oauth2's repostWithCookie).
 func (m *Manager) setCookie(w http.ResponseWriter, secure bool, value string, ttl time.Duration) {
 	c := &http.Cookie{Name: CookieName, Value: value, Path: "/", Domain: m.CookieDomain, HttpOnly: true,
 		Secure: secure, SameSite: http.SameSiteLaxMode}
-	if secure {
-		c.SameSite = http.SameSiteNoneMode
-	}
 	if ttl > 0 {
 		c.MaxAge = int(ttl.Seconds())
 	}

@@ -59,6 +59,10 @@ func (r *Renderer) challengeView(req *http.Request, lang i18n.Lang, c flow.Chall
 		v.Heading = v.flowTitle(c, i18n.FlowUserLoginTitle)
 		v.Lead = v.t(i18n.FlowUserLoginTitle, nil)
 		v.Body = v.t(i18n.FlowUserLoginBody, nil)
+	case *flow.LogoutChallenge:
+		v.Heading = v.t(i18n.FlowLogoutTitle, nil)
+		v.Body = v.t(i18n.FlowLogoutBody, nil)
+		v.Submit = v.t(i18n.ActionLogOut, nil)
 	case *flow.AccessDeniedChallenge:
 		v.Heading = v.t(i18n.UIAccessDenied, nil)
 		v.Body = i18n.Message(lang, c.MessageCode, c.ErrorMessage, nil)
@@ -69,6 +73,7 @@ func (r *Renderer) challengeView(req *http.Request, lang i18n.Lang, c flow.Chall
 	case *flow.RedirectChallenge:
 		v.Heading = v.t(i18n.UIRedirecting, nil)
 		v.Body = v.t(i18n.FlowRedirectBody, nil)
+		v.Refresh = c.To
 		v.hasForm = false
 	case *flow.AutosubmitChallenge:
 		v.Heading = v.t(i18n.UIRedirecting, nil)
@@ -76,6 +81,7 @@ func (r *Renderer) challengeView(req *http.Request, lang i18n.Lang, c flow.Chall
 			v.Heading = i18n.Known(lang, c.Title)
 		}
 		v.Body = v.t(i18n.FlowAutosubmitBody, nil)
+		v.formsLeave = true
 		for k, val := range c.Attrs {
 			v.Attrs = append(v.Attrs, attr{Name: k, Value: val})
 		}
@@ -210,6 +216,7 @@ func sampleChallenges() []flow.Challenge {
 		&flow.AutosubmitChallenge{Base: base(flow.ComponentAutosubmit), URL: "https://sp.example/acs",
 			Attrs: map[string]string{"SAMLResponse": "x", "RelayState": "y"}, Title: "t"},
 		&flow.DummyChallenge{Base: base(flow.ComponentDummy)},
+		&flow.LogoutChallenge{Base: base(flow.ComponentUserLogout)},
 		&flow.FlowErrorChallenge{Base: base(flow.ComponentFlowError), RequestID: "r"},
 	}
 }

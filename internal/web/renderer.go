@@ -38,7 +38,7 @@ const (
 var requiredTemplates = []string{
 	flow.ComponentIdentification, flow.ComponentPassword, flow.ComponentPrompt, flow.ComponentEmail,
 	flow.ComponentConsent, flow.ComponentUserLogin, flow.ComponentAccessDenied, flow.ComponentDummy,
-	flow.ComponentAutosubmit, flow.ComponentRedirect, flow.ComponentFlowError,
+	flow.ComponentAutosubmit, flow.ComponentRedirect, flow.ComponentFlowError, flow.ComponentUserLogout,
 	PageError, PageForbidden, PageInterface,
 }
 
@@ -288,7 +288,7 @@ func (r *Renderer) render(w http.ResponseWriter, req *http.Request, v *view, sta
 	h.Set("Content-Type", "text/html; charset=utf-8")
 	h.Set("Cache-Control", "no-store")
 	h.Set("Content-Language", string(v.Lang))
-	h.Set("Content-Security-Policy", csp(v.Nonce, v.hasForm))
+	h.Set("Content-Security-Policy", csp(v.Nonce, v.formAction()))
 	r.rememberLanguage(w, req, v.Lang)
 	if err != nil {
 		info := httpx.From(req.Context())
@@ -305,20 +305,22 @@ func (r *Renderer) render(w http.ResponseWriter, req *http.Request, v *view, sta
 // csp is the Content-Security-Policy of a page. Scripts run only with this
 // response's nonce; styles only from our stylesheet.
 //
-// Pages with a form carry no form-action directive: Chrome and Safari
-// apply form-action to every redirect that follows a submission
-// (w3c/webappsec-csp#8), and a flow's last POST ends in redirects to the
-// application (the authorize endpoint, then the client's redirect_uri;
-// for autosubmit, the service provider's own redirects after its ACS).
-// form-action 'self' would break single sign-on in those browsers. The
-// forms' targets come from our templates, not from data, and
-// html/template keeps injected markup out, so the directive would add
-// little. Pages without a form get form-action 'none'.
-func csp(nonce string, hasForm bool) string {
+// Forms may post only to this server (form-action 'self'), and a page
+// without a form may not post at all ('none'). Browsers also check
+// form-action against every redirect that follows a submission (Chrome,
+// Safari: w3c/webappsec-csp#8), so a flow that ends in answer to a form
+// does not redirect over HTTP to the application: it shows the redirect
+// page, which navigates anew (flowhttp; the meta refresh in the layout).
+// The one exception is the autosubmit page (OIDC form_post, SAML POST):
+// its form goes to the application, which may redirect onwards to any of
+// its own addresses, so it carries no form-action; its one form is
+// ours, its target is a registered redirect URI and its values are
+// escaped by html/template.
+func csp(nonce, formAction string) string {
 	p := "default-src 'self'; script-src 'nonce-" + nonce + "'; style-src 'self'; img-src 'self' data:; " +
 		"object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
-	if !hasForm {
-		p += "; form-action 'none'"
+	if formAction != "" {
+		p += "; form-action " + formAction
 	}
 	return p
 }

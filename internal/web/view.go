@@ -46,7 +46,24 @@ type view struct {
 	Additional     []string // consent: permissions asked for anew
 	Attrs          []attr   // autosubmit: the hidden inputs
 	C              flow.Challenge
-	hasForm        bool
+	// Refresh is where the redirect page navigates to by itself (a meta
+	// refresh: a new navigation, which the form-action of the page that
+	// led here does not judge).
+	Refresh string
+	hasForm bool
+	// formsLeave marks a page whose form posts to another site (autosubmit).
+	formsLeave bool
+}
+
+// formAction is the page's CSP form-action source list ("" for none).
+func (v *view) formAction() string {
+	switch {
+	case v.formsLeave:
+		return ""
+	case v.hasForm:
+		return "'self'"
+	}
+	return "'none'"
 }
 
 type langLink struct {

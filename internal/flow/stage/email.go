@@ -90,9 +90,24 @@ func (s *email) challenge(ctx context.Context, x *flow.Execution) *flow.EmailCha
 	return c
 }
 
+// send mails the link, unless that would be abuse or unsafe. A throttle
+// or an unknown account shows the same page as a sent link, so nobody
+// learns whether the account exists or was throttled. A host nobody
+// configured ends the flow with a message instead, since no retry can
+// help; it is decided before any account is looked up, so it too says
+// nothing about accounts. The client IP's budget is spent first, which
+// also bounds the configuration_error events one client can cause.
 func (s *email) send(ctx context.Context, x *flow.Execution) flow.Outcome {
 	n, _ := x.Plan.Context[sentKey].(float64)
 	x.Plan.Context[sentKey] = n + 1
+	if !x.Env.EmailIP.Allow(x.Info.ClientIP) {
+		s.throttled(ctx, x, "client IP")
+		return flow.Show(s.challenge(ctx, x))
+	}
+	if _, ok := x.LinkURL("/"); !ok {
+		x.UntrustedHost(ctx, "An email link ("+s.Template+")")
+		return flow.Deny("stage.email.unavailable", "The email could not be sent. Please contact your administrator.")
+	}
 	u, err := x.PendingUser(ctx)
 	if err != nil {
 		return flow.Fail(err)
@@ -104,6 +119,12 @@ func (s *email) send(ctx context.Context, x *flow.Execution) flow.Outcome {
 	to := uuid.Nil
 	if u != nil && u.Email != "" && (u.IsActive || s.ActivateUserOnSuccess) {
 		to = u.ID
+	}
+	if to != uuid.Nil && !x.Env.EmailAccount.Allow(x.Scope.TenantID().String()+"/"+to.String()) {
+		// Throttled: the same page after the same work, the job sending
+		// nothing.
+		s.throttled(ctx, x, "account")
+		to = uuid.Nil
 	}
 	// The link resumes a copy of the plan after this stage, starting with
 	// a step that records the verified address.
@@ -117,9 +138,10 @@ func (s *email) send(ctx context.Context, x *flow.Execution) flow.Outcome {
 	if err != nil {
 		return flow.Fail(err)
 	}
+	flowURL, _ := x.LinkURL(flow.FlowURL(x.Flow.Slug))
 	if x.Env.Jobs != nil {
 		_, err := x.Env.Jobs.Enqueue(ctx, EmailJobKind, emailJob{User: to, Flow: x.Flow.Slug, Plan: plan,
-			FlowURL: x.AbsoluteURL(x.Env.ExternalURL, flow.FlowURL(x.Flow.Slug)), Template: s.Template,
+			FlowURL: flowURL, Template: s.Template,
 			Subject: s.Subject, Lang: x.Lang, Expires: x.Env.Now().Add(s.expiry), ClientIP: x.Info.ClientIP,
 			UserAgent: x.Request.UserAgent()}, job.Tenant(x.Scope.TenantID()), job.RunAt(x.Env.Now().Add(linkDelay)))
 		if err != nil {
@@ -127,6 +149,15 @@ func (s *email) send(ctx context.Context, x *flow.Execution) flow.Outcome {
 		}
 	}
 	return flow.Show(s.challenge(ctx, x))
+}
+
+// throttled logs a refused email (throttle.email_*): operators see mail
+// bombing attempts, the user sees nothing different.
+func (s *email) throttled(ctx context.Context, x *flow.Execution, by string) {
+	if x.Env.Log != nil {
+		x.Env.Log.WarnContext(ctx, "email stage: link not sent, throttled", "by", by, "client_ip", x.Info.ClientIP,
+			"flow", x.Flow.Slug, "request_id", x.Info.RequestID)
+	}
 }
 
 func newKey() string {

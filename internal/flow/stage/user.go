@@ -10,6 +10,7 @@ import (
 
 	"github.com/gatehouse-id/gatehouse/internal/core"
 	"github.com/gatehouse-id/gatehouse/internal/flow"
+	"github.com/gatehouse-id/gatehouse/internal/httpx"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 )
 
@@ -259,16 +260,38 @@ func (s *userLogin) login(ctx context.Context, x *flow.Execution, remember bool)
 	return flow.Next()
 }
 
-// userLogout ends the session.
+// userLogout ends the session. A logout that another site started (a
+// link or a script on its page, which a GET cannot tell from the user's
+// own click) is confirmed first with a CSRF-protected POST; so is one an
+// application asks for without proving it speaks for this session,
+// whatever the request's headers (its form may have been re-posted from
+// our own page).
 type userLogout struct{}
 
 func newUserLogout(json.RawMessage) (flow.Stage, error) { return userLogout{}, nil }
 
+// Respond is the confirmation: a POST, which the flow pages accept only
+// with the session's CSRF token and the JSON executor only as JSON from
+// this origin.
 func (userLogout) Respond(ctx context.Context, x *flow.Execution, _ flow.Response) flow.Outcome {
-	return userLogout{}.Challenge(ctx, x)
+	return userLogout{}.end(ctx, x)
 }
 
 func (userLogout) Challenge(ctx context.Context, x *flow.Execution) flow.Outcome {
+	ask := httpx.CrossSite(x.Request)
+	switch x.Plan.Context.String(flow.KeyLogoutRequest) {
+	case flow.LogoutVerified:
+		ask = false
+	case flow.LogoutUnverified:
+		ask = true
+	}
+	if x.User != nil && ask {
+		return flow.Show(&flow.LogoutChallenge{Base: base(flow.ComponentUserLogout)})
+	}
+	return userLogout{}.end(ctx, x)
+}
+
+func (userLogout) end(ctx context.Context, x *flow.Execution) flow.Outcome {
 	if x.User != nil {
 		x.Event(ctx, "logout", x.User, nil)
 	}

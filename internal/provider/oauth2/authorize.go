@@ -215,6 +215,9 @@ func (s *Service) authorize(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		q = r.PostForm
+		if s.repostWithCookie(w, r, q) {
+			return
+		}
 	}
 	if uri := q.Get("request_uri"); uri != "" {
 		pushed, rf, err := s.pushedRequest(ctx, sc, uri, q.Get("client_id"))

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/go-jose/go-jose/v4"
+	"github.com/google/uuid"
 
 	"github.com/gatehouse-id/gatehouse/internal/crypto/jwt"
 	"github.com/gatehouse-id/gatehouse/internal/flow"
@@ -38,6 +39,9 @@ func (s *Service) endSession(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		q = r.PostForm
+		if s.repostWithCookie(w, r, q) {
+			return
+		}
 	}
 	ctx := r.Context()
 	sc := s.scope(r)
@@ -50,7 +54,7 @@ func (s *Service) endSession(w http.ResponseWriter, r *http.Request) {
 		s.logoutRefused(w, r, http.StatusNotFound, "There is no OpenID Connect application at this address.")
 		return
 	}
-	target, problem := s.checkLogout(ctx, r, sc, c, q)
+	target, hintSID, problem := s.checkLogout(ctx, r, sc, c, q)
 	if problem != "" {
 		s.logoutRefused(w, r, http.StatusBadRequest, problem)
 		return
@@ -71,6 +75,13 @@ func (s *Service) endSession(w http.ResponseWriter, r *http.Request) {
 		slug = DefaultInvalidationFlow
 	}
 	fctx := flow.Context{flow.KeyApplication: c.app.Slug, flow.KeyApplicationName: c.app.Name}
+	// RP-Initiated Logout §2: the ID token of this very session shows
+	// the application speaks for it; without one, a user_logout stage
+	// asks the user, as the specification requires.
+	fctx[flow.KeyLogoutRequest] = flow.LogoutUnverified
+	if user != nil && hintSID != "" && hintSID == sidFor(uuid.NullUUID{UUID: sess.ID(), Valid: true}) {
+		fctx[flow.KeyLogoutRequest] = flow.LogoutVerified
+	}
 	if target != "" {
 		// The flow's end goes to the redirect key unchecked: target has
 		// been matched against the registered logout URIs above.
@@ -97,33 +108,37 @@ func (s *Service) endSession(w http.ResponseWriter, r *http.Request) {
 }
 
 // checkLogout validates the request's parameters and returns where the
-// logout ends (post_logout_redirect_uri with state), or the problem to show.
+// logout ends (post_logout_redirect_uri with state) and the sid of a valid
+// id_token_hint, or the problem to show.
 // Problems are shown, never redirected: an unverified target must not
 // receive the browser (RP-Initiated Logout §3).
-func (s *Service) checkLogout(ctx context.Context, r *http.Request, sc store.Scope, c *client, q url.Values) (target, problem string) {
+func (s *Service) checkLogout(ctx context.Context, r *http.Request, sc store.Scope, c *client, q url.Values) (target, sid, problem string) {
 	if id := q.Get("client_id"); id != "" && id != c.provider.ClientID {
-		return "", "The client_id does not belong to this application."
+		return "", "", "The client_id does not belong to this application."
 	}
 	hint := q.Get("id_token_hint")
-	if hint != "" && !s.validIDTokenHint(ctx, r, sc, c, hint) {
-		return "", "The id_token_hint was not issued to this application by this server."
+	if hint != "" {
+		var ok bool
+		if sid, ok = s.validIDTokenHint(ctx, r, sc, c, hint); !ok {
+			return "", "", "The id_token_hint was not issued to this application by this server."
+		}
 	}
 	uri, state := q.Get("post_logout_redirect_uri"), q.Get("state")
 	switch {
 	case uri == "":
-		return "", ""
+		return "", sid, ""
 	case !c.cfg.MatchRedirect(uri, "logout"):
-		return "", "The post_logout_redirect_uri is not registered for this application. " +
+		return "", "", "The post_logout_redirect_uri is not registered for this application. " +
 			"An administrator must add it to the provider's redirect URIs with the type logout."
 	case hint == "":
 		// The spec forbids redirecting without a means to confirm the
 		// request comes from the application; the ID token is that means.
-		return "", "A post_logout_redirect_uri is only followed when the request also carries an id_token_hint."
+		return "", "", "A post_logout_redirect_uri is only followed when the request also carries an id_token_hint."
 	case len(state) > 2048:
-		return "", "The state parameter is too long."
+		return "", "", "The state parameter is too long."
 	}
 	if state == "" {
-		return uri, ""
+		return uri, sid, ""
 	}
 	// Appended rather than re-encoded, so the registered URI reaches the
 	// application byte for byte.
@@ -131,35 +146,43 @@ func (s *Service) checkLogout(ctx context.Context, r *http.Request, sc store.Sco
 	if strings.Contains(uri, "?") {
 		sep = "&"
 	}
-	return uri + sep + "state=" + url.QueryEscape(state), ""
+	return uri + sep + "state=" + url.QueryEscape(state), sid, ""
 }
 
 // validIDTokenHint checks that hint is an ID token this provider issued to
 // this client: signed by a key of its JWKS (so tokens of a rotated, still
 // published key count) or, for providers without a key, with the client
 // secret. Expiry is not checked: RP-Initiated Logout §2 accepts an expired
-// ID token, the common case after an hour-long session.
-func (s *Service) validIDTokenHint(ctx context.Context, r *http.Request, sc store.Scope, c *client, hint string) bool {
+// ID token, the common case after an hour-long session. It returns the
+// token's sid (the session it was issued in; "" if it has none).
+func (s *Service) validIDTokenHint(ctx context.Context, r *http.Request, sc store.Scope, c *client, hint string) (string, bool) {
 	var payload []byte
 	var err error
 	if c.cfg.SigningKey == "" {
 		if c.secret == "" {
-			return false
+			return "", false
 		}
 		payload, _, err = jwt.VerifyHMAC(hint, []byte(c.secret), []jose.SignatureAlgorithm{jose.HS256})
 	} else {
 		var keys jwt.Keys
 		if keys, err = s.publishedKeys(ctx, sc, c); err != nil {
 			s.logError(ctx, "end-session: loading the provider's keys", err)
-			return false
+			return "", false
 		}
 		payload, _, err = jwt.Verify(hint, keys, keyAlgorithms(keys))
 	}
 	if err != nil {
-		return false
+		return "", false
 	}
 	cl, err := jwt.ParseClaims(payload)
-	return err == nil && cl.Issuer == s.issuer(r, c) && cl.Audience.Contains(c.provider.ClientID)
+	if err != nil || cl.Issuer != s.issuer(r, c) || !cl.Audience.Contains(c.provider.ClientID) {
+		return "", false
+	}
+	var sid struct {
+		SID string `json:"sid"`
+	}
+	json.Unmarshal(payload, &sid)
+	return sid.SID, true
 }
 
 func (s *Service) publishedKeys(ctx context.Context, sc store.Scope, c *client) (jwt.Keys, error) {

@@ -19,6 +19,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/flow"
 	"github.com/gatehouse-id/gatehouse/internal/httpx"
 	"github.com/gatehouse-id/gatehouse/internal/i18n"
+	"github.com/gatehouse-id/gatehouse/internal/session"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 	"github.com/gatehouse-id/gatehouse/internal/web"
 )
@@ -75,6 +76,28 @@ func (s *Service) serverError(w http.ResponseWriter, r *http.Request, err error)
 func (s *Service) writeFormPost(w http.ResponseWriter, r *http.Request, to string, form map[string]string) {
 	s.Web.Challenge(w, r, i18n.FromRequest(r), http.StatusOK, &flow.AutosubmitChallenge{
 		Base: flow.Base{Component: flow.ComponentAutosubmit}, URL: to, Attrs: form})
+}
+
+// repostWithCookie answers a form POST that another site's page sent
+// without the session cookie (it is SameSite=Lax, so a cross-site POST
+// never carries it) with a page of ours that posts the same form to the
+// same address: from this origin the browser adds the cookie, and the
+// request sees the user's session, as a cross-site GET does. It reports
+// whether it answered. Requests with the cookie, from this origin or not
+// from a browser go on at once, so the page is shown at most once.
+func (s *Service) repostWithCookie(w http.ResponseWriter, r *http.Request, form url.Values) bool {
+	if !httpx.CrossSite(r) {
+		return false
+	}
+	if _, err := r.Cookie(session.CookieName); err == nil {
+		return false
+	}
+	attrs := make(map[string]string, len(form))
+	for k := range form {
+		attrs[k] = form.Get(k)
+	}
+	s.writeFormPost(w, r, r.URL.RequestURI(), attrs)
+	return true
 }
 
 // bearer extracts an RFC 6750 bearer token from the header or the form.
@@ -164,7 +187,7 @@ func (s *Service) discovery(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "public, max-age=300")
+	w.Header().Set("Cache-Control", hostCache(r))
 	w.Write(body)
 }
 
@@ -307,4 +330,15 @@ func (s *Service) pushedRequest(ctx context.Context, sc store.Scope, uri, client
 		return nil, invalid, nil
 	}
 	return q, nil, nil
+}
+
+// hostCache is the Cache-Control of a document that names this request's
+// host when no external_url pins it: a shared cache may keep it only when
+// that host is one the operator vouched for, so a forged Host reaches no
+// one else.
+func hostCache(r *http.Request) string {
+	if httpx.From(r.Context()).PublicURL == "" {
+		return "private, max-age=300"
+	}
+	return "public, max-age=300"
 }

@@ -40,18 +40,17 @@ type Keys interface {
 
 // Service is the OAuth 2.0 / OpenID Connect provider.
 type Service struct {
-	Store       store.Store
-	Keys        Keys
-	Box         *secretbox.Box
-	Core        *core.Core
-	Executor    *flow.Executor
-	Sessions    *session.Manager
-	Policies    *policy.Engine
-	Web         *web.Renderer
-	Events      flow.EventWriter
-	ExternalURL string
-	Log         *slog.Logger
-	Now         func() time.Time
+	Store    store.Store
+	Keys     Keys
+	Box      *secretbox.Box
+	Core     *core.Core
+	Executor *flow.Executor
+	Sessions *session.Manager
+	Policies *policy.Engine
+	Web      *web.Renderer
+	Events   flow.EventWriter
+	Log      *slog.Logger
+	Now      func() time.Time
 	// Issued is told each token response, by provider name and grant type
 	// (for metrics); nil is fine.
 	Issued func(provider, grant string)
@@ -191,17 +190,9 @@ func (s *Service) Invalidate(tenant uuid.UUID) {
 	s.docs.drop(tenant)
 }
 
-// baseURL is the scheme and host clients reach us at.
-func (s *Service) baseURL(r *http.Request) string {
-	if s.ExternalURL != "" {
-		return s.ExternalURL
-	}
-	scheme := "http"
-	if httpx.From(r.Context()).Secure {
-		scheme = "https"
-	}
-	return scheme + "://" + r.Host
-}
+// baseURL is where clients reach us, as this request sees it
+// (httpx.Info.BaseURL: external_url, else the request's scheme and host).
+func (s *Service) baseURL(r *http.Request) string { return httpx.From(r.Context()).BaseURL }
 
 // issuer is the issuer of c for this request.
 func (s *Service) issuer(r *http.Request, c *client) string {
