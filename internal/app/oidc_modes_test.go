@@ -624,7 +624,8 @@ func (c *client) answerConsent(t testing.TB, f front, extra ...string) front {
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
-	p := front{path: f.path, status: resp.StatusCode, loc: resp.Header.Get("Location"), body: string(b), header: resp.Header}
+	p := front{path: f.path, body: string(b), header: resp.Header}
+	p.status, p.loc = followable(resp, p.body)
 	if p.status == http.StatusFound && strings.HasPrefix(p.loc, "/") {
 		return c.follow(p.loc)
 	}
