@@ -135,6 +135,9 @@ type Users interface {
 	// Update reads the user, applies fn and writes the result if nobody
 	// wrote in between; fn may run more than once and must only edit its
 	// argument. ID, CreatedAt and Version are not taken from fn's result.
+	// Every aggregate's Update works so: updates of one row that race all
+	// apply, each retried after the one it lost to (eight at once always
+	// get through), and none is lost.
 	Update(ctx context.Context, id uuid.UUID, fn func(*User) error) (*User, error)
 	// UpdateIfVersion is Update for clients that read the user earlier and
 	// send its version back (ETag/If-Match): ErrConflict if it moved on.

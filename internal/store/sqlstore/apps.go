@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"strings"
 	"time"
@@ -99,46 +100,29 @@ func (s applications) List(ctx context.Context, q store.ApplicationQuery) ([]*st
 }
 
 func (s applications) Update(ctx context.Context, id uuid.UUID, fn func(*store.Application) error) (*store.Application, error) {
-	return s.update(ctx, id, -1, fn)
+	return casUpdate(ctx, s.scope, appRows, id, -1, fn)
 }
 
 func (s applications) UpdateIfVersion(ctx context.Context, id uuid.UUID, v int64, fn func(*store.Application) error) (*store.Application, error) {
-	return s.update(ctx, id, v, fn)
+	return casUpdate(ctx, s.scope, appRows, id, v, fn)
 }
 
-func (s applications) update(ctx context.Context, id uuid.UUID, want int64, fn func(*store.Application) error) (*store.Application, error) {
-	for range casAttempts {
-		a, err := s.Get(ctx, id)
-		if err != nil {
-			return nil, err
-		}
-		if want >= 0 && a.Version != want {
-			return nil, store.ErrConflict
-		}
-		old := *a
-		if err := fn(a); err != nil {
-			return nil, err
-		}
-		a.ID, a.CreatedAt, a.Version, a.UpdatedAt = old.ID, old.CreatedAt, old.Version+1, s.s.nowTime()
+var appRows = versioned[store.Application]{
+	get: func(ctx context.Context, sc *scope, id uuid.UUID) (*store.Application, error) {
+		return applications{sc}.Get(ctx, id)
+	},
+	owned: func(a *store.Application) owned { return owned{&a.ID, &a.CreatedAt, &a.UpdatedAt, &a.Version} },
+	prepare: func(_ context.Context, _ *scope, a, _ *store.Application) error {
 		a.Name = strings.TrimSpace(a.Name)
-		if err := a.Validate(); err != nil {
-			return nil, err
-		}
-		res, err := s.q.ExecContext(ctx, `UPDATE applications SET name = $3, slug = $4, group_name = $5, provider_id = $6,
+		return a.Validate()
+	},
+	write: func(ctx context.Context, sc *scope, a, old *store.Application) (sql.Result, error) {
+		return sc.q.ExecContext(ctx, `UPDATE applications SET name = $3, slug = $4, group_name = $5, provider_id = $6,
 			launch_url = $7, icon = $8, description = $9, publisher = $10, open_in_new_tab = $11, policy_engine_mode = $12,
 			updated_at = $13, version = $14 WHERE tenant_id = $1 AND id = $2 AND version = $15`,
-			s.tenant, id, a.Name, a.Slug, a.Group, a.ProviderID, a.LaunchURL, a.Icon, a.Description, a.Publisher,
+			sc.tenant, a.ID, a.Name, a.Slug, a.Group, a.ProviderID, a.LaunchURL, a.Icon, a.Description, a.Publisher,
 			a.OpenInNewTab, a.PolicyEngineMode, micros(a.UpdatedAt), a.Version, old.Version)
-		if err := s.exactlyOne(res, err); err == nil {
-			return a, nil
-		} else if err != store.ErrNotFound {
-			return nil, err
-		}
-		if want >= 0 {
-			return nil, store.ErrConflict
-		}
-	}
-	return nil, store.ErrConflict
+	},
 }
 
 func (s applications) Delete(ctx context.Context, id uuid.UUID) error {
@@ -257,45 +241,28 @@ func (s providers) List(ctx context.Context, q store.ObjectQuery) ([]*store.Prov
 }
 
 func (s providers) Update(ctx context.Context, id uuid.UUID, fn func(*store.Provider) error) (*store.Provider, error) {
-	return s.update(ctx, id, -1, fn)
+	return casUpdate(ctx, s.scope, providerRows, id, -1, fn)
 }
 
 func (s providers) UpdateIfVersion(ctx context.Context, id uuid.UUID, v int64, fn func(*store.Provider) error) (*store.Provider, error) {
-	return s.update(ctx, id, v, fn)
+	return casUpdate(ctx, s.scope, providerRows, id, v, fn)
 }
 
-func (s providers) update(ctx context.Context, id uuid.UUID, want int64, fn func(*store.Provider) error) (*store.Provider, error) {
-	for range casAttempts {
-		p, err := s.Get(ctx, id)
-		if err != nil {
-			return nil, err
-		}
-		if want >= 0 && p.Version != want {
-			return nil, store.ErrConflict
-		}
-		old := *p
-		if err := fn(p); err != nil {
-			return nil, err
-		}
-		p.ID, p.CreatedAt, p.Version, p.UpdatedAt = old.ID, old.CreatedAt, old.Version+1, s.s.nowTime()
+var providerRows = versioned[store.Provider]{
+	get: func(ctx context.Context, sc *scope, id uuid.UUID) (*store.Provider, error) {
+		return providers{sc}.Get(ctx, id)
+	},
+	owned: func(p *store.Provider) owned { return owned{&p.ID, &p.CreatedAt, &p.UpdatedAt, &p.Version} },
+	prepare: func(_ context.Context, _ *scope, p, _ *store.Provider) error {
 		p.Name = strings.TrimSpace(p.Name)
-		if err := p.Validate(); err != nil {
-			return nil, err
-		}
-		res, err := s.q.ExecContext(ctx, `UPDATE providers SET name = $3, kind = $4, client_id = $5, secret_enc = $6,
+		return p.Validate()
+	},
+	write: func(ctx context.Context, sc *scope, p, old *store.Provider) (sql.Result, error) {
+		return sc.q.ExecContext(ctx, `UPDATE providers SET name = $3, kind = $4, client_id = $5, secret_enc = $6,
 			config = $7, updated_at = $8, version = $9 WHERE tenant_id = $1 AND id = $2 AND version = $10`,
-			s.tenant, id, p.Name, p.Kind, nullable(p.ClientID), p.SecretEnc, configText(p.Config), micros(p.UpdatedAt),
+			sc.tenant, p.ID, p.Name, p.Kind, nullable(p.ClientID), p.SecretEnc, configText(p.Config), micros(p.UpdatedAt),
 			p.Version, old.Version)
-		if err := s.exactlyOne(res, err); err == nil {
-			return p, nil
-		} else if err != store.ErrNotFound {
-			return nil, err
-		}
-		if want >= 0 {
-			return nil, store.ErrConflict
-		}
-	}
-	return nil, store.ErrConflict
+	},
 }
 
 func (s providers) Delete(ctx context.Context, id uuid.UUID) error {

@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
 	"strings"
 
 	"github.com/google/uuid"
@@ -101,46 +102,27 @@ func (s flows) List(ctx context.Context, q store.FlowQuery) ([]*store.Flow, int,
 }
 
 func (s flows) Update(ctx context.Context, id uuid.UUID, fn func(*store.Flow) error) (*store.Flow, error) {
-	return s.update(ctx, id, -1, fn)
+	return casUpdate(ctx, s.scope, flowRows, id, -1, fn)
 }
 
 func (s flows) UpdateIfVersion(ctx context.Context, id uuid.UUID, version int64, fn func(*store.Flow) error) (*store.Flow, error) {
-	return s.update(ctx, id, version, fn)
+	return casUpdate(ctx, s.scope, flowRows, id, version, fn)
 }
 
-func (s flows) update(ctx context.Context, id uuid.UUID, want int64, fn func(*store.Flow) error) (*store.Flow, error) {
-	for range casAttempts {
-		f, err := s.Get(ctx, id)
-		if err != nil {
-			return nil, err
-		}
-		if want >= 0 && f.Version != want {
-			return nil, store.ErrConflict
-		}
-		old := *f
-		if err := fn(f); err != nil {
-			return nil, err
-		}
-		f.ID, f.CreatedAt, f.Version, f.UpdatedAt = old.ID, old.CreatedAt, old.Version+1, s.s.nowTime()
+var flowRows = versioned[store.Flow]{
+	get:   func(ctx context.Context, sc *scope, id uuid.UUID) (*store.Flow, error) { return flows{sc}.Get(ctx, id) },
+	owned: func(f *store.Flow) owned { return owned{&f.ID, &f.CreatedAt, &f.UpdatedAt, &f.Version} },
+	prepare: func(_ context.Context, _ *scope, f, _ *store.Flow) error {
 		f.Normalize()
-		if err := f.Validate(); err != nil {
-			return nil, err
-		}
-		res, err := s.q.ExecContext(ctx, `UPDATE flows SET slug = $3, name = $4, title = $5, designation = $6,
+		return f.Validate()
+	},
+	write: func(ctx context.Context, sc *scope, f, old *store.Flow) (sql.Result, error) {
+		return sc.q.ExecContext(ctx, `UPDATE flows SET slug = $3, name = $4, title = $5, designation = $6,
 			authentication = $7, denied_action = $8, layout = $9, background = $10, policy_engine_mode = $11,
 			updated_at = $12, version = $13 WHERE tenant_id = $1 AND id = $2 AND version = $14`,
-			s.tenant, id, f.Slug, f.Name, f.Title, f.Designation, f.Authentication, f.DeniedAction, f.Layout,
+			sc.tenant, f.ID, f.Slug, f.Name, f.Title, f.Designation, f.Authentication, f.DeniedAction, f.Layout,
 			f.Background, f.PolicyEngineMode, micros(f.UpdatedAt), f.Version, old.Version)
-		if err := s.exactlyOne(res, err); err == nil {
-			return f, nil
-		} else if err != store.ErrNotFound {
-			return nil, err
-		}
-		if want >= 0 {
-			return nil, store.ErrConflict
-		}
-	}
-	return nil, store.ErrConflict
+	},
 }
 
 func (s flows) Delete(ctx context.Context, id uuid.UUID) error {

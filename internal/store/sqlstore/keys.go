@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
 	"strings"
 
 	"github.com/google/uuid"
@@ -115,32 +116,26 @@ func (s keyPairs) many(ctx context.Context, q string, args ...any) ([]*store.Cer
 }
 
 func (s keyPairs) Update(ctx context.Context, id uuid.UUID, fn func(*store.CertificateKeyPair) error) (*store.CertificateKeyPair, error) {
-	for range casAttempts {
-		k, err := s.Get(ctx, id)
-		if err != nil {
-			return nil, err
-		}
-		old := *k
-		if err := fn(k); err != nil {
-			return nil, err
-		}
-		k.ID, k.SetID, k.CreatedAt, k.Version, k.UpdatedAt = old.ID, old.SetID, old.CreatedAt, old.Version+1, s.s.nowTime()
+	return casUpdate(ctx, s.scope, keyPairRows, id, -1, fn)
+}
+
+var keyPairRows = versioned[store.CertificateKeyPair]{
+	get: func(ctx context.Context, sc *scope, id uuid.UUID) (*store.CertificateKeyPair, error) {
+		return keyPairs{sc}.Get(ctx, id)
+	},
+	owned: func(k *store.CertificateKeyPair) owned { return owned{&k.ID, &k.CreatedAt, &k.UpdatedAt, &k.Version} },
+	prepare: func(_ context.Context, _ *scope, k, old *store.CertificateKeyPair) error {
+		k.SetID = old.SetID // a key never changes rotation set
 		k.Name = strings.TrimSpace(k.Name)
-		if err := k.Validate(); err != nil {
-			return nil, err
-		}
-		res, err := s.q.ExecContext(ctx, `UPDATE certificate_key_pairs SET name = $3, certificate = $4, key_enc = $5,
+		return k.Validate()
+	},
+	write: func(ctx context.Context, sc *scope, k, old *store.CertificateKeyPair) (sql.Result, error) {
+		return sc.q.ExecContext(ctx, `UPDATE certificate_key_pairs SET name = $3, certificate = $4, key_enc = $5,
 			key_type = $6, kid = $7, active_from = $8, retired_at = $9, managed = $10, updated_at = $11, version = $12
 			WHERE tenant_id = $1 AND id = $2 AND version = $13`,
-			s.tenant, id, k.Name, k.CertificatePEM, k.KeyEnc, k.KeyType, k.KID, micros(k.ActiveFrom), micros(k.RetiredAt),
+			sc.tenant, k.ID, k.Name, k.CertificatePEM, k.KeyEnc, k.KeyType, k.KID, micros(k.ActiveFrom), micros(k.RetiredAt),
 			nullable(k.Managed), micros(k.UpdatedAt), k.Version, old.Version)
-		if err := s.exactlyOne(res, err); err == nil {
-			return k, nil
-		} else if err != store.ErrNotFound {
-			return nil, err
-		}
-	}
-	return nil, store.ErrConflict
+	},
 }
 
 func (s keyPairs) Delete(ctx context.Context, id uuid.UUID) error {

@@ -278,38 +278,24 @@ func (s users) Count(ctx context.Context) (int, error) {
 }
 
 func (s users) Update(ctx context.Context, id uuid.UUID, fn func(*store.User) error) (*store.User, error) {
-	return s.update(ctx, id, -1, fn)
+	return casUpdate(ctx, s.scope, userRows, id, -1, fn)
 }
 
 func (s users) UpdateIfVersion(ctx context.Context, id uuid.UUID, version int64, fn func(*store.User) error) (*store.User, error) {
-	return s.update(ctx, id, version, fn)
+	return casUpdate(ctx, s.scope, userRows, id, version, fn)
 }
 
-// update is a compare-and-swap loop on the version column: a concurrent
-// writer makes our UPDATE match no row, and we read again and retry (or,
-// when the caller pinned a version, report the conflict).
-func (s users) update(ctx context.Context, id uuid.UUID, want int64, fn func(*store.User) error) (*store.User, error) {
-	for range casAttempts {
-		u, err := s.Get(ctx, id)
-		if err != nil {
-			return nil, err
-		}
-		if want >= 0 && u.Version != want {
-			return nil, store.ErrConflict
-		}
-		old := *u
-		if err := fn(u); err != nil {
-			return nil, err
-		}
-		u.ID, u.CreatedAt, u.Version = old.ID, old.CreatedAt, old.Version+1
-		u.UpdatedAt = s.s.nowTime()
+var userRows = versioned[store.User]{
+	get:   func(ctx context.Context, sc *scope, id uuid.UUID) (*store.User, error) { return users{sc}.Get(ctx, id) },
+	owned: func(u *store.User) owned { return owned{&u.ID, &u.CreatedAt, &u.UpdatedAt, &u.Version} },
+	prepare: func(_ context.Context, _ *scope, u, old *store.User) error {
 		if u.Attributes == nil {
 			u.Attributes = store.Attributes{}
 		}
-		if err := u.ValidateWrite(&old); err != nil {
-			return nil, err
-		}
-		args := []any{s.tenant, id, u.Username, u.Name, u.Email, u.EmailVerified, u.Type, u.IsActive, u.Path,
+		return u.ValidateWrite(old)
+	},
+	write: func(ctx context.Context, sc *scope, u, old *store.User) (sql.Result, error) {
+		args := []any{sc.tenant, u.ID, u.Username, u.Name, u.Email, u.EmailVerified, u.Type, u.IsActive, u.Path,
 			encodeAttributes(u.Attributes), u.PasswordHash, micros(u.PasswordChangeDate),
 			micros(u.UpdatedAt), u.Version, old.Version}
 		keys := ""
@@ -323,25 +309,12 @@ func (s users) update(ctx context.Context, id uuid.UUID, want int64, fn func(*st
 		}
 		// last_login is RecordLogin's alone: it does not bump the version,
 		// so writing it here could put back a stale value.
-		res, err := s.q.ExecContext(ctx, `UPDATE users SET username = $3, name = $4, email = $5,
+		return sc.q.ExecContext(ctx, `UPDATE users SET username = $3, name = $4, email = $5,
 			email_verified = $6, type = $7, is_active = $8, path = $9, attributes = $10, password_hash = $11,
 			password_change_date = $12, updated_at = $13, version = $14`+keys+`
 			WHERE tenant_id = $1 AND id = $2 AND version = $15`, args...)
-		if err := s.exactlyOne(res, err); err == nil {
-			return u, nil
-		} else if err != store.ErrNotFound {
-			return nil, err
-		}
-		if want >= 0 {
-			return nil, store.ErrConflict
-		}
-	}
-	return nil, store.ErrConflict
+	},
 }
-
-// casAttempts bounds compare-and-swap retries; losing this many times in a
-// row means the row is hot and the caller should hear about it.
-const casAttempts = 8
 
 func (s users) Delete(ctx context.Context, id uuid.UUID) error {
 	res, err := s.q.ExecContext(ctx, `DELETE FROM users WHERE tenant_id = $1 AND id = $2`, s.tenant, id)
