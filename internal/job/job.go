@@ -15,6 +15,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/google/uuid"
+
+	"github.com/gatehouse-id/gatehouse/internal/store"
 )
 
 // Handler does the work of one job. An error schedules a retry (or fails
@@ -235,8 +237,8 @@ func (q *Queue) Enqueue(ctx context.Context, kindName string, payload any, opt .
 	if err != nil {
 		return uuid.Nil, fmt.Errorf("job: enqueue %q: encode payload: %w", kindName, err)
 	}
-	now := micros(q.now())
-	runAt := max(micros(o.runAt), now)
+	now := store.Micros(q.now())
+	runAt := max(store.Micros(o.runAt), now)
 	var key sql.NullString
 	if o.unique != "" {
 		key = sql.NullString{String: o.unique, Valid: true}
@@ -305,19 +307,4 @@ func errorText(err error) string {
 		cut--
 	}
 	return s[:cut] + ellipsis
-}
-
-// micros stores a time as Unix microseconds, as the store does.
-func micros(t time.Time) int64 {
-	if t.IsZero() {
-		return 0
-	}
-	return t.UnixMicro()
-}
-
-func fromMicros(v int64) time.Time {
-	if v == 0 {
-		return time.Time{}
-	}
-	return time.UnixMicro(v).UTC()
 }

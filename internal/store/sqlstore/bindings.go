@@ -25,7 +25,7 @@ func scanFSB(r rowScanner) (*store.FlowStageBinding, error) {
 		&b.PolicyEngineMode, &b.InvalidResponseAction, &cr, &b.Version); err != nil {
 		return nil, err
 	}
-	b.CreatedAt = fromMicros(cr)
+	b.CreatedAt = store.FromMicros(cr)
 	return &b, nil
 }
 
@@ -50,7 +50,7 @@ func (s stageBindings) Create(ctx context.Context, b *store.FlowStageBinding) er
 	_, err := s.q.ExecContext(ctx, `INSERT INTO flow_stage_bindings (tenant_id, `+fsbColumns+`)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
 		s.tenant, b.ID, b.FlowID, b.StageID, b.Order, b.EvaluateOnPlan, b.ReEvaluatePolicies, b.PolicyEngineMode,
-		b.InvalidResponseAction, micros(b.CreatedAt), b.Version)
+		b.InvalidResponseAction, store.Micros(b.CreatedAt), b.Version)
 	return s.err(err)
 }
 
@@ -175,7 +175,7 @@ func scanPB(r rowScanner) (*store.PolicyBinding, error) {
 		&timeout, &b.FailureResult, &cr, &b.Version); err != nil {
 		return nil, err
 	}
-	b.Timeout, b.CreatedAt = time.Duration(timeout)*time.Millisecond, fromMicros(cr)
+	b.Timeout, b.CreatedAt = time.Duration(timeout)*time.Millisecond, store.FromMicros(cr)
 	return &b, nil
 }
 
@@ -196,7 +196,7 @@ func (s policyBindings) Create(ctx context.Context, b *store.PolicyBinding) erro
 	_, err := s.q.ExecContext(ctx, `INSERT INTO policy_bindings (tenant_id, `+pbColumns+`)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
 		s.tenant, b.ID, b.TargetID, b.PolicyID, b.GroupID, b.UserID, b.Order, b.Enabled, b.Negate,
-		b.Timeout.Milliseconds(), b.FailureResult, micros(b.CreatedAt), b.Version)
+		b.Timeout.Milliseconds(), b.FailureResult, store.Micros(b.CreatedAt), b.Version)
 	return s.err(err)
 }
 

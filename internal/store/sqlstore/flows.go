@@ -24,7 +24,7 @@ func scanFlow(r rowScanner) (*store.Flow, error) {
 		&f.Layout, &f.Background, &f.PolicyEngineMode, &cr, &upd, &f.Version); err != nil {
 		return nil, err
 	}
-	f.CreatedAt, f.UpdatedAt = fromMicros(cr), fromMicros(upd)
+	f.CreatedAt, f.UpdatedAt = store.FromMicros(cr), store.FromMicros(upd)
 	return &f, nil
 }
 
@@ -41,7 +41,7 @@ func (s flows) Create(ctx context.Context, f *store.Flow) error {
 	_, err := s.q.ExecContext(ctx, `INSERT INTO flows (tenant_id, `+flowColumns+`)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
 		s.tenant, f.ID, f.Slug, f.Name, f.Title, f.Designation, f.Authentication, f.DeniedAction, f.Layout,
-		f.Background, f.PolicyEngineMode, micros(f.CreatedAt), micros(f.UpdatedAt), f.Version)
+		f.Background, f.PolicyEngineMode, store.Micros(f.CreatedAt), store.Micros(f.UpdatedAt), f.Version)
 	return s.err(err)
 }
 
@@ -121,7 +121,7 @@ var flowRows = versioned[store.Flow]{
 			authentication = $7, denied_action = $8, layout = $9, background = $10, policy_engine_mode = $11,
 			updated_at = $12, version = $13 WHERE tenant_id = $1 AND id = $2 AND version = $14`,
 			sc.tenant, f.ID, f.Slug, f.Name, f.Title, f.Designation, f.Authentication, f.DeniedAction, f.Layout,
-			f.Background, f.PolicyEngineMode, micros(f.UpdatedAt), f.Version, old.Version)
+			f.Background, f.PolicyEngineMode, store.Micros(f.UpdatedAt), f.Version, old.Version)
 	},
 }
 

@@ -26,7 +26,7 @@ func scanGroup(r rowScanner) (*store.Group, error) {
 	if err := decodeAttributes(attrs, &g.Attributes); err != nil {
 		return nil, err
 	}
-	g.CreatedAt, g.UpdatedAt = fromMicros(cr), fromMicros(upd)
+	g.CreatedAt, g.UpdatedAt = store.FromMicros(cr), store.FromMicros(upd)
 	return &g, nil
 }
 
@@ -45,7 +45,7 @@ func (s groups) Create(ctx context.Context, g *store.Group) error {
 	_, err := s.q.ExecContext(ctx, `INSERT INTO groups (tenant_id, `+groupColumns+`)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
 		s.tenant, g.ID, strings.TrimSpace(g.Name), g.ParentID, g.IsSuperuser, encodeAttributes(g.Attributes),
-		micros(g.CreatedAt), micros(g.UpdatedAt), g.Version)
+		store.Micros(g.CreatedAt), store.Micros(g.UpdatedAt), g.Version)
 	return s.err(err)
 }
 
@@ -135,7 +135,7 @@ var groupRows = versioned[store.Group]{
 		return sc.q.ExecContext(ctx, `UPDATE groups SET name = $3, parent_id = $4, is_superuser = $5,
 			attributes = $6, updated_at = $7, version = $8 WHERE tenant_id = $1 AND id = $2 AND version = $9`,
 			sc.tenant, g.ID, g.Name, g.ParentID, g.IsSuperuser, encodeAttributes(g.Attributes),
-			micros(g.UpdatedAt), g.Version, old.Version)
+			store.Micros(g.UpdatedAt), g.Version, old.Version)
 	},
 }
 

@@ -28,8 +28,8 @@ func scanKeyPair(r rowScanner) (*store.CertificateKeyPair, error) {
 	if managed != nil {
 		k.Managed = *managed
 	}
-	k.ActiveFrom, k.RetiredAt = fromMicros(active), fromMicros(retired)
-	k.CreatedAt, k.UpdatedAt = fromMicros(cr), fromMicros(upd)
+	k.ActiveFrom, k.RetiredAt = store.FromMicros(active), store.FromMicros(retired)
+	k.CreatedAt, k.UpdatedAt = store.FromMicros(cr), store.FromMicros(upd)
 	return &k, nil
 }
 
@@ -48,8 +48,8 @@ func (s keyPairs) Create(ctx context.Context, k *store.CertificateKeyPair) error
 	k.CreatedAt, k.UpdatedAt, k.Version = now, now, 1
 	_, err := s.q.ExecContext(ctx, `INSERT INTO certificate_key_pairs (tenant_id, `+keyPairColumns+`)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
-		s.tenant, k.ID, k.Name, k.CertificatePEM, k.KeyEnc, k.KeyType, k.KID, k.SetID, micros(k.ActiveFrom),
-		micros(k.RetiredAt), nullable(k.Managed), micros(k.CreatedAt), micros(k.UpdatedAt), k.Version)
+		s.tenant, k.ID, k.Name, k.CertificatePEM, k.KeyEnc, k.KeyType, k.KID, k.SetID, store.Micros(k.ActiveFrom),
+		store.Micros(k.RetiredAt), nullable(k.Managed), store.Micros(k.CreatedAt), store.Micros(k.UpdatedAt), k.Version)
 	return s.err(err)
 }
 
@@ -133,8 +133,8 @@ var keyPairRows = versioned[store.CertificateKeyPair]{
 		return sc.q.ExecContext(ctx, `UPDATE certificate_key_pairs SET name = $3, certificate = $4, key_enc = $5,
 			key_type = $6, kid = $7, active_from = $8, retired_at = $9, managed = $10, updated_at = $11, version = $12
 			WHERE tenant_id = $1 AND id = $2 AND version = $13`,
-			sc.tenant, k.ID, k.Name, k.CertificatePEM, k.KeyEnc, k.KeyType, k.KID, micros(k.ActiveFrom), micros(k.RetiredAt),
-			nullable(k.Managed), micros(k.UpdatedAt), k.Version, old.Version)
+			sc.tenant, k.ID, k.Name, k.CertificatePEM, k.KeyEnc, k.KeyType, k.KID, store.Micros(k.ActiveFrom), store.Micros(k.RetiredAt),
+			nullable(k.Managed), store.Micros(k.UpdatedAt), k.Version, old.Version)
 	},
 }
 

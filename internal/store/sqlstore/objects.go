@@ -34,7 +34,7 @@ func scanObject(r rowScanner) (*store.Object, error) {
 		return nil, err
 	}
 	o.Config = json.RawMessage(cfg)
-	o.CreatedAt, o.UpdatedAt = fromMicros(cr), fromMicros(upd)
+	o.CreatedAt, o.UpdatedAt = store.FromMicros(cr), store.FromMicros(upd)
 	return &o, nil
 }
 
@@ -57,7 +57,7 @@ func (s objects) Create(ctx context.Context, o *store.Object) error {
 	o.CreatedAt, o.UpdatedAt, o.Version = now, now, 1
 	_, err := s.q.ExecContext(ctx, `INSERT INTO `+s.table+` (tenant_id, `+objectColumns+`)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-		s.tenant, o.ID, o.Name, o.Kind, configText(o.Config), micros(o.CreatedAt), micros(o.UpdatedAt), o.Version)
+		s.tenant, o.ID, o.Name, o.Kind, configText(o.Config), store.Micros(o.CreatedAt), store.Micros(o.UpdatedAt), o.Version)
 	return s.err(err)
 }
 
@@ -151,7 +151,7 @@ func (s objects) rows() versioned[store.Object] {
 		write: func(ctx context.Context, sc *scope, o, old *store.Object) (sql.Result, error) {
 			return sc.q.ExecContext(ctx, `UPDATE `+s.table+` SET name = $3, kind = $4, config = $5, updated_at = $6,
 				version = $7 WHERE tenant_id = $1 AND id = $2 AND version = $8`,
-				sc.tenant, o.ID, o.Name, o.Kind, configText(o.Config), micros(o.UpdatedAt), o.Version, old.Version)
+				sc.tenant, o.ID, o.Name, o.Kind, configText(o.Config), store.Micros(o.UpdatedAt), o.Version, old.Version)
 		},
 	}
 }

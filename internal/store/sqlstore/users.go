@@ -34,8 +34,8 @@ func scanUser(r rowScanner) (*store.User, error) {
 	if err := decodeAttributes(attrs, &u.Attributes); err != nil {
 		return nil, err
 	}
-	u.PasswordChangeDate, u.LastLogin = fromMicros(pwChanged), fromMicros(lastLogin)
-	u.CreatedAt, u.UpdatedAt = fromMicros(cr), fromMicros(upd)
+	u.PasswordChangeDate, u.LastLogin = store.FromMicros(pwChanged), store.FromMicros(lastLogin)
+	u.CreatedAt, u.UpdatedAt = store.FromMicros(cr), store.FromMicros(upd)
 	return &u, nil
 }
 
@@ -92,8 +92,8 @@ func (s users) Create(ctx context.Context, u *store.User) error {
 	_, err := s.q.ExecContext(ctx, `INSERT INTO users (tenant_id, `+userColumns+`, username_key, email_key)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)`,
 		s.tenant, u.ID, u.Username, u.Name, u.Email, u.EmailVerified, u.Type, u.IsActive, u.Path,
-		encodeAttributes(u.Attributes), u.PasswordHash, micros(u.PasswordChangeDate), micros(u.LastLogin),
-		micros(u.CreatedAt), micros(u.UpdatedAt), u.Version,
+		encodeAttributes(u.Attributes), u.PasswordHash, store.Micros(u.PasswordChangeDate), store.Micros(u.LastLogin),
+		store.Micros(u.CreatedAt), store.Micros(u.UpdatedAt), u.Version,
 		nullKey(store.IdentityKey(u.Username)), nullKey(store.EmailKey(u.Email)))
 	return s.err(err)
 }
@@ -296,8 +296,8 @@ var userRows = versioned[store.User]{
 	},
 	write: func(ctx context.Context, sc *scope, u, old *store.User) (sql.Result, error) {
 		args := []any{sc.tenant, u.ID, u.Username, u.Name, u.Email, u.EmailVerified, u.Type, u.IsActive, u.Path,
-			encodeAttributes(u.Attributes), u.PasswordHash, micros(u.PasswordChangeDate),
-			micros(u.UpdatedAt), u.Version, old.Version}
+			encodeAttributes(u.Attributes), u.PasswordHash, store.Micros(u.PasswordChangeDate),
+			store.Micros(u.UpdatedAt), u.Version, old.Version}
 		keys := ""
 		if k := store.IdentityKey(u.Username); k != store.IdentityKey(old.Username) {
 			args = append(args, nullKey(k))
@@ -324,7 +324,7 @@ func (s users) Delete(ctx context.Context, id uuid.UUID) error {
 func (s users) SetPassword(ctx context.Context, id uuid.UUID, hash string, at time.Time) error {
 	res, err := s.q.ExecContext(ctx, `UPDATE users SET password_hash = $3, password_change_date = $4,
 		updated_at = $5, version = version + 1 WHERE tenant_id = $1 AND id = $2`,
-		s.tenant, id, hash, micros(at), micros(s.s.nowTime()))
+		s.tenant, id, hash, store.Micros(at), store.Micros(s.s.nowTime()))
 	return s.exactlyOne(res, err)
 }
 
@@ -332,6 +332,6 @@ func (s users) SetPassword(ctx context.Context, id uuid.UUID, hash string, at ti
 // not make an admin's open edit form conflict.
 func (s users) RecordLogin(ctx context.Context, id uuid.UUID, at time.Time) error {
 	res, err := s.q.ExecContext(ctx, `UPDATE users SET last_login = $3 WHERE tenant_id = $1 AND id = $2`,
-		s.tenant, id, micros(at))
+		s.tenant, id, store.Micros(at))
 	return s.exactlyOne(res, err)
 }
