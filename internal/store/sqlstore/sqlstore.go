@@ -135,11 +135,7 @@ func (s *DB) Scope(tenantID uuid.UUID) store.Scope {
 }
 
 // querier is what *sql.DB and *sql.Tx have in common.
-type querier interface {
-	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
-	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
-	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
-}
+type querier = store.Conn
 
 type scope struct {
 	s      *DB
@@ -197,6 +193,8 @@ func (sc *scope) Notify(ctx context.Context, channel, payload string) error {
 	}
 	return nil
 }
+
+func (sc *scope) Conn() store.Conn { return sc.q }
 
 func (s *DB) inTx(ctx context.Context, fn func(*sql.Tx) error) error {
 	release, err := s.gate.acquire(ctx)
