@@ -268,13 +268,13 @@ func (k keySource) HMAC(secret []byte) oauth2.Signer { return jwt.NewHMACSigner(
 // mailer renders a template and queues the message.
 type mailer struct{ q *job.Queue }
 
-func (m mailer) SendTemplate(ctx context.Context, tenant uuid.UUID, to, template, lang string, data map[string]any) error {
+func (m mailer) SendTemplate(ctx context.Context, sc store.Scope, to, template, lang string, data map[string]any) error {
 	msg, err := mail.Render(template, lang, data)
 	if err != nil {
 		return err
 	}
 	msg.To = []string{to}
-	return mail.Enqueue(ctx, m.q, tenant, msg)
+	return mail.EnqueueTx(ctx, m.q, sc, msg)
 }
 
 // scheduleCleanup deletes expired rows of every tenant, as Authentik's
