@@ -116,6 +116,12 @@ func wire(x *App, o Options) (*services, error) {
 	exec := flow.NewExecutor(env, kinds)
 	oidc.Executor = exec
 	env.Sessions.Ended = oidc.EnableBackchannelLogout(q)
+	// A password change ends sessions outside any request that could
+	// name them: the issuer comes from the context (the request that
+	// changes the password).
+	x.core.SessionEnded = func(ctx context.Context, tx store.Scope, ended store.Session) {
+		env.Sessions.Ended(ctx, nil, tx, ended)
+	}
 	fh := &flowhttp.Handler{Store: x.db, Core: x.core, Executor: exec, Sessions: env.Sessions, Web: renderer, Log: x.log}
 	// The API and console read the event log through the writer, so that
 	// what was just recorded in the background shows.
