@@ -233,7 +233,7 @@ func (w *Writer) write(batch []queued) {
 				group = append(group, batch[j].e)
 			}
 		}
-		err := w.insert(ctx, sc, group...)
+		_, err := w.insert(ctx, sc, group...)
 		for _, e := range group {
 			if err != nil {
 				if err := w.store(ctx, sc, e); err != nil {
@@ -255,13 +255,13 @@ func (w *Writer) write(batch []queued) {
 }
 
 // store writes one event now, alone in its transaction, so that no other
-// event can make it fail. If what Notify queued makes the transaction fail
-// (on PostgreSQL a failed statement fails the whole transaction), the
-// event is stored without it: the record comes first.
+// event can make it fail. If the transaction fails after the event's
+// insert, what Notify queued failed it (on PostgreSQL a failed statement
+// fails the whole transaction): the event is stored again without it,
+// since the record comes first.
 func (w *Writer) store(ctx context.Context, sc store.Scope, e *store.Event) error {
-	err := w.insert(ctx, sc, e)
-	if err != nil && w.Notify != nil && ctx.Err() == nil {
-		e.ID = uuid.Nil // the rolled-back insert's ID was never stored
+	inserted, err := w.insert(ctx, sc, e)
+	if err != nil && inserted == 1 && w.Notify != nil {
 		if err = sc.Events().Create(ctx, e); err == nil {
 			w.Log.Warn("event recorded without its notifications", "action", e.Action)
 		}
@@ -274,14 +274,17 @@ func (w *Writer) store(ctx context.Context, sc store.Scope, e *store.Event) erro
 }
 
 // insert stores events in sc's tenant in one transaction and gives each to
-// Notify in it. On failure nothing is stored and the events' IDs are
-// cleared, since the rolled-back inserts' IDs never existed.
-func (w *Writer) insert(ctx context.Context, sc store.Scope, events ...*store.Event) error {
+// Notify in it. It reports how many inserts succeeded before an error; on
+// an error nothing is stored, and the events' IDs are cleared, since the
+// rolled-back inserts' IDs never existed.
+func (w *Writer) insert(ctx context.Context, sc store.Scope, events ...*store.Event) (int, error) {
+	inserted := 0
 	err := sc.Tx(ctx, func(tx store.Scope) error {
 		for _, e := range events {
 			if err := tx.Events().Create(ctx, e); err != nil {
 				return err
 			}
+			inserted++
 			if w.Notify != nil {
 				w.Notify(ctx, tx, e)
 			}
@@ -293,7 +296,7 @@ func (w *Writer) insert(ctx context.Context, sc store.Scope, events ...*store.Ev
 			e.ID = uuid.Nil
 		}
 	}
-	return err
+	return inserted, err
 }
 
 // recorded tells the metrics about a stored event.
