@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -102,172 +103,96 @@ func attrCount(a store.Attributes) int {
 	return int(n)
 }
 
+// countOn makes the add and read of counted from one row's aggregate:
+// update and get are its methods, add edits the row for writer i, count
+// reads the count and the version.
+func countOn[T any](t *testing.T, id uuid.UUID,
+	update func(context.Context, uuid.UUID, func(*T) error) (*T, error), get func(context.Context, uuid.UUID) (*T, error),
+	add func(x *T, i int), count func(x *T) (int, int64)) (func(int) error, func() (int, int64, error)) {
+	return func(i int) error {
+			_, err := update(t.Context(), id, func(x *T) error { add(x, i); return nil })
+			return err
+		}, func() (int, int64, error) {
+			x, err := get(t.Context(), id)
+			if err != nil {
+				return 0, 0, err
+			}
+			n, v := count(x)
+			return n, v, nil
+		}
+}
+
 // countedAggregates lists every aggregate with a compare-and-swap Update.
 var countedAggregates = []counted{
 	{"Users", func(t *testing.T, sc store.Scope) (func(int) error, func() (int, int64, error)) {
-		u := mustUser(t, sc, "counter")
-		return func(int) error {
-				_, err := sc.Users().Update(t.Context(), u.ID, func(x *store.User) error { attrPlusOne(x.Attributes); return nil })
-				return err
-			}, func() (int, int64, error) {
-				x, err := sc.Users().Get(t.Context(), u.ID)
-				if err != nil {
-					return 0, 0, err
-				}
-				return attrCount(x.Attributes), x.Version, nil
-			}
+		return countOn(t, mustUser(t, sc, "counter").ID, sc.Users().Update, sc.Users().Get,
+			func(x *store.User, _ int) { attrPlusOne(x.Attributes) },
+			func(x *store.User) (int, int64) { return attrCount(x.Attributes), x.Version })
 	}},
 	{"Groups", func(t *testing.T, sc store.Scope) (func(int) error, func() (int, int64, error)) {
-		g := mustGroup(t, sc, "counter", nil)
-		return func(int) error {
-				_, err := sc.Groups().Update(t.Context(), g.ID, func(x *store.Group) error { attrPlusOne(x.Attributes); return nil })
-				return err
-			}, func() (int, int64, error) {
-				x, err := sc.Groups().Get(t.Context(), g.ID)
-				if err != nil {
-					return 0, 0, err
-				}
-				return attrCount(x.Attributes), x.Version, nil
-			}
+		return countOn(t, mustGroup(t, sc, "counter", nil).ID, sc.Groups().Update, sc.Groups().Get,
+			func(x *store.Group, _ int) { attrPlusOne(x.Attributes) },
+			func(x *store.Group) (int, int64) { return attrCount(x.Attributes), x.Version })
 	}},
 	{"Flows", func(t *testing.T, sc store.Scope) (func(int) error, func() (int, int64, error)) {
-		f := mustFlow(t, sc, "counter")
-		return func(int) error {
-				_, err := sc.Flows().Update(t.Context(), f.ID, func(x *store.Flow) error { x.Title = plusOne(x.Title); return nil })
-				return err
-			}, func() (int, int64, error) {
-				x, err := sc.Flows().Get(t.Context(), f.ID)
-				if err != nil {
-					return 0, 0, err
-				}
-				return atoi(x.Title), x.Version, nil
-			}
+		return countOn(t, mustFlow(t, sc, "counter").ID, sc.Flows().Update, sc.Flows().Get,
+			func(x *store.Flow, _ int) { x.Title = plusOne(x.Title) },
+			func(x *store.Flow) (int, int64) { return atoi(x.Title), x.Version })
 	}},
 	{"Objects", func(t *testing.T, sc store.Scope) (func(int) error, func() (int, int64, error)) {
-		o := mustObject(t, sc.Stages(), "counter", "dummy")
-		return func(int) error {
-				_, err := sc.Stages().Update(t.Context(), o.ID, func(x *store.Object) error { x.Config = configPlusOne(x.Config); return nil })
-				return err
-			}, func() (int, int64, error) {
-				x, err := sc.Stages().Get(t.Context(), o.ID)
-				if err != nil {
-					return 0, 0, err
-				}
-				return configCount(x.Config), x.Version, nil
-			}
+		return countOn(t, mustObject(t, sc.Stages(), "counter", "dummy").ID, sc.Stages().Update, sc.Stages().Get,
+			func(x *store.Object, _ int) { x.Config = configPlusOne(x.Config) },
+			func(x *store.Object) (int, int64) { return configCount(x.Config), x.Version })
 	}},
 	{"FlowStageBindings", func(t *testing.T, sc store.Scope) (func(int) error, func() (int, int64, error)) {
 		b := &store.FlowStageBinding{FlowID: mustFlow(t, sc, "f").ID, StageID: mustObject(t, sc.Stages(), "s", "dummy").ID}
 		noErr(t, "create stage binding", sc.FlowStageBindings().Create(t.Context(), b))
-		return func(int) error {
-				_, err := sc.FlowStageBindings().Update(t.Context(), b.ID, func(x *store.FlowStageBinding) error { x.Order++; return nil })
-				return err
-			}, func() (int, int64, error) {
-				x, err := sc.FlowStageBindings().Get(t.Context(), b.ID)
-				if err != nil {
-					return 0, 0, err
-				}
-				return x.Order, x.Version, nil
-			}
+		return countOn(t, b.ID, sc.FlowStageBindings().Update, sc.FlowStageBindings().Get,
+			func(x *store.FlowStageBinding, _ int) { x.Order++ },
+			func(x *store.FlowStageBinding) (int, int64) { return x.Order, x.Version })
 	}},
 	{"PolicyBindings", func(t *testing.T, sc store.Scope) (func(int) error, func() (int, int64, error)) {
 		b := &store.PolicyBinding{TargetID: mustFlow(t, sc, "f").ID, Enabled: true,
 			PolicyID: uuid.NullUUID{UUID: mustObject(t, sc.Policies(), "p", "dummy").ID, Valid: true}}
 		noErr(t, "create policy binding", sc.PolicyBindings().Create(t.Context(), b))
-		return func(int) error {
-				_, err := sc.PolicyBindings().Update(t.Context(), b.ID, func(x *store.PolicyBinding) error { x.Order++; return nil })
-				return err
-			}, func() (int, int64, error) {
-				x, err := sc.PolicyBindings().Get(t.Context(), b.ID)
-				if err != nil {
-					return 0, 0, err
-				}
-				return x.Order, x.Version, nil
-			}
+		return countOn(t, b.ID, sc.PolicyBindings().Update, sc.PolicyBindings().Get,
+			func(x *store.PolicyBinding, _ int) { x.Order++ },
+			func(x *store.PolicyBinding) (int, int64) { return x.Order, x.Version })
 	}},
 	{"Applications", func(t *testing.T, sc store.Scope) (func(int) error, func() (int, int64, error)) {
 		a := &store.Application{Name: "counter", Slug: "counter"}
 		noErr(t, "create application", sc.Applications().Create(t.Context(), a))
-		return func(int) error {
-				_, err := sc.Applications().Update(t.Context(), a.ID, func(x *store.Application) error {
-					x.Description = plusOne(x.Description)
-					return nil
-				})
-				return err
-			}, func() (int, int64, error) {
-				x, err := sc.Applications().Get(t.Context(), a.ID)
-				if err != nil {
-					return 0, 0, err
-				}
-				return atoi(x.Description), x.Version, nil
-			}
+		return countOn(t, a.ID, sc.Applications().Update, sc.Applications().Get,
+			func(x *store.Application, _ int) { x.Description = plusOne(x.Description) },
+			func(x *store.Application) (int, int64) { return atoi(x.Description), x.Version })
 	}},
 	{"Providers", func(t *testing.T, sc store.Scope) (func(int) error, func() (int, int64, error)) {
-		p := mustProvider(t, sc, "counter", "counter")
-		return func(int) error {
-				_, err := sc.Providers().Update(t.Context(), p.ID, func(x *store.Provider) error { x.Config = configPlusOne(x.Config); return nil })
-				return err
-			}, func() (int, int64, error) {
-				x, err := sc.Providers().Get(t.Context(), p.ID)
-				if err != nil {
-					return 0, 0, err
-				}
-				return configCount(x.Config), x.Version, nil
-			}
+		return countOn(t, mustProvider(t, sc, "counter", "counter").ID, sc.Providers().Update, sc.Providers().Get,
+			func(x *store.Provider, _ int) { x.Config = configPlusOne(x.Config) },
+			func(x *store.Provider) (int, int64) { return configCount(x.Config), x.Version })
 	}},
 	{"CertificateKeyPairs", func(t *testing.T, sc store.Scope) (func(int) error, func() (int, int64, error)) {
 		k := mustKeyPair(t, sc, newKeyPair(t, "0", "counter"))
-		return func(int) error {
-				_, err := sc.CertificateKeyPairs().Update(t.Context(), k.ID, func(x *store.CertificateKeyPair) error {
-					x.Name = plusOne(x.Name)
-					return nil
-				})
-				return err
-			}, func() (int, int64, error) {
-				x, err := sc.CertificateKeyPairs().Get(t.Context(), k.ID)
-				if err != nil {
-					return 0, 0, err
-				}
-				return atoi(x.Name), x.Version, nil
-			}
+		return countOn(t, k.ID, sc.CertificateKeyPairs().Update, sc.CertificateKeyPairs().Get,
+			func(x *store.CertificateKeyPair, _ int) { x.Name = plusOne(x.Name) },
+			func(x *store.CertificateKeyPair) (int, int64) { return atoi(x.Name), x.Version })
 	}},
 	{"NotificationTransports", func(t *testing.T, sc store.Scope) (func(int) error, func() (int, int64, error)) {
 		tr := mustTransport(t, sc, "counter", store.TransportEmail, "")
-		return func(int) error {
-				_, err := sc.NotificationTransports().Update(t.Context(), tr.ID, func(x *store.NotificationTransport) error {
-					x.EmailSubjectPrefix = plusOne(x.EmailSubjectPrefix)
-					return nil
-				})
-				return err
-			}, func() (int, int64, error) {
-				x, err := sc.NotificationTransports().Get(t.Context(), tr.ID)
-				if err != nil {
-					return 0, 0, err
-				}
-				return atoi(x.EmailSubjectPrefix), x.Version, nil
-			}
+		return countOn(t, tr.ID, sc.NotificationTransports().Update, sc.NotificationTransports().Get,
+			func(x *store.NotificationTransport, _ int) { x.EmailSubjectPrefix = plusOne(x.EmailSubjectPrefix) },
+			func(x *store.NotificationTransport) (int, int64) { return atoi(x.EmailSubjectPrefix), x.Version })
 	}},
 	// Rules append: each writer links one more transport, so a lost
 	// update shows as a missing link (they are written after the row).
 	{"NotificationRules", func(t *testing.T, sc store.Scope) (func(int) error, func() (int, int64, error)) {
-		r := mustRule(t, sc, "counter", nil)
 		var transports []uuid.UUID
 		for i := range concurrentWriters {
 			transports = append(transports, mustTransport(t, sc, fmt.Sprintf("t%d", i), store.TransportEmail, "").ID)
 		}
-		return func(i int) error {
-				_, err := sc.NotificationRules().Update(t.Context(), r.ID, func(x *store.NotificationRule) error {
-					x.TransportIDs = append(x.TransportIDs, transports[i])
-					return nil
-				})
-				return err
-			}, func() (int, int64, error) {
-				x, err := sc.NotificationRules().Get(t.Context(), r.ID)
-				if err != nil {
-					return 0, 0, err
-				}
-				return len(x.TransportIDs), x.Version, nil
-			}
+		return countOn(t, mustRule(t, sc, "counter", nil).ID, sc.NotificationRules().Update, sc.NotificationRules().Get,
+			func(x *store.NotificationRule, i int) { x.TransportIDs = append(x.TransportIDs, transports[i]) },
+			func(x *store.NotificationRule) (int, int64) { return len(x.TransportIDs), x.Version })
 	}},
 }
 
