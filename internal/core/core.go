@@ -45,9 +45,9 @@ type Core struct {
 	// SessionEnded, when set, is told about each session SetPassword ends,
 	// inside the transaction that stores the password (tx is its scope),
 	// so that the jobs it queues there (OpenID back-channel logouts) go
-	// out if and only if the password is stored. The protocol packages
-	// set it, as session.Manager.Ended for logouts; core must not import
-	// them.
+	// out if and only if the password is stored. The composition root
+	// sets it to the protocol packages' hook (session.Manager.Ended's),
+	// which core must not import.
 	SessionEnded func(ctx context.Context, tx store.Scope, ended store.Session)
 }
 
