@@ -116,6 +116,12 @@ func wire(x *App, o Options) (*services, error) {
 	exec := flow.NewExecutor(env, kinds)
 	oidc.Executor = exec
 	env.Sessions.Ended = oidc.EnableBackchannelLogout(q)
+	// A password change ends sessions outside any request that could
+	// name them: the issuer comes from the context (the request that
+	// changes the password).
+	x.core.SessionEnded = func(ctx context.Context, tx store.Scope, ended store.Session) {
+		env.Sessions.Ended(ctx, nil, tx, ended)
+	}
 	fh := &flowhttp.Handler{Store: x.db, Core: x.core, Executor: exec, Sessions: env.Sessions, Web: renderer, Log: x.log}
 	// The API and console read the event log through the writer, so that
 	// what was just recorded in the background shows.
@@ -268,13 +274,13 @@ func (k keySource) HMAC(secret []byte) oauth2.Signer { return jwt.NewHMACSigner(
 // mailer renders a template and queues the message.
 type mailer struct{ q *job.Queue }
 
-func (m mailer) SendTemplate(ctx context.Context, tenant uuid.UUID, to, template, lang string, data map[string]any) error {
+func (m mailer) SendTemplate(ctx context.Context, sc store.Scope, to, template, lang string, data map[string]any) error {
 	msg, err := mail.Render(template, lang, data)
 	if err != nil {
 		return err
 	}
 	msg.To = []string{to}
-	return mail.Enqueue(ctx, m.q, tenant, msg)
+	return mail.EnqueueTx(ctx, m.q, sc, msg)
 }
 
 // scheduleCleanup deletes expired rows of every tenant, as Authentik's

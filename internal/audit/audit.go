@@ -48,8 +48,11 @@ type Writer struct {
 	Store    store.Store
 	Log      *slog.Logger
 	Recorded func(action string)
-	// Notify, when set, is given each stored event (notification rules);
-	// it must return quickly, as it runs on the path that stores events.
+	// Notify, when set, is given each event as it is stored (notification
+	// rules), with the scope of the transaction that stores it: the jobs
+	// it queues there (job.Queue.EnqueueTx) commit with the event, or not
+	// at all. It must return quickly, as it runs on the path that stores
+	// events.
 	Notify func(ctx context.Context, sc store.Scope, e *store.Event)
 
 	// mu orders Record's sends before Stop: Record holds it shared while
@@ -230,23 +233,15 @@ func (w *Writer) write(batch []queued) {
 				group = append(group, batch[j].e)
 			}
 		}
-		err := sc.Tx(ctx, func(tx store.Scope) error {
-			for _, e := range group {
-				if err := tx.Events().Create(ctx, e); err != nil {
-					return err
-				}
-			}
-			return nil
-		})
+		_, err := w.insert(ctx, sc, group...)
 		for _, e := range group {
 			if err != nil {
-				e.ID = uuid.Nil // the rolled-back insert's ID was never stored
-				if err := sc.Events().Create(ctx, e); err != nil {
+				if err := w.store(ctx, sc, e); err != nil {
 					w.Log.Warn("event not recorded", "action", e.Action, "error", err)
-					continue
 				}
+				continue
 			}
-			w.stored(ctx, sc, e)
+			w.recorded(e)
 		}
 		i = j
 	}
@@ -259,22 +254,55 @@ func (w *Writer) write(batch []queued) {
 	}
 }
 
-// store writes one event now.
+// store writes one event now, alone in its transaction, so that no other
+// event can make it fail. If the transaction fails after the event's
+// insert, what Notify queued failed it (on PostgreSQL a failed statement
+// fails the whole transaction): the event is stored again without it,
+// since the record comes first.
 func (w *Writer) store(ctx context.Context, sc store.Scope, e *store.Event) error {
-	if err := sc.Events().Create(ctx, e); err != nil {
+	inserted, err := w.insert(ctx, sc, e)
+	if err != nil && inserted == 1 && w.Notify != nil {
+		if err = sc.Events().Create(ctx, e); err == nil {
+			w.Log.Warn("event recorded without its notifications", "action", e.Action)
+		}
+	}
+	if err != nil {
 		return err
 	}
-	w.stored(ctx, sc, e)
+	w.recorded(e)
 	return nil
 }
 
-// stored tells metrics and notification rules about a stored event.
-func (w *Writer) stored(ctx context.Context, sc store.Scope, e *store.Event) {
+// insert stores events in sc's tenant in one transaction and gives each to
+// Notify in it. It reports how many inserts succeeded before an error; on
+// an error nothing is stored, and the events' IDs are cleared, since the
+// rolled-back inserts' IDs never existed.
+func (w *Writer) insert(ctx context.Context, sc store.Scope, events ...*store.Event) (int, error) {
+	inserted := 0
+	err := sc.Tx(ctx, func(tx store.Scope) error {
+		for _, e := range events {
+			if err := tx.Events().Create(ctx, e); err != nil {
+				return err
+			}
+			inserted++
+			if w.Notify != nil {
+				w.Notify(ctx, tx, e)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		for _, e := range events {
+			e.ID = uuid.Nil
+		}
+	}
+	return inserted, err
+}
+
+// recorded tells the metrics about a stored event.
+func (w *Writer) recorded(e *store.Event) {
 	if w.Recorded != nil {
 		w.Recorded(e.Action)
-	}
-	if w.Notify != nil {
-		w.Notify(ctx, sc, e)
 	}
 }
 

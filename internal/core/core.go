@@ -42,6 +42,13 @@ type Core struct {
 	// KeepSessionsOnPasswordChange turns off what SetPassword ends
 	// (sessions.end_on_password_change: false).
 	KeepSessionsOnPasswordChange bool
+	// SessionEnded, when set, is told about each session SetPassword ends,
+	// inside the transaction that stores the password (tx is its scope),
+	// so that the jobs it queues there (OpenID back-channel logouts) go
+	// out if and only if the password is stored. The composition root
+	// sets it to the protocol packages' hook (session.Manager.Ended's),
+	// which core must not import.
+	SessionEnded func(ctx context.Context, tx store.Scope, ended store.Session)
 }
 
 // New returns a Core with the real clock.
@@ -123,6 +130,21 @@ func (c *Core) passwordReplaced(ctx context.Context, tx store.Scope, userID uuid
 	if c.KeepSessionsOnPasswordChange {
 		return nil
 	}
+	var ending []*store.Session
+	if c.SessionEnded != nil {
+		// Listed before they are deleted, so the hook hears of each. A
+		// session that appears in between is deleted all the same, and its
+		// tokens revoked with the rest.
+		list, err := tx.Sessions().ListForUser(ctx, userID)
+		if err != nil {
+			return err
+		}
+		for _, s := range list {
+			if s.ID != w.Session {
+				ending = append(ending, s)
+			}
+		}
+	}
 	sessions, err := tx.Sessions().DeleteForUser(ctx, userID, w.Session)
 	if err != nil {
 		return err
@@ -130,6 +152,9 @@ func (c *Core) passwordReplaced(ctx context.Context, tx store.Scope, userID uuid
 	tokens, err := tx.Artifacts().ConsumeForUser(ctx, userID, w.Session, c.Now())
 	if err != nil {
 		return err
+	}
+	for _, s := range ending {
+		c.SessionEnded(ctx, tx, *s)
 	}
 	apps := 0
 	if w.Reset {

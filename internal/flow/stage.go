@@ -126,9 +126,10 @@ func (r Response) Bool(key string) bool {
 // EventWriter records audit events.
 type EventWriter func(ctx context.Context, sc store.Scope, e *store.Event)
 
-// Mailer sends a templated email through the job queue.
+// Mailer sends a templated email through the job queue, queued in sc's
+// transaction: the write that causes the mail commits with it.
 type Mailer interface {
-	SendTemplate(ctx context.Context, tenant uuid.UUID, to, template, lang string, data map[string]any) error
+	SendTemplate(ctx context.Context, sc store.Scope, to, template, lang string, data map[string]any) error
 }
 
 // Env is what stages may use besides the request.

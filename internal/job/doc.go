@@ -6,6 +6,12 @@
 // every replica, claims due jobs and calls the handler registered for the
 // kind. The guarantees, and how they are kept:
 //
+//   - A job caused by a store write commits with it. EnqueueTx inserts the
+//     job's row through the store transaction's own connection
+//     (store.Scope.Conn), so a rolled-back write leaves no job behind and a
+//     committed one cannot lose its job to a crash in between; on SQLite a
+//     second connection would wait for the transaction's write lock. Run is
+//     woken after the commit (Scope.AfterCommit), not before it.
 //   - At most one replica runs a job at a time. On PostgreSQL a claim is an
 //     UPDATE of rows selected FOR UPDATE SKIP LOCKED, so replicas polling
 //     together take different jobs without waiting on each other; SQLite has
@@ -31,8 +37,11 @@
 // A built-in schedule deletes finished jobs (done after a day, failed after
 // 30 days).
 //
-// Dependencies, and why: only database/sql and the schema in
-// internal/store/sqlstore/migrations (00003_jobs.sql). The architecture
+// Dependencies, and why: database/sql, the schema in
+// internal/store/sqlstore/migrations (00003_jobs.sql), and package store
+// for its time codec (store.Micros) and the Scope whose transaction
+// EnqueueTx joins; store is the innermost package, so the queue stays
+// below everything that enqueues. The architecture
 // first named River for PostgreSQL; a queue of a few hundred lines on the
 // tables we already migrate serves both engines with one code path, keeps
 // SQLite a first-class single-binary deployment, and needs no second

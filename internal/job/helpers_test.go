@@ -17,11 +17,13 @@ import (
 )
 
 // testDB is one migrated database; open returns another connection pool on
-// it, which is how a second replica sees it.
+// it, which is how a second replica sees it, and store another store.
 type testDB struct {
 	driver string
-	open   func(t testing.TB) *sql.DB
+	store  func(t testing.TB) *sqlstore.DB
 }
+
+func (d testDB) open(t testing.TB) *sql.DB { return d.store(t).SQL() }
 
 // forEachDB runs f on SQLite, and on PostgreSQL when GATEHOUSE_TEST_POSTGRES
 // holds a DSN (each run in a private schema dropped afterwards).
@@ -29,7 +31,7 @@ func forEachDB(t *testing.T, f func(t *testing.T, d testDB)) {
 	t.Run("sqlite", func(t *testing.T) {
 		t.Parallel()
 		path := filepath.Join(t.TempDir(), "jobs.db")
-		f(t, testDB{driver: "sqlite", open: func(t testing.TB) *sql.DB { return openStore(t, "sqlite", path) }})
+		f(t, testDB{driver: "sqlite", store: func(t testing.TB) *sqlstore.DB { return openStore(t, "sqlite", path) }})
 	})
 	t.Run("postgres", func(t *testing.T) {
 		dsn := os.Getenv("GATEHOUSE_TEST_POSTGRES")
@@ -52,13 +54,13 @@ func forEachDB(t *testing.T, f func(t *testing.T, d testDB)) {
 				a.Close()
 			}
 		})
-		f(t, testDB{driver: "postgres", open: func(t testing.TB) *sql.DB {
+		f(t, testDB{driver: "postgres", store: func(t testing.TB) *sqlstore.DB {
 			return openStore(t, "postgres", dsn+" search_path="+schema)
 		}})
 	})
 }
 
-func openStore(t testing.TB, driver, dsn string) *sql.DB {
+func openStore(t testing.TB, driver, dsn string) *sqlstore.DB {
 	t.Helper()
 	db, err := sqlstore.Open(context.Background(), sqlstore.Options{Driver: driver, DSN: dsn})
 	if err != nil {
@@ -68,7 +70,7 @@ func openStore(t testing.TB, driver, dsn string) *sql.DB {
 	if err := db.Migrate(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	return db.SQL()
+	return db
 }
 
 // clock is a test clock that moves only when told.
@@ -93,10 +95,15 @@ func (c *clock) Advance(d time.Duration) {
 
 // newQueue makes a queue with a fast poll, the test clock and no backoff.
 func newQueue(t testing.TB, d testDB, c *clock, opts ...Option) *Queue {
+	return newQueueOn(t, d.open(t), d.driver, c, opts...)
+}
+
+// newQueueOn is newQueue on a given pool, such as a store's own.
+func newQueueOn(t testing.TB, db *sql.DB, driver string, c *clock, opts ...Option) *Queue {
 	log := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	base := []Option{WithClock(c.Now), WithPollInterval(10 * time.Millisecond),
 		WithBackoff(func(int) time.Duration { return 0 })}
-	return New(d.open(t), d.driver, log, append(base, opts...)...)
+	return New(db, driver, log, append(base, opts...)...)
 }
 
 // start runs q in the background and stops it when the test ends.

@@ -15,6 +15,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/google/uuid"
+
+	"github.com/gatehouse-id/gatehouse/internal/store"
 )
 
 // Handler does the work of one job. An error schedules a retry (or fails
@@ -221,11 +223,38 @@ func Unique(key string) EnqueueOption { return func(o *enqueueOptions) { o.uniqu
 
 // Enqueue stores a job; payload is encoded as JSON. It returns as soon as
 // the row is written. With Unique and a job already queued, it returns that
-// job's ID (uuid.Nil if it finished in between) and no error.
+// job's ID (uuid.Nil if it finished in between) and no error. A job caused
+// by a store write goes through EnqueueTx instead, in the write's
+// transaction.
 func (q *Queue) Enqueue(ctx context.Context, kindName string, payload any, opt ...EnqueueOption) (uuid.UUID, error) {
+	id, due, err := q.insert(ctx, q.db, kindName, payload, opt)
+	if due {
+		q.signal()
+	}
+	return id, err
+}
+
+// EnqueueTx is Enqueue as part of sc's transaction: the job is stored when
+// the transaction commits and never if it rolls back, so the write that
+// causes a job (an event and its notifications, a session's end and its
+// back-channel logouts, a link and its email) and the job are never one
+// without the other. Outside a transaction it is Enqueue through sc. The
+// job belongs to sc's tenant unless an option says otherwise.
+func (q *Queue) EnqueueTx(ctx context.Context, sc store.Scope, kindName string, payload any, opt ...EnqueueOption) (uuid.UUID, error) {
+	opt = append([]EnqueueOption{Tenant(sc.TenantID())}, opt...)
+	id, due, err := q.insert(ctx, sc.Conn(), kindName, payload, opt)
+	if due {
+		// Woken before the commit, Run would not see the row yet.
+		sc.AfterCommit(q.signal)
+	}
+	return id, err
+}
+
+// insert writes a job row through conn; due says it should run at once.
+func (q *Queue) insert(ctx context.Context, conn store.Conn, kindName string, payload any, opt []EnqueueOption) (uuid.UUID, bool, error) {
 	k := q.kind(kindName)
 	if k == nil {
-		return uuid.Nil, fmt.Errorf("job: enqueue %q: no handler is registered for this kind", kindName)
+		return uuid.Nil, false, fmt.Errorf("job: enqueue %q: no handler is registered for this kind", kindName)
 	}
 	var o enqueueOptions
 	for _, f := range opt {
@@ -233,10 +262,10 @@ func (q *Queue) Enqueue(ctx context.Context, kindName string, payload any, opt .
 	}
 	raw, err := json.Marshal(payload)
 	if err != nil {
-		return uuid.Nil, fmt.Errorf("job: enqueue %q: encode payload: %w", kindName, err)
+		return uuid.Nil, false, fmt.Errorf("job: enqueue %q: encode payload: %w", kindName, err)
 	}
-	now := micros(q.now())
-	runAt := max(micros(o.runAt), now)
+	now := store.Micros(q.now())
+	runAt := max(store.Micros(o.runAt), now)
 	var key sql.NullString
 	if o.unique != "" {
 		key = sql.NullString{String: o.unique, Valid: true}
@@ -245,27 +274,24 @@ func (q *Queue) Enqueue(ctx context.Context, kindName string, payload any, opt .
 		}
 	}
 	id := uuid.Must(uuid.NewV7())
-	res, err := q.db.ExecContext(ctx, `INSERT INTO jobs (id, tenant_id, kind, payload, unique_key, state, attempts,
+	res, err := conn.ExecContext(ctx, `INSERT INTO jobs (id, tenant_id, kind, payload, unique_key, state, attempts,
 		max_attempts, run_at, locked_until, last_error, created_at, updated_at)
 		VALUES ($1, $2, $3, $4, $5, 'pending', 0, $6, $7, 0, '', $8, $8)
 		ON CONFLICT (kind, unique_key) WHERE unique_key IS NOT NULL AND state IN ('pending', 'running') DO NOTHING`,
 		id, o.tenant, kindName, string(raw), key, k.maxAttempts, runAt, now)
 	if err != nil {
-		return uuid.Nil, fmt.Errorf("job: enqueue %q: %w", kindName, err)
+		return uuid.Nil, false, fmt.Errorf("job: enqueue %q: %w", kindName, err)
 	}
 	if n, err := res.RowsAffected(); err == nil && n == 0 {
 		var existing uuid.UUID
-		err := q.db.QueryRowContext(ctx, `SELECT id FROM jobs WHERE kind = $1 AND unique_key = $2
+		err := conn.QueryRowContext(ctx, `SELECT id FROM jobs WHERE kind = $1 AND unique_key = $2
 			AND state IN ('pending', 'running')`, kindName, key).Scan(&existing)
 		if err != nil && !errors.Is(err, sql.ErrNoRows) {
-			return uuid.Nil, fmt.Errorf("job: enqueue %q: %w", kindName, err)
+			return uuid.Nil, false, fmt.Errorf("job: enqueue %q: %w", kindName, err)
 		}
-		return existing, nil
+		return existing, false, nil
 	}
-	if runAt <= now {
-		q.signal()
-	}
-	return id, nil
+	return id, runAt <= now, nil
 }
 
 // signal wakes Run without blocking; one pending wake-up is enough.
@@ -305,19 +331,4 @@ func errorText(err error) string {
 		cut--
 	}
 	return s[:cut] + ellipsis
-}
-
-// micros stores a time as Unix microseconds, as the store does.
-func micros(t time.Time) int64 {
-	if t.IsZero() {
-		return 0
-	}
-	return t.UnixMicro()
-}
-
-func fromMicros(v int64) time.Time {
-	if v == 0 {
-		return time.Time{}
-	}
-	return time.UnixMicro(v).UTC()
 }

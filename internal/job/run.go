@@ -10,6 +10,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/gatehouse-id/gatehouse/internal/store"
 )
 
 // recordTimeout bounds the write of a job's outcome. It runs on a context
@@ -86,11 +88,11 @@ func (q *Queue) Run(ctx context.Context, workers int) error {
 // under a lease of their kind's timeout plus a margin.
 func (q *Queue) claim(ctx context.Context, kinds map[string]*kind, n int) ([]*Job, error) {
 	now := q.now()
-	args := []any{micros(now), n}
+	args := []any{store.Micros(now), n}
 	in := make([]string, 0, len(kinds))
 	lease := make([]string, 0, len(kinds))
 	for _, name := range slices.Sorted(maps.Keys(kinds)) {
-		args = append(args, name, micros(now.Add(kinds[name].timeout+leaseMargin)))
+		args = append(args, name, store.Micros(now.Add(kinds[name].timeout+leaseMargin)))
 		k, until := len(args)-1, len(args)
 		in = append(in, fmt.Sprintf("$%d", k))
 		// CAST: PostgreSQL cannot infer a type for a CASE of bare parameters.
@@ -153,7 +155,7 @@ func (q *Queue) execute(ctx context.Context, k *kind, j *Job) {
 		rerr = q.record(wctx, j, `state = 'done', payload = '{}', last_error = ''`)
 	case ctx.Err() != nil:
 		// Shutting down: the attempt was interrupted, not failed.
-		rerr = q.record(wctx, j, `state = 'pending', attempts = attempts - 1, run_at = $3`, micros(q.now()))
+		rerr = q.record(wctx, j, `state = 'pending', attempts = attempts - 1, run_at = $3`, store.Micros(q.now()))
 		log.Info("job: interrupted by shutdown; it will run again", "error", err)
 	case isPermanent(err) || j.Attempt >= j.MaxAttempts:
 		rerr = q.record(wctx, j, `state = 'failed', last_error = $3`, errorText(err))
@@ -161,7 +163,7 @@ func (q *Queue) execute(ctx context.Context, k *kind, j *Job) {
 	default:
 		delay := q.backoff(j.Attempt)
 		rerr = q.record(wctx, j, `state = 'pending', last_error = $3, run_at = $4`,
-			errorText(err), micros(q.now().Add(delay)))
+			errorText(err), store.Micros(q.now().Add(delay)))
 		log.Warn("job: attempt failed; will retry", "error", err, "retry_in", delay.Round(time.Second).String())
 		if delay <= 0 {
 			q.signal()
@@ -179,7 +181,7 @@ func (q *Queue) execute(ctx context.Context, k *kind, j *Job) {
 func (q *Queue) record(ctx context.Context, j *Job, set string, args ...any) error {
 	args = append([]any{j.ID, j.Attempt}, args...)
 	now := fmt.Sprintf("$%d", len(args)+1)
-	args = append(args, micros(q.now()))
+	args = append(args, store.Micros(q.now()))
 	_, err := q.db.ExecContext(ctx, `UPDATE jobs SET `+set+`, locked_until = 0, updated_at = `+now+`
 		WHERE id = $1 AND attempts = $2`, args...)
 	return err
@@ -206,7 +208,7 @@ func isPermanent(err error) bool {
 // that was their last attempt). Every replica does it; the UPDATE is
 // idempotent, and the WHERE clause is re-checked under the row lock.
 func (q *Queue) reap(ctx context.Context) {
-	now := micros(q.now())
+	now := store.Micros(q.now())
 	res, err := q.db.ExecContext(ctx, `UPDATE jobs
 		SET state = CASE WHEN attempts >= max_attempts THEN 'failed' ELSE 'pending' END,
 		    last_error = $2, locked_until = 0, run_at = $1, updated_at = $1
@@ -228,7 +230,7 @@ func (q *Queue) deleteFinished(ctx context.Context) error {
 	now := q.now()
 	res, err := q.db.ExecContext(ctx, `DELETE FROM jobs WHERE (state = 'done' AND updated_at < $1)
 		OR (state = 'failed' AND updated_at < $2)`,
-		micros(now.Add(-DoneRetention)), micros(now.Add(-FailedRetention)))
+		store.Micros(now.Add(-DoneRetention)), store.Micros(now.Add(-FailedRetention)))
 	if err != nil {
 		return err
 	}

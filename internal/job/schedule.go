@@ -8,6 +8,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/gatehouse-id/gatehouse/internal/store"
 )
 
 // schedule is a periodic function and what this replica knows of its row.
@@ -80,7 +82,7 @@ func (q *Queue) claimSchedule(ctx context.Context, s *schedule, now time.Time) (
 	if !s.created {
 		// The first replica creates the row due now; the others find it.
 		_, err := q.db.ExecContext(ctx, `INSERT INTO schedules (name, next_run, locked_until) VALUES ($1, $2, 0)
-			ON CONFLICT (name) DO NOTHING`, s.name, micros(now))
+			ON CONFLICT (name) DO NOTHING`, s.name, store.Micros(now))
 		if err != nil {
 			return false, 0, err
 		}
@@ -89,9 +91,9 @@ func (q *Queue) claimSchedule(ctx context.Context, s *schedule, now time.Time) (
 	next := now.Add(s.every)
 	// The lease outlasts the run's timeout (one period), so a run that is
 	// still going is never overlapped; a crashed replica's lease just ends.
-	until := micros(next.Add(leaseMargin))
+	until := store.Micros(next.Add(leaseMargin))
 	res, err := q.db.ExecContext(ctx, `UPDATE schedules SET next_run = $2, locked_until = $3
-		WHERE name = $1 AND next_run <= $4 AND locked_until <= $4`, s.name, micros(next), until, micros(now))
+		WHERE name = $1 AND next_run <= $4 AND locked_until <= $4`, s.name, store.Micros(next), until, store.Micros(now))
 	if err != nil {
 		return false, 0, err
 	}
@@ -112,7 +114,7 @@ func (q *Queue) claimSchedule(ctx context.Context, s *schedule, now time.Time) (
 	if err != nil {
 		return false, 0, err
 	}
-	s.nextCheck = fromMicros(max(nextRun, locked))
+	s.nextCheck = store.FromMicros(max(nextRun, locked))
 	return false, 0, nil
 }
 

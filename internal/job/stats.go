@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+
+	"github.com/gatehouse-id/gatehouse/internal/store"
 )
 
 // Counts is how many jobs are in each state.
@@ -131,7 +133,7 @@ func (q *Queue) List(ctx context.Context, f Filter) ([]Info, error) {
 			&i.LastError, &cr, &upd); err != nil {
 			return nil, fmt.Errorf("job: list: %w", err)
 		}
-		i.State, i.RunAt, i.CreatedAt, i.UpdatedAt = State(state), fromMicros(runAt), fromMicros(cr), fromMicros(upd)
+		i.State, i.RunAt, i.CreatedAt, i.UpdatedAt = State(state), store.FromMicros(runAt), store.FromMicros(cr), store.FromMicros(upd)
 		out = append(out, i)
 	}
 	if err := rows.Err(); err != nil {

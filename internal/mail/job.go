@@ -6,9 +6,8 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/google/uuid"
-
 	"github.com/gatehouse-id/gatehouse/internal/job"
+	"github.com/gatehouse-id/gatehouse/internal/store"
 )
 
 // JobKind is the job kind that delivers one queued message.
@@ -21,19 +20,16 @@ const JobKind = "mail.send"
 // settings and restart Gatehouse before the message is given up.
 const MaxAttempts = 9
 
-// Enqueue queues m for delivery and returns once it is stored, so a request
-// never waits for the SMTP server. It validates m first: a bad address is
-// the caller's error now, not a failed job later. tenant may be uuid.Nil
-// for mail that belongs to no tenant.
-func Enqueue(ctx context.Context, q *job.Queue, tenant uuid.UUID, m Message) error {
+// EnqueueTx queues m for delivery as part of sc's transaction (the write
+// that causes the mail, such as a stored link or a delivery mark, commits
+// with it, and a rollback sends nothing) and returns once it is stored, so
+// a request never waits for the SMTP server. It validates m first: a bad
+// address is the caller's error now, not a failed job later.
+func EnqueueTx(ctx context.Context, q *job.Queue, sc store.Scope, m Message) error {
 	if err := m.Validate(); err != nil {
 		return err
 	}
-	var opts []job.EnqueueOption
-	if tenant != uuid.Nil {
-		opts = append(opts, job.Tenant(tenant))
-	}
-	if _, err := q.Enqueue(ctx, JobKind, m, opts...); err != nil {
+	if _, err := q.EnqueueTx(ctx, sc, JobKind, m); err != nil {
 		return fmt.Errorf("mail: queue message: %w", err)
 	}
 	return nil

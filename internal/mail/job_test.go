@@ -10,26 +10,25 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/uuid"
-
 	"github.com/gatehouse-id/gatehouse/internal/job"
 	"github.com/gatehouse-id/gatehouse/internal/mail/mailtest"
+	"github.com/gatehouse-id/gatehouse/internal/store"
 	"github.com/gatehouse-id/gatehouse/internal/store/sqlstore/sqlitetest"
 )
 
 // newQueue opens a migrated SQLite database and a queue on it that retries
-// at once, and runs it until the test ends.
-func newQueue(t *testing.T, s Sender) *job.Queue {
+// at once, and runs it until the test ends; sc is the default tenant's.
+func newQueue(t *testing.T, s Sender) (q *job.Queue, sc store.Scope) {
 	t.Helper()
-	db := sqlitetest.Open(t)
-	q := job.New(db.SQL(), db.Driver(), slog.New(slog.DiscardHandler),
+	db, sc := sqlitetest.Default(t)
+	q = job.New(db.SQL(), db.Driver(), slog.New(slog.DiscardHandler),
 		job.WithPollInterval(10*time.Millisecond), job.WithBackoff(func(int) time.Duration { return 0 }))
 	RegisterJob(q, s)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- q.Run(ctx, 2) }()
 	t.Cleanup(func() { cancel(); <-done })
-	return q
+	return q, sc
 }
 
 func waitForJob(t *testing.T, q *job.Queue, state job.State) job.Info {
@@ -51,9 +50,9 @@ func waitForJob(t *testing.T, q *job.Queue, state job.State) job.Info {
 
 func TestEnqueuedMessageIsDelivered(t *testing.T) {
 	ts := mailtest.Start(t, mailtest.Options{STARTTLS: true, Username: "gatehouse", Password: "s3cret"})
-	q := newQueue(t, sender(ts, ts.Config()))
-	tenant := uuid.New()
-	if err := Enqueue(t.Context(), q, tenant, resetMessage(t, "en")); err != nil {
+	q, sc := newQueue(t, sender(ts, ts.Config()))
+	tenant := sc.TenantID()
+	if err := EnqueueTx(t.Context(), q, sc, resetMessage(t, "en")); err != nil {
 		t.Fatal(err)
 	}
 	checkDelivered(t, ts.Wait(1))
@@ -65,8 +64,8 @@ func TestEnqueuedMessageIsDelivered(t *testing.T) {
 
 func TestTemporaryFailuresAreRetriedUntilDelivered(t *testing.T) {
 	ts := mailtest.Start(t, mailtest.Options{TempFailures: 2})
-	q := newQueue(t, sender(ts, ts.Config()))
-	if err := Enqueue(t.Context(), q, uuid.Nil, resetMessage(t, "zh-Hans")); err != nil {
+	q, sc := newQueue(t, sender(ts, ts.Config()))
+	if err := EnqueueTx(t.Context(), q, sc, resetMessage(t, "zh-Hans")); err != nil {
 		t.Fatal(err)
 	}
 	got := ts.Wait(1)
@@ -86,8 +85,8 @@ func TestTemporaryFailuresAreRetriedUntilDelivered(t *testing.T) {
 
 func TestFailedDeliveryKeepsTheError(t *testing.T) {
 	ts := mailtest.Start(t, mailtest.Options{TempFailures: 100})
-	q := newQueue(t, sender(ts, ts.Config()))
-	if err := Enqueue(t.Context(), q, uuid.Nil, resetMessage(t, "en")); err != nil {
+	q, sc := newQueue(t, sender(ts, ts.Config()))
+	if err := EnqueueTx(t.Context(), q, sc, resetMessage(t, "en")); err != nil {
 		t.Fatal(err)
 	}
 	failed := waitForJob(t, q, job.Failed)
@@ -98,11 +97,11 @@ func TestFailedDeliveryKeepsTheError(t *testing.T) {
 }
 
 func TestEnqueueValidatesAtOnce(t *testing.T) {
-	q := newQueue(t, senderFunc(func(context.Context, Message) error { return nil }))
+	q, sc := newQueue(t, senderFunc(func(context.Context, Message) error { return nil }))
 	m := resetMessage(t, "en")
 	m.To = []string{"alice@example.com\r\nBcc: mallory@evil.example"}
-	if err := Enqueue(t.Context(), q, uuid.Nil, m); !errors.Is(err, ErrInvalidMessage) {
-		t.Errorf("Enqueue of an injected recipient = %v, want ErrInvalidMessage", err)
+	if err := EnqueueTx(t.Context(), q, sc, m); !errors.Is(err, ErrInvalidMessage) {
+		t.Errorf("EnqueueTx of an injected recipient = %v, want ErrInvalidMessage", err)
 	}
 	st, err := q.Stats(t.Context())
 	if err != nil || st.Total() != (job.Counts{}) {
@@ -112,8 +111,8 @@ func TestEnqueueValidatesAtOnce(t *testing.T) {
 
 func TestUndeliverablePayloadFailsAtOnce(t *testing.T) {
 	var calls atomic.Int32
-	q := newQueue(t, senderFunc(func(context.Context, Message) error { calls.Add(1); return nil }))
-	// A payload that bypassed Enqueue's validation (an older release, a
+	q, _ := newQueue(t, senderFunc(func(context.Context, Message) error { calls.Add(1); return nil }))
+	// A payload that bypassed EnqueueTx's validation (an older release, a
 	// hand-edited row) fails permanently instead of retrying.
 	bad, _ := json.Marshal(Message{To: []string{"x\r\nBcc: y@example.com"}, Subject: "s", Text: "t"})
 	if _, err := q.Enqueue(t.Context(), JobKind, json.RawMessage(bad)); err != nil {

@@ -159,7 +159,7 @@ func mustParseTemplates() map[string]map[string]templateSet {
 // Render fills a template in the language closest to lang ("en",
 // "zh-Hans"; "zh-CN" and "zh" mean Simplified Chinese; anything else falls
 // back to English); data is a Data or a map with its field names as keys.
-// The result has no recipients: set To, then Send or Enqueue it. Data is
+// The result has no recipients: set To, then Send or EnqueueTx it. Data is
 // escaped in the HTML part; in the subject, line breaks and runs of spaces
 // from data are folded into single spaces.
 func Render(name, lang string, data any) (Message, error) {

@@ -92,14 +92,26 @@ func (s *Service) deliver(ctx context.Context, j *job.Job) error {
 	if err != nil {
 		return err
 	}
-	switch t.Mode {
-	case store.TransportWebhook, store.TransportSlack:
-		err = s.post(ctx, sc, t, n, u)
-	case store.TransportEmail:
-		err = s.email(ctx, sc, t, n, u)
-	}
-	if err != nil {
+	if t.Mode == store.TransportEmail {
+		// The queued email and the delivery mark commit together: a retry
+		// after a crash neither mails twice nor forgets to. A conflict on
+		// the mark means another run delivered it meanwhile; the rollback
+		// drops this run's email.
+		err := sc.Tx(ctx, func(tx store.Scope) error {
+			if err := s.email(ctx, tx, t, n, u); err != nil {
+				return err
+			}
+			return tx.Notifications().MarkDelivered(ctx, n.ID, t.ID, s.now())
+		})
+		if errors.Is(err, store.ErrConflict) {
+			return nil
+		}
 		return err
+	}
+	if t.Mode == store.TransportWebhook || t.Mode == store.TransportSlack {
+		if err := s.post(ctx, sc, t, n, u); err != nil {
+			return err
+		}
 	}
 	if err := sc.Notifications().MarkDelivered(ctx, n.ID, t.ID, s.now()); err != nil && !errors.Is(err, store.ErrConflict) {
 		return err
@@ -294,8 +306,9 @@ func compileMapping(name string, config json.RawMessage) (*expression.Program, e
 	return prog, nil
 }
 
-// email queues the notification for the recipient, in their language.
-// A recipient without an address is skipped, as in Authentik.
+// email queues the notification for the recipient, in their language, in
+// sc's transaction. A recipient without an address is skipped, as in
+// Authentik.
 func (s *Service) email(ctx context.Context, sc store.Scope, t *store.NotificationTransport, n *store.Notification, u *store.User) error {
 	if u.Email == "" {
 		s.log.Info("notifications: recipient has no email address; email skipped", "transport", t.Name, "user", u.Username)
@@ -312,7 +325,7 @@ func (s *Service) email(ctx context.Context, sc store.Scope, t *store.Notificati
 		return job.Permanent(err)
 	}
 	msg.To = []string{u.Email}
-	if err := mail.Enqueue(ctx, s.queue, sc.TenantID(), msg); err != nil {
+	if err := mail.EnqueueTx(ctx, s.queue, sc, msg); err != nil {
 		if errors.Is(err, mail.ErrInvalidMessage) {
 			return job.Permanent(err)
 		}

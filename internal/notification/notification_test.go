@@ -3,6 +3,7 @@ package notification
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"log/slog"
 	"net/http"
@@ -515,5 +516,47 @@ func TestRedirectIsNotFollowed(t *testing.T) {
 	if len(jobs) != 1 || jobs[0].State != job.Failed || !strings.Contains(jobs[0].LastError, "redirects are not followed") ||
 		strings.Contains(jobs[0].LastError, "XXXXSECRETPATH") || strings.Contains(jobs[0].LastError, testSecret) {
 		t.Fatalf("delivery job: %+v", jobs)
+	}
+}
+
+// An event's dispatch is stored in the event's transaction, and so are
+// the notifications and the email they cause: an event that rolls back
+// notifies nobody, one that commits mails once.
+func TestDispatchCommitsWithTheEvent(t *testing.T) {
+	e := newEnv(t)
+	ctx := t.Context()
+	admins := e.group("admins", nil)
+	admin := e.user("admin", admins)
+	e.rule(admins, store.SeverityWarning, []*store.Object{e.policy("event_matcher", `{"action": "login_failed"}`)},
+		e.transport(store.TransportEmail, "", "", false))
+	alice := e.user("alice")
+	failed := func(tx store.Scope) {
+		e.record(ctx, tx, &store.Event{Action: "login_failed", UserID: uuid.NullUUID{UUID: alice.ID, Valid: true},
+			Username: alice.Username})
+	}
+
+	boom := errors.New("boom")
+	if err := e.sc.Tx(ctx, func(tx store.Scope) error { failed(tx); return boom }); !errors.Is(err, boom) {
+		t.Fatalf("rolled-back transaction: want %v, got %v", boom, err)
+	}
+	e.idle()
+	st, err := e.q.Stats(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := st.Total(); c != (job.Counts{}) || len(e.mails.messages()) != 0 || len(e.notifications(admin)) != 0 {
+		t.Fatalf("after a rolled-back event: jobs %+v, %d mails, %d notifications; want none",
+			c, len(e.mails.messages()), len(e.notifications(admin)))
+	}
+
+	if err := e.sc.Tx(ctx, func(tx store.Scope) error { failed(tx); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	e.idle()
+	if st, _ = e.q.Stats(ctx); st.Kinds[DispatchJob].Done != 1 || st.Kinds[DeliverJob].Done != 1 || st.Kinds[mail.JobKind].Done != 1 {
+		t.Errorf("after a committed event: jobs %+v, want one dispatch, one delivery, one mail", st.Kinds)
+	}
+	if n := len(e.mails.messages()); n != 1 || len(e.notifications(admin)) != 1 {
+		t.Errorf("after a committed event: %d mails, %d notifications; want one each", n, len(e.notifications(admin)))
 	}
 }

@@ -91,13 +91,14 @@ func New(db store.Store, q *job.Queue, policies *policy.Engine, box *secretbox.B
 	return s
 }
 
-// Event is the audit writer's hook, called after e is stored. It enqueues
-// the event's dispatch when the tenant has rules; failures are logged,
-// since the event itself is already recorded. The request ending (a client
-// that hangs up) must not lose the dispatch of an event already stored,
-// hence WithoutCancel. The enqueue writes through the queue's own
-// connection: events are recorded outside store transactions, or on
-// SQLite it would wait for the transaction's lock.
+// Event is the audit writer's hook, called as e is stored, with the
+// scope of the transaction that stores it. It enqueues the event's
+// dispatch when the tenant has rules, in that transaction (EnqueueTx), so
+// the event and its dispatch are stored together or not at all; failures
+// are logged, and the writer stores the event without its dispatch if
+// they fail the transaction. The request ending (a client that hangs up)
+// must not lose the dispatch of an event being stored, hence
+// WithoutCancel.
 func (s *Service) Event(ctx context.Context, sc store.Scope, e *store.Event) {
 	ctx = context.WithoutCancel(ctx)
 	tenant := sc.TenantID()
@@ -110,8 +111,8 @@ func (s *Service) Event(ctx context.Context, sc store.Scope, e *store.Event) {
 	if !yes {
 		return
 	}
-	if _, err := s.queue.Enqueue(ctx, DispatchJob, dispatchPayload{Event: EventDict(e)},
-		job.Tenant(tenant), job.Unique(e.ID.String())); err != nil {
+	if _, err := s.queue.EnqueueTx(ctx, sc, DispatchJob, dispatchPayload{Event: EventDict(e)},
+		job.Unique(e.ID.String())); err != nil {
 		s.log.Warn("notifications: event not dispatched", "action", e.Action, "error", err)
 	}
 }
@@ -262,20 +263,38 @@ func (s *Service) notify(ctx context.Context, sc store.Scope, r *store.Notificat
 	for i, u := range users {
 		n := &store.Notification{ID: notificationID(eventID, r.ID, u.ID), UserID: u.ID, RuleID: r.ID, EventID: eventID,
 			Severity: r.Severity, Body: body, Event: event, Expires: expires}
-		if err := sc.Notifications().Create(ctx, n); err != nil && !errors.Is(err, store.ErrConflict) {
-			return err
-		}
-		for _, t := range transports {
-			if t.Mode == store.TransportLocal || (t.SendOnce && i > 0) {
-				continue
-			}
-			if _, err := s.queue.Enqueue(ctx, DeliverJob, deliverPayload{Notification: n.ID, Transport: t.ID},
-				job.Tenant(sc.TenantID()), job.Unique(n.ID.String()+"/"+t.ID.String())); err != nil {
+		// A notification and its deliveries are stored together.
+		err := sc.Tx(ctx, func(tx store.Scope) error {
+			if err := createOnce(ctx, tx, n); err != nil {
 				return err
 			}
+			for _, t := range transports {
+				if t.Mode == store.TransportLocal || (t.SendOnce && i > 0) {
+					continue
+				}
+				if _, err := s.queue.EnqueueTx(ctx, tx, DeliverJob, deliverPayload{Notification: n.ID, Transport: t.ID},
+					job.Unique(n.ID.String()+"/"+t.ID.String())); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return err
 		}
 	}
 	return nil
+}
+
+// createOnce stores n unless a retried dispatch stored it already. It
+// looks first rather than treat the insert's conflict as success: on
+// PostgreSQL a failed statement fails the whole transaction.
+func createOnce(ctx context.Context, sc store.Scope, n *store.Notification) error {
+	_, err := sc.Notifications().Get(ctx, n.ID)
+	if errors.Is(err, store.ErrNotFound) {
+		return sc.Notifications().Create(ctx, n)
+	}
+	return err
 }
 
 // notificationNamespace makes notification IDs a function of (event, rule,

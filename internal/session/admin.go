@@ -93,11 +93,5 @@ func (m *Manager) End(ctx context.Context, r *http.Request, sc store.Scope, id u
 	if err != nil {
 		return err
 	}
-	if err := sc.Sessions().Delete(ctx, id); err != nil {
-		return err
-	}
-	if m.Ended != nil {
-		m.Ended(ctx, r, sc, *rec)
-	}
-	return nil
+	return m.delete(ctx, r, sc, *rec)
 }

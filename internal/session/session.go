@@ -94,6 +94,9 @@ type Manager struct {
 	// deletes, with the request that ended it (nil if none was at hand):
 	// protocol packages, which this package must not import, notify the
 	// applications the session signed in to (OpenID back-channel logout).
+	// It runs in the transaction that deletes the session, and sc is that
+	// transaction's scope: what it writes and the jobs it queues
+	// (job.Queue.EnqueueTx) are stored with the deletion or not at all.
 	Ended func(ctx context.Context, r *http.Request, sc store.Scope, ended store.Session)
 }
 
@@ -272,18 +275,30 @@ func (m *Manager) logout(ctx context.Context, w http.ResponseWriter, r *http.Req
 	return err
 }
 
-// end deletes a stored session and tells Ended. Only the request that
-// deleted the row reports it, so a session ended twice at once is
-// announced once.
+// end deletes a stored session and tells Ended, in one transaction. Only
+// the request that deleted the row reports it, so a session ended twice
+// at once is announced once; for the other it is already gone, which is
+// no error.
 func (m *Manager) end(ctx context.Context, r *http.Request, sc store.Scope, ended store.Session) error {
-	err := sc.Sessions().Delete(ctx, ended.ID)
-	if err == nil && m.Ended != nil {
-		m.Ended(ctx, r, sc, ended)
-	}
+	err := m.delete(ctx, r, sc, ended)
 	if errors.Is(err, store.ErrNotFound) {
 		err = nil
 	}
 	return err
+}
+
+// delete deletes ended and, in the same transaction, tells Ended;
+// ErrNotFound if it was already gone.
+func (m *Manager) delete(ctx context.Context, r *http.Request, sc store.Scope, ended store.Session) error {
+	return sc.Tx(ctx, func(tx store.Scope) error {
+		if err := tx.Sessions().Delete(ctx, ended.ID); err != nil {
+			return err
+		}
+		if m.Ended != nil {
+			m.Ended(ctx, r, tx, ended)
+		}
+		return nil
+	})
 }
 
 // CSRFToken returns the session's CSRF secret, creating it on first use.

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"time"
 
 	"github.com/google/uuid"
@@ -63,6 +64,21 @@ type Scope interface {
 	// transaction it is sent at once). SQLite has no listeners (one process
 	// owns the file), so there it does nothing.
 	Notify(ctx context.Context, channel, payload string) error
+	// Conn is the scope's database connection for packages that keep
+	// their own tables in the store's database (the job queue): what they
+	// write through it is part of the scope's transaction, committed or
+	// rolled back with the scope's own writes (outside a transaction it
+	// runs at once). On SQLite it is the transaction's connection, since
+	// a second one would wait for the lock the transaction holds. Such
+	// packages scope their rows by tenant themselves.
+	Conn() Conn
+}
+
+// Conn is the part of database/sql a Scope lends out (see Scope.Conn).
+type Conn interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
 // Tenants manages the tenants themselves.
@@ -135,6 +151,9 @@ type Users interface {
 	// Update reads the user, applies fn and writes the result if nobody
 	// wrote in between; fn may run more than once and must only edit its
 	// argument. ID, CreatedAt and Version are not taken from fn's result.
+	// Every aggregate's Update works so: updates of one row that race all
+	// apply, each retried after the one it lost to (eight at once always
+	// get through), and none is lost.
 	Update(ctx context.Context, id uuid.UUID, fn func(*User) error) (*User, error)
 	// UpdateIfVersion is Update for clients that read the user earlier and
 	// send its version back (ETag/If-Match): ErrConflict if it moved on.

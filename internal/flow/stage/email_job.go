@@ -42,7 +42,9 @@ type emailJob struct {
 }
 
 // RegisterEmailJob makes q run EmailJobKind: it stores the link's flow
-// token, records email_sent and queues the mail through m.
+// token and queues the mail through m in one transaction, so that a
+// retried job neither leaves a token no mail carries nor mails twice, and
+// records email_sent once both are stored.
 func RegisterEmailJob(q *job.Queue, st store.Store, m flow.Mailer, events flow.EventWriter) {
 	q.Register(EmailJobKind, func(ctx context.Context, j *job.Job) error {
 		var p emailJob
@@ -64,20 +66,23 @@ func RegisterEmailJob(q *job.Queue, st store.Store, m flow.Mailer, events flow.E
 			return err
 		}
 		key := newKey()
-		if err := sc.FlowTokens().Create(ctx, &store.FlowToken{KeyHash: crypto.HashToken(key), FlowSlug: p.Flow,
-			Plan: p.Plan, Expires: p.Expires}); err != nil {
-			return err
-		}
-		if events != nil {
+		err = sc.Tx(ctx, func(tx store.Scope) error {
+			if err := tx.FlowTokens().Create(ctx, &store.FlowToken{KeyHash: crypto.HashToken(key), FlowSlug: p.Flow,
+				Plan: p.Plan, Expires: p.Expires}); err != nil {
+				return err
+			}
+			if m == nil {
+				return nil
+			}
+			return m.SendTemplate(ctx, tx, u.Email, mailTemplate(p.Template), p.Lang, map[string]any{
+				"Name": firstNonEmpty(u.Name, u.Username), "Link": p.FlowURL + "?flow_token=" + url.QueryEscape(key),
+				"Expires": p.Expires, "Subject": p.Subject})
+		})
+		if err == nil && events != nil {
 			events(ctx, sc, &store.Event{Action: "email_sent", ClientIP: p.ClientIP, UserAgent: p.UserAgent,
 				UserID: uuid.NullUUID{UUID: u.ID, Valid: true}, Username: u.Username,
 				Context: map[string]any{"template": p.Template, "to": maskEmail(u.Email), "flow": p.Flow}})
 		}
-		if m == nil {
-			return nil
-		}
-		return m.SendTemplate(ctx, sc.TenantID(), u.Email, mailTemplate(p.Template), p.Lang, map[string]any{
-			"Name": firstNonEmpty(u.Name, u.Username), "Link": p.FlowURL + "?flow_token=" + url.QueryEscape(key),
-			"Expires": p.Expires, "Subject": p.Subject})
+		return err
 	}, job.MaxAttempts(3))
 }

@@ -198,7 +198,7 @@ func (s *Service) notifyLogout(ctx context.Context, r *http.Request, sc store.Sc
 	if u != nil {
 		p.Subject = subject(c, sc.TenantID(), u)
 	}
-	_, err = q.Enqueue(ctx, LogoutJobKind, p, job.Tenant(sc.TenantID()))
+	_, err = q.EnqueueTx(ctx, sc, LogoutJobKind, p)
 	return err
 }
 

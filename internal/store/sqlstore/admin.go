@@ -102,7 +102,7 @@ func (s sessions) List(ctx context.Context, q store.SessionQuery) ([]*store.Sess
 		f.add("user_id = ?", q.UserID)
 	}
 	if !q.Now.IsZero() {
-		f.add("expires > ?", micros(q.Now))
+		f.add("expires > ?", store.Micros(q.Now))
 	}
 	f.search(s.s.d.ilike(), q.Search, "ip", "user_agent")
 	return listPage(ctx, s.scope, "sessions", sessionColumns, f, "last_seen DESC", q.Page, scanSession)

@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"strings"
 	"time"
@@ -25,7 +26,7 @@ func scanApp(r rowScanner) (*store.Application, error) {
 		&a.Publisher, &a.OpenInNewTab, &a.PolicyEngineMode, &cr, &upd, &a.Version); err != nil {
 		return nil, err
 	}
-	a.CreatedAt, a.UpdatedAt = fromMicros(cr), fromMicros(upd)
+	a.CreatedAt, a.UpdatedAt = store.FromMicros(cr), store.FromMicros(upd)
 	return &a, nil
 }
 
@@ -45,7 +46,7 @@ func (s applications) Create(ctx context.Context, a *store.Application) error {
 	_, err := s.q.ExecContext(ctx, `INSERT INTO applications (tenant_id, `+appColumns+`)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
 		s.tenant, a.ID, a.Name, a.Slug, a.Group, a.ProviderID, a.LaunchURL, a.Icon, a.Description, a.Publisher,
-		a.OpenInNewTab, a.PolicyEngineMode, micros(a.CreatedAt), micros(a.UpdatedAt), a.Version)
+		a.OpenInNewTab, a.PolicyEngineMode, store.Micros(a.CreatedAt), store.Micros(a.UpdatedAt), a.Version)
 	return s.err(err)
 }
 
@@ -99,46 +100,29 @@ func (s applications) List(ctx context.Context, q store.ApplicationQuery) ([]*st
 }
 
 func (s applications) Update(ctx context.Context, id uuid.UUID, fn func(*store.Application) error) (*store.Application, error) {
-	return s.update(ctx, id, -1, fn)
+	return casUpdate(ctx, s.scope, appRows, id, -1, fn)
 }
 
 func (s applications) UpdateIfVersion(ctx context.Context, id uuid.UUID, v int64, fn func(*store.Application) error) (*store.Application, error) {
-	return s.update(ctx, id, v, fn)
+	return casUpdate(ctx, s.scope, appRows, id, v, fn)
 }
 
-func (s applications) update(ctx context.Context, id uuid.UUID, want int64, fn func(*store.Application) error) (*store.Application, error) {
-	for range casAttempts {
-		a, err := s.Get(ctx, id)
-		if err != nil {
-			return nil, err
-		}
-		if want >= 0 && a.Version != want {
-			return nil, store.ErrConflict
-		}
-		old := *a
-		if err := fn(a); err != nil {
-			return nil, err
-		}
-		a.ID, a.CreatedAt, a.Version, a.UpdatedAt = old.ID, old.CreatedAt, old.Version+1, s.s.nowTime()
+var appRows = versioned[store.Application]{
+	get: func(ctx context.Context, sc *scope, id uuid.UUID) (*store.Application, error) {
+		return applications{sc}.Get(ctx, id)
+	},
+	owned: func(a *store.Application) owned { return owned{&a.ID, &a.CreatedAt, &a.UpdatedAt, &a.Version} },
+	prepare: func(_ context.Context, _ *scope, a, _ *store.Application) error {
 		a.Name = strings.TrimSpace(a.Name)
-		if err := a.Validate(); err != nil {
-			return nil, err
-		}
-		res, err := s.q.ExecContext(ctx, `UPDATE applications SET name = $3, slug = $4, group_name = $5, provider_id = $6,
+		return a.Validate()
+	},
+	write: func(ctx context.Context, sc *scope, a, old *store.Application) (sql.Result, error) {
+		return sc.q.ExecContext(ctx, `UPDATE applications SET name = $3, slug = $4, group_name = $5, provider_id = $6,
 			launch_url = $7, icon = $8, description = $9, publisher = $10, open_in_new_tab = $11, policy_engine_mode = $12,
 			updated_at = $13, version = $14 WHERE tenant_id = $1 AND id = $2 AND version = $15`,
-			s.tenant, id, a.Name, a.Slug, a.Group, a.ProviderID, a.LaunchURL, a.Icon, a.Description, a.Publisher,
-			a.OpenInNewTab, a.PolicyEngineMode, micros(a.UpdatedAt), a.Version, old.Version)
-		if err := s.exactlyOne(res, err); err == nil {
-			return a, nil
-		} else if err != store.ErrNotFound {
-			return nil, err
-		}
-		if want >= 0 {
-			return nil, store.ErrConflict
-		}
-	}
-	return nil, store.ErrConflict
+			sc.tenant, a.ID, a.Name, a.Slug, a.Group, a.ProviderID, a.LaunchURL, a.Icon, a.Description, a.Publisher,
+			a.OpenInNewTab, a.PolicyEngineMode, store.Micros(a.UpdatedAt), a.Version, old.Version)
+	},
 }
 
 func (s applications) Delete(ctx context.Context, id uuid.UUID) error {
@@ -170,7 +154,7 @@ func scanProvider(r rowScanner) (*store.Provider, error) {
 		p.ClientID = *clientID
 	}
 	p.Config = json.RawMessage(cfg)
-	p.CreatedAt, p.UpdatedAt = fromMicros(cr), fromMicros(upd)
+	p.CreatedAt, p.UpdatedAt = store.FromMicros(cr), store.FromMicros(upd)
 	return &p, nil
 }
 
@@ -196,7 +180,7 @@ func (s providers) Create(ctx context.Context, p *store.Provider) error {
 	_, err := s.q.ExecContext(ctx, `INSERT INTO providers (tenant_id, `+providerColumns+`)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
 		s.tenant, p.ID, p.Name, p.Kind, nullable(p.ClientID), p.SecretEnc, configText(p.Config),
-		micros(p.CreatedAt), micros(p.UpdatedAt), p.Version)
+		store.Micros(p.CreatedAt), store.Micros(p.UpdatedAt), p.Version)
 	return s.err(err)
 }
 
@@ -257,45 +241,28 @@ func (s providers) List(ctx context.Context, q store.ObjectQuery) ([]*store.Prov
 }
 
 func (s providers) Update(ctx context.Context, id uuid.UUID, fn func(*store.Provider) error) (*store.Provider, error) {
-	return s.update(ctx, id, -1, fn)
+	return casUpdate(ctx, s.scope, providerRows, id, -1, fn)
 }
 
 func (s providers) UpdateIfVersion(ctx context.Context, id uuid.UUID, v int64, fn func(*store.Provider) error) (*store.Provider, error) {
-	return s.update(ctx, id, v, fn)
+	return casUpdate(ctx, s.scope, providerRows, id, v, fn)
 }
 
-func (s providers) update(ctx context.Context, id uuid.UUID, want int64, fn func(*store.Provider) error) (*store.Provider, error) {
-	for range casAttempts {
-		p, err := s.Get(ctx, id)
-		if err != nil {
-			return nil, err
-		}
-		if want >= 0 && p.Version != want {
-			return nil, store.ErrConflict
-		}
-		old := *p
-		if err := fn(p); err != nil {
-			return nil, err
-		}
-		p.ID, p.CreatedAt, p.Version, p.UpdatedAt = old.ID, old.CreatedAt, old.Version+1, s.s.nowTime()
+var providerRows = versioned[store.Provider]{
+	get: func(ctx context.Context, sc *scope, id uuid.UUID) (*store.Provider, error) {
+		return providers{sc}.Get(ctx, id)
+	},
+	owned: func(p *store.Provider) owned { return owned{&p.ID, &p.CreatedAt, &p.UpdatedAt, &p.Version} },
+	prepare: func(_ context.Context, _ *scope, p, _ *store.Provider) error {
 		p.Name = strings.TrimSpace(p.Name)
-		if err := p.Validate(); err != nil {
-			return nil, err
-		}
-		res, err := s.q.ExecContext(ctx, `UPDATE providers SET name = $3, kind = $4, client_id = $5, secret_enc = $6,
+		return p.Validate()
+	},
+	write: func(ctx context.Context, sc *scope, p, old *store.Provider) (sql.Result, error) {
+		return sc.q.ExecContext(ctx, `UPDATE providers SET name = $3, kind = $4, client_id = $5, secret_enc = $6,
 			config = $7, updated_at = $8, version = $9 WHERE tenant_id = $1 AND id = $2 AND version = $10`,
-			s.tenant, id, p.Name, p.Kind, nullable(p.ClientID), p.SecretEnc, configText(p.Config), micros(p.UpdatedAt),
+			sc.tenant, p.ID, p.Name, p.Kind, nullable(p.ClientID), p.SecretEnc, configText(p.Config), store.Micros(p.UpdatedAt),
 			p.Version, old.Version)
-		if err := s.exactlyOne(res, err); err == nil {
-			return p, nil
-		} else if err != store.ErrNotFound {
-			return nil, err
-		}
-		if want >= 0 {
-			return nil, store.ErrConflict
-		}
-	}
-	return nil, store.ErrConflict
+	},
 }
 
 func (s providers) Delete(ctx context.Context, id uuid.UUID) error {
@@ -329,7 +296,7 @@ func scanArtifact(r rowScanner) (*store.Artifact, error) {
 		a.AltKey = *alt
 	}
 	a.Data = json.RawMessage(data)
-	a.Expires, a.ConsumedAt, a.CreatedAt = fromMicros(exp), fromMicros(cons), fromMicros(cr)
+	a.Expires, a.ConsumedAt, a.CreatedAt = store.FromMicros(exp), store.FromMicros(cons), store.FromMicros(cr)
 	return &a, nil
 }
 
@@ -350,7 +317,7 @@ func (s artifacts) Create(ctx context.Context, a *store.Artifact) error {
 	_, err := s.q.ExecContext(ctx, `INSERT INTO artifacts (tenant_id, `+artifactColumns+`)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
 		s.tenant, a.ID, a.Kind, a.KeyHash, nullable(a.AltKey), a.ProviderID, a.UserID, a.SessionID, a.GrantID,
-		configText(a.Data), micros(a.Expires), micros(a.ConsumedAt), micros(a.CreatedAt))
+		configText(a.Data), store.Micros(a.Expires), store.Micros(a.ConsumedAt), store.Micros(a.CreatedAt))
 	return s.err(err)
 }
 
@@ -377,7 +344,7 @@ func (s artifacts) Get(ctx context.Context, id uuid.UUID) (*store.Artifact, erro
 
 func (s artifacts) Consume(ctx context.Context, id uuid.UUID, at time.Time) error {
 	res, err := s.q.ExecContext(ctx, `UPDATE artifacts SET consumed_at = $3 WHERE tenant_id = $1 AND id = $2 AND consumed_at = 0`,
-		s.tenant, id, micros(at))
+		s.tenant, id, store.Micros(at))
 	if err := s.exactlyOne(res, err); err != store.ErrNotFound {
 		return err
 	}
@@ -389,17 +356,17 @@ func (s artifacts) Consume(ctx context.Context, id uuid.UUID, at time.Time) erro
 
 func (s artifacts) ConsumeGrant(ctx context.Context, grantID uuid.UUID, at time.Time) (int, error) {
 	return s.deleteCount(ctx, `UPDATE artifacts SET consumed_at = $3 WHERE tenant_id = $1 AND grant_id = $2 AND consumed_at = 0`,
-		s.tenant, grantID, micros(at))
+		s.tenant, grantID, store.Micros(at))
 }
 
 func (s artifacts) ConsumeSession(ctx context.Context, sessionID uuid.UUID, at time.Time) (int, error) {
 	return s.deleteCount(ctx, `UPDATE artifacts SET consumed_at = $3 WHERE tenant_id = $1 AND session_id = $2 AND consumed_at = 0`,
-		s.tenant, sessionID, micros(at))
+		s.tenant, sessionID, store.Micros(at))
 }
 
 func (s artifacts) ConsumeForUser(ctx context.Context, userID, keep uuid.UUID, at time.Time) (int, error) {
 	return s.deleteCount(ctx, `UPDATE artifacts SET consumed_at = $4 WHERE tenant_id = $1 AND user_id = $2
-		AND consumed_at = 0 AND (session_id IS NULL OR session_id <> $3)`, s.tenant, userID, keep, micros(at))
+		AND consumed_at = 0 AND (session_id IS NULL OR session_id <> $3)`, s.tenant, userID, keep, store.Micros(at))
 }
 
 func (s artifacts) SetData(ctx context.Context, id uuid.UUID, userID uuid.NullUUID, data json.RawMessage) error {
@@ -427,5 +394,5 @@ func (s artifacts) ListForUser(ctx context.Context, userID uuid.UUID, kind strin
 }
 
 func (s artifacts) DeleteExpired(ctx context.Context, now time.Time) (int, error) {
-	return s.deleteCount(ctx, `DELETE FROM artifacts WHERE tenant_id = $1 AND expires <= $2`, s.tenant, micros(now))
+	return s.deleteCount(ctx, `DELETE FROM artifacts WHERE tenant_id = $1 AND expires <= $2`, s.tenant, store.Micros(now))
 }

@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
 	"strings"
 	"time"
 
@@ -24,7 +25,7 @@ func scanFSB(r rowScanner) (*store.FlowStageBinding, error) {
 		&b.PolicyEngineMode, &b.InvalidResponseAction, &cr, &b.Version); err != nil {
 		return nil, err
 	}
-	b.CreatedAt = fromMicros(cr)
+	b.CreatedAt = store.FromMicros(cr)
 	return &b, nil
 }
 
@@ -49,7 +50,7 @@ func (s stageBindings) Create(ctx context.Context, b *store.FlowStageBinding) er
 	_, err := s.q.ExecContext(ctx, `INSERT INTO flow_stage_bindings (tenant_id, `+fsbColumns+`)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
 		s.tenant, b.ID, b.FlowID, b.StageID, b.Order, b.EvaluateOnPlan, b.ReEvaluatePolicies, b.PolicyEngineMode,
-		b.InvalidResponseAction, micros(b.CreatedAt), b.Version)
+		b.InvalidResponseAction, store.Micros(b.CreatedAt), b.Version)
 	return s.err(err)
 }
 
@@ -126,32 +127,27 @@ func qualify(alias, columns string) string {
 }
 
 func (s stageBindings) Update(ctx context.Context, id uuid.UUID, fn func(*store.FlowStageBinding) error) (*store.FlowStageBinding, error) {
-	for range casAttempts {
-		b, err := s.Get(ctx, id)
-		if err != nil {
-			return nil, err
-		}
-		old := *b
-		if err := fn(b); err != nil {
-			return nil, err
-		}
-		b.ID, b.CreatedAt, b.Version = old.ID, old.CreatedAt, old.Version+1
+	return casUpdate(ctx, s.scope, stageBindingRows, id, -1, fn)
+}
+
+var stageBindingRows = versioned[store.FlowStageBinding]{
+	get: func(ctx context.Context, sc *scope, id uuid.UUID) (*store.FlowStageBinding, error) {
+		return stageBindings{sc}.Get(ctx, id)
+	},
+	owned: func(b *store.FlowStageBinding) owned {
+		return owned{id: &b.ID, created: &b.CreatedAt, version: &b.Version}
+	},
+	prepare: func(_ context.Context, _ *scope, b, _ *store.FlowStageBinding) error {
 		normalizeFSB(b)
-		if err := b.Validate(); err != nil {
-			return nil, err
-		}
-		res, err := s.q.ExecContext(ctx, `UPDATE flow_stage_bindings SET flow_id = $3, stage_id = $4, position = $5,
+		return b.Validate()
+	},
+	write: func(ctx context.Context, sc *scope, b, old *store.FlowStageBinding) (sql.Result, error) {
+		return sc.q.ExecContext(ctx, `UPDATE flow_stage_bindings SET flow_id = $3, stage_id = $4, position = $5,
 			evaluate_on_plan = $6, re_evaluate_policies = $7, policy_engine_mode = $8, invalid_response_action = $9,
 			version = $10 WHERE tenant_id = $1 AND id = $2 AND version = $11`,
-			s.tenant, id, b.FlowID, b.StageID, b.Order, b.EvaluateOnPlan, b.ReEvaluatePolicies, b.PolicyEngineMode,
+			sc.tenant, b.ID, b.FlowID, b.StageID, b.Order, b.EvaluateOnPlan, b.ReEvaluatePolicies, b.PolicyEngineMode,
 			b.InvalidResponseAction, b.Version, old.Version)
-		if err := s.exactlyOne(res, err); err == nil {
-			return b, nil
-		} else if err != store.ErrNotFound {
-			return nil, err
-		}
-	}
-	return nil, store.ErrConflict
+	},
 }
 
 func (s stageBindings) Delete(ctx context.Context, id uuid.UUID) error {
@@ -179,7 +175,7 @@ func scanPB(r rowScanner) (*store.PolicyBinding, error) {
 		&timeout, &b.FailureResult, &cr, &b.Version); err != nil {
 		return nil, err
 	}
-	b.Timeout, b.CreatedAt = time.Duration(timeout)*time.Millisecond, fromMicros(cr)
+	b.Timeout, b.CreatedAt = time.Duration(timeout)*time.Millisecond, store.FromMicros(cr)
 	return &b, nil
 }
 
@@ -200,7 +196,7 @@ func (s policyBindings) Create(ctx context.Context, b *store.PolicyBinding) erro
 	_, err := s.q.ExecContext(ctx, `INSERT INTO policy_bindings (tenant_id, `+pbColumns+`)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
 		s.tenant, b.ID, b.TargetID, b.PolicyID, b.GroupID, b.UserID, b.Order, b.Enabled, b.Negate,
-		b.Timeout.Milliseconds(), b.FailureResult, micros(b.CreatedAt), b.Version)
+		b.Timeout.Milliseconds(), b.FailureResult, store.Micros(b.CreatedAt), b.Version)
 	return s.err(err)
 }
 
@@ -241,31 +237,24 @@ func (s policyBindings) ListForTargets(ctx context.Context, targets ...uuid.UUID
 }
 
 func (s policyBindings) Update(ctx context.Context, id uuid.UUID, fn func(*store.PolicyBinding) error) (*store.PolicyBinding, error) {
-	for range casAttempts {
-		b, err := s.Get(ctx, id)
-		if err != nil {
-			return nil, err
-		}
-		old := *b
-		if err := fn(b); err != nil {
-			return nil, err
-		}
-		b.ID, b.CreatedAt, b.Version = old.ID, old.CreatedAt, old.Version+1
-		if err := b.Validate(); err != nil {
-			return nil, err
-		}
-		res, err := s.q.ExecContext(ctx, `UPDATE policy_bindings SET target_id = $3, policy_id = $4, group_id = $5,
+	return casUpdate(ctx, s.scope, policyBindingRows, id, -1, fn)
+}
+
+var policyBindingRows = versioned[store.PolicyBinding]{
+	get: func(ctx context.Context, sc *scope, id uuid.UUID) (*store.PolicyBinding, error) {
+		return policyBindings{sc}.Get(ctx, id)
+	},
+	owned: func(b *store.PolicyBinding) owned {
+		return owned{id: &b.ID, created: &b.CreatedAt, version: &b.Version}
+	},
+	prepare: func(_ context.Context, _ *scope, b, _ *store.PolicyBinding) error { return b.Validate() },
+	write: func(ctx context.Context, sc *scope, b, old *store.PolicyBinding) (sql.Result, error) {
+		return sc.q.ExecContext(ctx, `UPDATE policy_bindings SET target_id = $3, policy_id = $4, group_id = $5,
 			user_id = $6, position = $7, enabled = $8, negate = $9, timeout_ms = $10, failure_result = $11, version = $12
 			WHERE tenant_id = $1 AND id = $2 AND version = $13`,
-			s.tenant, id, b.TargetID, b.PolicyID, b.GroupID, b.UserID, b.Order, b.Enabled, b.Negate,
+			sc.tenant, b.ID, b.TargetID, b.PolicyID, b.GroupID, b.UserID, b.Order, b.Enabled, b.Negate,
 			b.Timeout.Milliseconds(), b.FailureResult, b.Version, old.Version)
-		if err := s.exactlyOne(res, err); err == nil {
-			return b, nil
-		} else if err != store.ErrNotFound {
-			return nil, err
-		}
-	}
-	return nil, store.ErrConflict
+	},
 }
 
 func (s policyBindings) Delete(ctx context.Context, id uuid.UUID) error {

@@ -57,11 +57,11 @@ func (s events) Create(ctx context.Context, e *store.Event) error {
 				COALESCE((SELECT event_retention_seconds FROM tenants WHERE id = $1), $14)))
 		RETURNING expires`,
 		s.tenant, e.ID, e.Action, e.UserID, e.Username, e.ImpersonatorID, e.ImpersonatorUsername, e.App, e.ClientIP,
-		e.UserAgent, string(b), micros(e.CreatedAt), micros(e.Expires), int64(store.DefaultEventRetention/time.Second)).Scan(&exp)
+		e.UserAgent, string(b), store.Micros(e.CreatedAt), store.Micros(e.Expires), int64(store.DefaultEventRetention/time.Second)).Scan(&exp)
 	if err != nil {
 		return s.err(err)
 	}
-	e.Expires = fromMicros(exp)
+	e.Expires = store.FromMicros(exp)
 	return nil
 }
 
@@ -87,10 +87,10 @@ func (s events) List(ctx context.Context, q store.EventQuery) ([]*store.Event, i
 		}
 	}
 	if !q.Since.IsZero() {
-		add("created_at >= ?", micros(q.Since))
+		add("created_at >= ?", store.Micros(q.Since))
 	}
 	if !q.Until.IsZero() {
-		add("created_at < ?", micros(q.Until))
+		add("created_at < ?", store.Micros(q.Until))
 	}
 	total := 0
 	if q.After == nil {
@@ -110,7 +110,7 @@ func (s events) List(ctx context.Context, q store.EventQuery) ([]*store.Event, i
 	if q.After != nil {
 		// A row-value comparison is one range on the (…, created_at, id)
 		// indexes on both engines; id breaks ties between equal times.
-		args = append(args, micros(q.After.CreatedAt), q.After.ID)
+		args = append(args, store.Micros(q.After.CreatedAt), q.After.ID)
 		cond += " AND (created_at, id) " + cmp + " ($" + itoa(len(args)-1) + ", $" + itoa(len(args)) + ")"
 		offset = 0
 	}
@@ -134,7 +134,7 @@ func scanEvent(r rowScanner) (*store.Event, error) {
 	if err := json.Unmarshal(raw, &e.Context); err != nil {
 		return nil, err
 	}
-	e.CreatedAt, e.Expires = fromMicros(cr), fromMicros(exp)
+	e.CreatedAt, e.Expires = store.FromMicros(cr), store.FromMicros(exp)
 	return &e, nil
 }
 
@@ -156,7 +156,7 @@ func (s events) DeleteExpired(ctx context.Context, now time.Time) (int, error) {
 		// unordered, PostgreSQL scans the table from its start, past
 		// every row the previous batches deleted.
 		n, err := s.deleteCount(ctx, `DELETE FROM events WHERE id IN (SELECT id FROM events
-			WHERE tenant_id = $1 AND expires <= $2 ORDER BY expires LIMIT `+itoa(eventDeleteBatch)+`)`, s.tenant, micros(now))
+			WHERE tenant_id = $1 AND expires <= $2 ORDER BY expires LIMIT `+itoa(eventDeleteBatch)+`)`, s.tenant, store.Micros(now))
 		total += n
 		if err != nil || n < eventDeleteBatch {
 			return total, err

@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
 	"strings"
 
 	"github.com/google/uuid"
@@ -23,7 +24,7 @@ func scanFlow(r rowScanner) (*store.Flow, error) {
 		&f.Layout, &f.Background, &f.PolicyEngineMode, &cr, &upd, &f.Version); err != nil {
 		return nil, err
 	}
-	f.CreatedAt, f.UpdatedAt = fromMicros(cr), fromMicros(upd)
+	f.CreatedAt, f.UpdatedAt = store.FromMicros(cr), store.FromMicros(upd)
 	return &f, nil
 }
 
@@ -40,7 +41,7 @@ func (s flows) Create(ctx context.Context, f *store.Flow) error {
 	_, err := s.q.ExecContext(ctx, `INSERT INTO flows (tenant_id, `+flowColumns+`)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
 		s.tenant, f.ID, f.Slug, f.Name, f.Title, f.Designation, f.Authentication, f.DeniedAction, f.Layout,
-		f.Background, f.PolicyEngineMode, micros(f.CreatedAt), micros(f.UpdatedAt), f.Version)
+		f.Background, f.PolicyEngineMode, store.Micros(f.CreatedAt), store.Micros(f.UpdatedAt), f.Version)
 	return s.err(err)
 }
 
@@ -101,46 +102,27 @@ func (s flows) List(ctx context.Context, q store.FlowQuery) ([]*store.Flow, int,
 }
 
 func (s flows) Update(ctx context.Context, id uuid.UUID, fn func(*store.Flow) error) (*store.Flow, error) {
-	return s.update(ctx, id, -1, fn)
+	return casUpdate(ctx, s.scope, flowRows, id, -1, fn)
 }
 
 func (s flows) UpdateIfVersion(ctx context.Context, id uuid.UUID, version int64, fn func(*store.Flow) error) (*store.Flow, error) {
-	return s.update(ctx, id, version, fn)
+	return casUpdate(ctx, s.scope, flowRows, id, version, fn)
 }
 
-func (s flows) update(ctx context.Context, id uuid.UUID, want int64, fn func(*store.Flow) error) (*store.Flow, error) {
-	for range casAttempts {
-		f, err := s.Get(ctx, id)
-		if err != nil {
-			return nil, err
-		}
-		if want >= 0 && f.Version != want {
-			return nil, store.ErrConflict
-		}
-		old := *f
-		if err := fn(f); err != nil {
-			return nil, err
-		}
-		f.ID, f.CreatedAt, f.Version, f.UpdatedAt = old.ID, old.CreatedAt, old.Version+1, s.s.nowTime()
+var flowRows = versioned[store.Flow]{
+	get:   func(ctx context.Context, sc *scope, id uuid.UUID) (*store.Flow, error) { return flows{sc}.Get(ctx, id) },
+	owned: func(f *store.Flow) owned { return owned{&f.ID, &f.CreatedAt, &f.UpdatedAt, &f.Version} },
+	prepare: func(_ context.Context, _ *scope, f, _ *store.Flow) error {
 		f.Normalize()
-		if err := f.Validate(); err != nil {
-			return nil, err
-		}
-		res, err := s.q.ExecContext(ctx, `UPDATE flows SET slug = $3, name = $4, title = $5, designation = $6,
+		return f.Validate()
+	},
+	write: func(ctx context.Context, sc *scope, f, old *store.Flow) (sql.Result, error) {
+		return sc.q.ExecContext(ctx, `UPDATE flows SET slug = $3, name = $4, title = $5, designation = $6,
 			authentication = $7, denied_action = $8, layout = $9, background = $10, policy_engine_mode = $11,
 			updated_at = $12, version = $13 WHERE tenant_id = $1 AND id = $2 AND version = $14`,
-			s.tenant, id, f.Slug, f.Name, f.Title, f.Designation, f.Authentication, f.DeniedAction, f.Layout,
-			f.Background, f.PolicyEngineMode, micros(f.UpdatedAt), f.Version, old.Version)
-		if err := s.exactlyOne(res, err); err == nil {
-			return f, nil
-		} else if err != store.ErrNotFound {
-			return nil, err
-		}
-		if want >= 0 {
-			return nil, store.ErrConflict
-		}
-	}
-	return nil, store.ErrConflict
+			sc.tenant, f.ID, f.Slug, f.Name, f.Title, f.Designation, f.Authentication, f.DeniedAction, f.Layout,
+			f.Background, f.PolicyEngineMode, store.Micros(f.UpdatedAt), f.Version, old.Version)
+	},
 }
 
 func (s flows) Delete(ctx context.Context, id uuid.UUID) error {

@@ -29,7 +29,7 @@ func scanInvitation(r rowScanner) (*store.Invitation, error) {
 	if err := json.Unmarshal(fixed, &i.FixedData); err != nil {
 		return nil, err
 	}
-	i.Expires, i.CreatedAt = fromMicros(exp), fromMicros(cr)
+	i.Expires, i.CreatedAt = store.FromMicros(exp), store.FromMicros(cr)
 	return &i, nil
 }
 
@@ -46,7 +46,7 @@ func (s invitations) Create(ctx context.Context, i *store.Invitation) error {
 	i.CreatedAt = s.s.nowTime()
 	_, err := s.q.ExecContext(ctx, `INSERT INTO invitations (tenant_id, `+invitationColumns+`)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`, s.tenant, i.ID, i.Name, i.FlowSlug, i.SingleUse, i.CreatedBy,
-		encodeAttributes(i.FixedData), micros(i.Expires), micros(i.CreatedAt))
+		encodeAttributes(i.FixedData), store.Micros(i.Expires), store.Micros(i.CreatedAt))
 	return s.err(err)
 }
 
@@ -88,7 +88,7 @@ func (s invitations) List(ctx context.Context, page store.Page) ([]*store.Invita
 // (SQLite) orders them.
 func (s invitations) Use(ctx context.Context, id uuid.UUID, flowSlug string, now time.Time) (*store.Invitation, error) {
 	const live = `tenant_id = $1 AND id = $2 AND (expires = 0 OR expires > $3) AND (flow_slug = '' OR flow_slug = $4)`
-	args := []any{s.tenant, id, micros(now), flowSlug}
+	args := []any{s.tenant, id, store.Micros(now), flowSlug}
 	i, err := scanInvitation(s.q.QueryRowContext(ctx, `DELETE FROM invitations WHERE `+live+` AND single_use
 		RETURNING `+invitationColumns, args...))
 	if errors.Is(err, sql.ErrNoRows) {
@@ -119,7 +119,7 @@ func (s flowTokens) Create(ctx context.Context, t *store.FlowToken) error {
 	}
 	t.CreatedAt = s.s.nowTime()
 	_, err := s.q.ExecContext(ctx, `INSERT INTO flow_tokens (tenant_id, id, key_hash, flow_slug, plan, expires, created_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7)`, s.tenant, t.ID, t.KeyHash, t.FlowSlug, t.Plan, micros(t.Expires), micros(t.CreatedAt))
+		VALUES ($1, $2, $3, $4, $5, $6, $7)`, s.tenant, t.ID, t.KeyHash, t.FlowSlug, t.Plan, store.Micros(t.Expires), store.Micros(t.CreatedAt))
 	return s.err(err)
 }
 
@@ -131,7 +131,7 @@ func (s flowTokens) GetByKeyHash(ctx context.Context, hash []byte) (*store.FlowT
 	if err != nil {
 		return nil, s.err(err)
 	}
-	t.Expires, t.CreatedAt = fromMicros(exp), fromMicros(cr)
+	t.Expires, t.CreatedAt = store.FromMicros(exp), store.FromMicros(cr)
 	return &t, nil
 }
 
@@ -141,7 +141,7 @@ func (s flowTokens) Delete(ctx context.Context, id uuid.UUID) error {
 }
 
 func (s flowTokens) DeleteExpired(ctx context.Context, now time.Time) (int, error) {
-	return s.deleteCount(ctx, `DELETE FROM flow_tokens WHERE tenant_id = $1 AND expires <= $2`, s.tenant, micros(now))
+	return s.deleteCount(ctx, `DELETE FROM flow_tokens WHERE tenant_id = $1 AND expires <= $2`, s.tenant, store.Micros(now))
 }
 
 type consents struct{ *scope }
@@ -160,14 +160,14 @@ func scanConsent(r rowScanner) (*store.Consent, error) {
 	if perms != "" {
 		c.Permissions = strings.Split(perms, " ")
 	}
-	c.Expires, c.CreatedAt = fromMicros(exp), fromMicros(cr)
+	c.Expires, c.CreatedAt = store.FromMicros(exp), store.FromMicros(cr)
 	return &c, nil
 }
 
 func (s consents) Get(ctx context.Context, userID uuid.UUID, target string, now time.Time) (*store.Consent, error) {
 	c, err := scanConsent(s.q.QueryRowContext(ctx, `SELECT `+consentColumns+` FROM user_consents
 		WHERE tenant_id = $1 AND user_id = $2 AND target = $3 AND (expires = 0 OR expires > $4)`,
-		s.tenant, userID, target, micros(now)))
+		s.tenant, userID, target, store.Micros(now)))
 	if err != nil {
 		return nil, s.err(err)
 	}
@@ -192,7 +192,7 @@ func (s consents) Put(ctx context.Context, c *store.Consent) error {
 		c.ID, c.CreatedAt = uuid.Must(uuid.NewV7()), s.s.nowTime()
 		_, err := sc.q.ExecContext(ctx, `INSERT INTO user_consents (tenant_id, `+consentColumns+`)
 			VALUES ($1, $2, $3, $4, $5, $6, $7)`, s.tenant, c.ID, c.UserID, c.Target, strings.Join(c.Permissions, " "),
-			micros(c.Expires), micros(c.CreatedAt))
+			store.Micros(c.Expires), store.Micros(c.CreatedAt))
 		return sc.err(err)
 	})
 }
@@ -236,7 +236,7 @@ func (s reputation) Adjust(ctx context.Context, identifier, ip string, delta, lo
 			             WHEN reputation.score + $7 > $9 THEN $9
 			             ELSE reputation.score + $7 END,
 			updated_at = $5, expires = $6`,
-		s.tenant, identifier, ip, start, micros(s.s.nowTime()), micros(expires), delta, lower, upper)
+		s.tenant, identifier, ip, start, store.Micros(s.s.nowTime()), store.Micros(expires), delta, lower, upper)
 	return s.err(err)
 }
 
@@ -246,7 +246,7 @@ func (s reputation) Scores(ctx context.Context, identifier, ip string, now time.
 			COALESCE(SUM(CASE WHEN identifier = $2 THEN score ELSE 0 END), 0),
 			COALESCE(SUM(CASE WHEN ip = $3 THEN score ELSE 0 END), 0)
 		FROM reputation WHERE tenant_id = $1 AND (identifier = $2 OR ip = $3) AND expires > $4`,
-		s.tenant, clip(identifier, 255), ip, micros(now)).Scan(&byID, &byIP)
+		s.tenant, clip(identifier, 255), ip, store.Micros(now)).Scan(&byID, &byIP)
 	return byID, byIP, s.err(err)
 }
 
@@ -254,10 +254,10 @@ func (s reputation) Score(ctx context.Context, identifier, ip string, now time.T
 	var n int
 	err := s.q.QueryRowContext(ctx, `SELECT COALESCE(SUM(score), 0) FROM reputation
 		WHERE tenant_id = $1 AND ((identifier = $2 AND identifier <> '') OR (ip = $3 AND ip <> '')) AND expires > $4`,
-		s.tenant, clip(identifier, 255), ip, micros(now)).Scan(&n)
+		s.tenant, clip(identifier, 255), ip, store.Micros(now)).Scan(&n)
 	return n, s.err(err)
 }
 
 func (s reputation) DeleteExpired(ctx context.Context, now time.Time) (int, error) {
-	return s.deleteCount(ctx, `DELETE FROM reputation WHERE tenant_id = $1 AND expires <= $2`, s.tenant, micros(now))
+	return s.deleteCount(ctx, `DELETE FROM reputation WHERE tenant_id = $1 AND expires <= $2`, s.tenant, store.Micros(now))
 }

@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
 	"strings"
 
 	"github.com/google/uuid"
@@ -25,7 +26,7 @@ func scanGroup(r rowScanner) (*store.Group, error) {
 	if err := decodeAttributes(attrs, &g.Attributes); err != nil {
 		return nil, err
 	}
-	g.CreatedAt, g.UpdatedAt = fromMicros(cr), fromMicros(upd)
+	g.CreatedAt, g.UpdatedAt = store.FromMicros(cr), store.FromMicros(upd)
 	return &g, nil
 }
 
@@ -44,7 +45,7 @@ func (s groups) Create(ctx context.Context, g *store.Group) error {
 	_, err := s.q.ExecContext(ctx, `INSERT INTO groups (tenant_id, `+groupColumns+`)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
 		s.tenant, g.ID, strings.TrimSpace(g.Name), g.ParentID, g.IsSuperuser, encodeAttributes(g.Attributes),
-		micros(g.CreatedAt), micros(g.UpdatedAt), g.Version)
+		store.Micros(g.CreatedAt), store.Micros(g.UpdatedAt), g.Version)
 	return s.err(err)
 }
 
@@ -108,45 +109,34 @@ func (s groups) list(ctx context.Context, q string, args ...any) ([]*store.Group
 // Update runs in a transaction so the cycle check and the write see the
 // same hierarchy.
 func (s groups) Update(ctx context.Context, id uuid.UUID, fn func(*store.Group) error) (*store.Group, error) {
-	var out *store.Group
-	err := s.Tx(ctx, func(tx store.Scope) error {
-		sc := tx.(*scope)
-		for range casAttempts {
-			g, err := groups{sc}.Get(ctx, id)
-			if err != nil {
-				return err
-			}
-			old := *g
-			if err := fn(g); err != nil {
-				return err
-			}
-			g.ID, g.CreatedAt, g.Version, g.UpdatedAt = old.ID, old.CreatedAt, old.Version+1, s.s.nowTime()
-			g.Name = strings.TrimSpace(g.Name)
-			if g.Attributes == nil {
-				g.Attributes = store.Attributes{}
-			}
-			if err := g.Validate(); err != nil {
-				return err
-			}
-			if g.ParentID.Valid && g.ParentID != old.ParentID {
-				if err := (groups{sc}).checkNoCycle(ctx, id, g.ParentID.UUID); err != nil {
-					return err
-				}
-			}
-			res, err := sc.q.ExecContext(ctx, `UPDATE groups SET name = $3, parent_id = $4, is_superuser = $5,
-				attributes = $6, updated_at = $7, version = $8 WHERE tenant_id = $1 AND id = $2 AND version = $9`,
-				s.tenant, id, g.Name, g.ParentID, g.IsSuperuser, encodeAttributes(g.Attributes),
-				micros(g.UpdatedAt), g.Version, old.Version)
-			if err := sc.exactlyOne(res, err); err == nil {
-				out = g
-				return nil
-			} else if err != store.ErrNotFound {
-				return err
-			}
+	return casUpdate(ctx, s.scope, groupRows, id, -1, fn)
+}
+
+var groupRows = versioned[store.Group]{
+	inTx: true,
+	get: func(ctx context.Context, sc *scope, id uuid.UUID) (*store.Group, error) {
+		return groups{sc}.Get(ctx, id)
+	},
+	owned: func(g *store.Group) owned { return owned{&g.ID, &g.CreatedAt, &g.UpdatedAt, &g.Version} },
+	prepare: func(ctx context.Context, sc *scope, g, old *store.Group) error {
+		g.Name = strings.TrimSpace(g.Name)
+		if g.Attributes == nil {
+			g.Attributes = store.Attributes{}
 		}
-		return store.ErrConflict
-	})
-	return out, err
+		if err := g.Validate(); err != nil {
+			return err
+		}
+		if g.ParentID.Valid && g.ParentID != old.ParentID {
+			return groups{sc}.checkNoCycle(ctx, g.ID, g.ParentID.UUID)
+		}
+		return nil
+	},
+	write: func(ctx context.Context, sc *scope, g, old *store.Group) (sql.Result, error) {
+		return sc.q.ExecContext(ctx, `UPDATE groups SET name = $3, parent_id = $4, is_superuser = $5,
+			attributes = $6, updated_at = $7, version = $8 WHERE tenant_id = $1 AND id = $2 AND version = $9`,
+			sc.tenant, g.ID, g.Name, g.ParentID, g.IsSuperuser, encodeAttributes(g.Attributes),
+			store.Micros(g.UpdatedAt), g.Version, old.Version)
+	},
 }
 
 // checkNoCycle refuses parent when group is parent itself or one of its ancestors.

@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
 	"strings"
 
 	"github.com/google/uuid"
@@ -27,8 +28,8 @@ func scanKeyPair(r rowScanner) (*store.CertificateKeyPair, error) {
 	if managed != nil {
 		k.Managed = *managed
 	}
-	k.ActiveFrom, k.RetiredAt = fromMicros(active), fromMicros(retired)
-	k.CreatedAt, k.UpdatedAt = fromMicros(cr), fromMicros(upd)
+	k.ActiveFrom, k.RetiredAt = store.FromMicros(active), store.FromMicros(retired)
+	k.CreatedAt, k.UpdatedAt = store.FromMicros(cr), store.FromMicros(upd)
 	return &k, nil
 }
 
@@ -47,8 +48,8 @@ func (s keyPairs) Create(ctx context.Context, k *store.CertificateKeyPair) error
 	k.CreatedAt, k.UpdatedAt, k.Version = now, now, 1
 	_, err := s.q.ExecContext(ctx, `INSERT INTO certificate_key_pairs (tenant_id, `+keyPairColumns+`)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
-		s.tenant, k.ID, k.Name, k.CertificatePEM, k.KeyEnc, k.KeyType, k.KID, k.SetID, micros(k.ActiveFrom),
-		micros(k.RetiredAt), nullable(k.Managed), micros(k.CreatedAt), micros(k.UpdatedAt), k.Version)
+		s.tenant, k.ID, k.Name, k.CertificatePEM, k.KeyEnc, k.KeyType, k.KID, k.SetID, store.Micros(k.ActiveFrom),
+		store.Micros(k.RetiredAt), nullable(k.Managed), store.Micros(k.CreatedAt), store.Micros(k.UpdatedAt), k.Version)
 	return s.err(err)
 }
 
@@ -115,32 +116,26 @@ func (s keyPairs) many(ctx context.Context, q string, args ...any) ([]*store.Cer
 }
 
 func (s keyPairs) Update(ctx context.Context, id uuid.UUID, fn func(*store.CertificateKeyPair) error) (*store.CertificateKeyPair, error) {
-	for range casAttempts {
-		k, err := s.Get(ctx, id)
-		if err != nil {
-			return nil, err
-		}
-		old := *k
-		if err := fn(k); err != nil {
-			return nil, err
-		}
-		k.ID, k.SetID, k.CreatedAt, k.Version, k.UpdatedAt = old.ID, old.SetID, old.CreatedAt, old.Version+1, s.s.nowTime()
+	return casUpdate(ctx, s.scope, keyPairRows, id, -1, fn)
+}
+
+var keyPairRows = versioned[store.CertificateKeyPair]{
+	get: func(ctx context.Context, sc *scope, id uuid.UUID) (*store.CertificateKeyPair, error) {
+		return keyPairs{sc}.Get(ctx, id)
+	},
+	owned: func(k *store.CertificateKeyPair) owned { return owned{&k.ID, &k.CreatedAt, &k.UpdatedAt, &k.Version} },
+	prepare: func(_ context.Context, _ *scope, k, old *store.CertificateKeyPair) error {
+		k.SetID = old.SetID // a key never changes rotation set
 		k.Name = strings.TrimSpace(k.Name)
-		if err := k.Validate(); err != nil {
-			return nil, err
-		}
-		res, err := s.q.ExecContext(ctx, `UPDATE certificate_key_pairs SET name = $3, certificate = $4, key_enc = $5,
+		return k.Validate()
+	},
+	write: func(ctx context.Context, sc *scope, k, old *store.CertificateKeyPair) (sql.Result, error) {
+		return sc.q.ExecContext(ctx, `UPDATE certificate_key_pairs SET name = $3, certificate = $4, key_enc = $5,
 			key_type = $6, kid = $7, active_from = $8, retired_at = $9, managed = $10, updated_at = $11, version = $12
 			WHERE tenant_id = $1 AND id = $2 AND version = $13`,
-			s.tenant, id, k.Name, k.CertificatePEM, k.KeyEnc, k.KeyType, k.KID, micros(k.ActiveFrom), micros(k.RetiredAt),
-			nullable(k.Managed), micros(k.UpdatedAt), k.Version, old.Version)
-		if err := s.exactlyOne(res, err); err == nil {
-			return k, nil
-		} else if err != store.ErrNotFound {
-			return nil, err
-		}
-	}
-	return nil, store.ErrConflict
+			sc.tenant, k.ID, k.Name, k.CertificatePEM, k.KeyEnc, k.KeyType, k.KID, store.Micros(k.ActiveFrom), store.Micros(k.RetiredAt),
+			nullable(k.Managed), store.Micros(k.UpdatedAt), k.Version, old.Version)
+	},
 }
 
 func (s keyPairs) Delete(ctx context.Context, id uuid.UUID) error {

@@ -56,7 +56,7 @@ func scanRule(r rowScanner) (*store.NotificationRule, error) {
 	if err := r.Scan(&x.ID, &x.Name, &x.Severity, &x.GroupID, &x.DestinationEventUser, &cr, &upd, &x.Version); err != nil {
 		return nil, err
 	}
-	x.CreatedAt, x.UpdatedAt = fromMicros(cr), fromMicros(upd)
+	x.CreatedAt, x.UpdatedAt = store.FromMicros(cr), store.FromMicros(upd)
 	return &x, nil
 }
 
@@ -106,7 +106,7 @@ func (s notificationRules) Create(ctx context.Context, r *store.NotificationRule
 		t := notificationRules{tx.(*scope)}
 		_, err := t.q.ExecContext(ctx, `INSERT INTO notification_rules (tenant_id, `+ruleColumns+`)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-			t.tenant, r.ID, r.Name, r.Severity, r.GroupID, r.DestinationEventUser, micros(r.CreatedAt), micros(r.UpdatedAt), r.Version)
+			t.tenant, r.ID, r.Name, r.Severity, r.GroupID, r.DestinationEventUser, store.Micros(r.CreatedAt), store.Micros(r.UpdatedAt), r.Version)
 		if err != nil {
 			return t.err(err)
 		}
@@ -179,36 +179,24 @@ func (s notificationRules) Any(ctx context.Context) (bool, error) {
 }
 
 func (s notificationRules) Update(ctx context.Context, id uuid.UUID, fn func(*store.NotificationRule) error) (*store.NotificationRule, error) {
-	var out *store.NotificationRule
-	err := s.Tx(ctx, func(tx store.Scope) error {
-		t := notificationRules{tx.(*scope)}
-		for range casAttempts {
-			r, err := t.Get(ctx, id)
-			if err != nil {
-				return err
-			}
-			old := *r
-			if err := fn(r); err != nil {
-				return err
-			}
-			r.ID, r.CreatedAt, r.Version, r.UpdatedAt = old.ID, old.CreatedAt, old.Version+1, t.s.nowTime()
-			if err := normalizeRule(r); err != nil {
-				return err
-			}
-			res, err := t.q.ExecContext(ctx, `UPDATE notification_rules SET name = $3, severity = $4, group_id = $5,
-				destination_event_user = $6, updated_at = $7, version = $8 WHERE tenant_id = $1 AND id = $2 AND version = $9`,
-				t.tenant, id, r.Name, r.Severity, r.GroupID, r.DestinationEventUser, micros(r.UpdatedAt), r.Version, old.Version)
-			if err := t.exactlyOne(res, err); err == store.ErrNotFound {
-				continue
-			} else if err != nil {
-				return err
-			}
-			out = r
-			return t.setTransports(ctx, id, r.TransportIDs)
-		}
-		return store.ErrConflict
-	})
-	return out, err
+	return casUpdate(ctx, s.scope, ruleRows, id, -1, fn)
+}
+
+var ruleRows = versioned[store.NotificationRule]{
+	inTx: true,
+	get: func(ctx context.Context, sc *scope, id uuid.UUID) (*store.NotificationRule, error) {
+		return notificationRules{sc}.Get(ctx, id)
+	},
+	owned:   func(r *store.NotificationRule) owned { return owned{&r.ID, &r.CreatedAt, &r.UpdatedAt, &r.Version} },
+	prepare: func(_ context.Context, _ *scope, r, _ *store.NotificationRule) error { return normalizeRule(r) },
+	write: func(ctx context.Context, sc *scope, r, old *store.NotificationRule) (sql.Result, error) {
+		return sc.q.ExecContext(ctx, `UPDATE notification_rules SET name = $3, severity = $4, group_id = $5,
+			destination_event_user = $6, updated_at = $7, version = $8 WHERE tenant_id = $1 AND id = $2 AND version = $9`,
+			sc.tenant, r.ID, r.Name, r.Severity, r.GroupID, r.DestinationEventUser, store.Micros(r.UpdatedAt), r.Version, old.Version)
+	},
+	after: func(ctx context.Context, sc *scope, r *store.NotificationRule) error {
+		return notificationRules{sc}.setTransports(ctx, r.ID, r.TransportIDs)
+	},
 }
 
 func (s notificationRules) Delete(ctx context.Context, id uuid.UUID) error {
@@ -234,7 +222,7 @@ func scanTransport(r rowScanner) (*store.NotificationTransport, error) {
 		&t.SecretEnc, &cr, &upd, &t.Version); err != nil {
 		return nil, err
 	}
-	t.CreatedAt, t.UpdatedAt = fromMicros(cr), fromMicros(upd)
+	t.CreatedAt, t.UpdatedAt = store.FromMicros(cr), store.FromMicros(upd)
 	return &t, nil
 }
 
@@ -251,7 +239,7 @@ func (s notificationTransports) Create(ctx context.Context, t *store.Notificatio
 	_, err := s.q.ExecContext(ctx, `INSERT INTO notification_transports (tenant_id, `+transportColumns+`)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
 		s.tenant, t.ID, t.Name, t.Mode, t.WebhookURL, t.WebhookMappingID, t.SendOnce, t.EmailSubjectPrefix, t.SecretEnc,
-		micros(t.CreatedAt), micros(t.UpdatedAt), t.Version)
+		store.Micros(t.CreatedAt), store.Micros(t.UpdatedAt), t.Version)
 	return s.err(err)
 }
 
@@ -296,32 +284,27 @@ func (s notificationTransports) List(ctx context.Context, page store.Page) ([]*s
 }
 
 func (s notificationTransports) Update(ctx context.Context, id uuid.UUID, fn func(*store.NotificationTransport) error) (*store.NotificationTransport, error) {
-	for range casAttempts {
-		t, err := s.Get(ctx, id)
-		if err != nil {
-			return nil, err
-		}
-		old := *t
-		if err := fn(t); err != nil {
-			return nil, err
-		}
-		t.ID, t.CreatedAt, t.Version, t.UpdatedAt = old.ID, old.CreatedAt, old.Version+1, s.s.nowTime()
+	return casUpdate(ctx, s.scope, transportRows, id, -1, fn)
+}
+
+var transportRows = versioned[store.NotificationTransport]{
+	get: func(ctx context.Context, sc *scope, id uuid.UUID) (*store.NotificationTransport, error) {
+		return notificationTransports{sc}.Get(ctx, id)
+	},
+	owned: func(t *store.NotificationTransport) owned {
+		return owned{&t.ID, &t.CreatedAt, &t.UpdatedAt, &t.Version}
+	},
+	prepare: func(_ context.Context, _ *scope, t, _ *store.NotificationTransport) error {
 		t.Name = strings.TrimSpace(t.Name)
-		if err := t.Validate(); err != nil {
-			return nil, err
-		}
-		res, err := s.q.ExecContext(ctx, `UPDATE notification_transports SET name = $3, mode = $4, webhook_url = $5,
+		return t.Validate()
+	},
+	write: func(ctx context.Context, sc *scope, t, old *store.NotificationTransport) (sql.Result, error) {
+		return sc.q.ExecContext(ctx, `UPDATE notification_transports SET name = $3, mode = $4, webhook_url = $5,
 			webhook_mapping_id = $6, send_once = $7, email_subject_prefix = $8, secret_enc = $9, updated_at = $10,
 			version = $11 WHERE tenant_id = $1 AND id = $2 AND version = $12`,
-			s.tenant, id, t.Name, t.Mode, t.WebhookURL, t.WebhookMappingID, t.SendOnce, t.EmailSubjectPrefix, t.SecretEnc,
-			micros(t.UpdatedAt), t.Version, old.Version)
-		if err := s.exactlyOne(res, err); err == nil {
-			return t, nil
-		} else if err != store.ErrNotFound {
-			return nil, err
-		}
-	}
-	return nil, store.ErrConflict
+			sc.tenant, t.ID, t.Name, t.Mode, t.WebhookURL, t.WebhookMappingID, t.SendOnce, t.EmailSubjectPrefix, t.SecretEnc,
+			store.Micros(t.UpdatedAt), t.Version, old.Version)
+	},
 }
 
 func (s notificationTransports) Delete(ctx context.Context, id uuid.UUID) error {
@@ -343,7 +326,7 @@ func scanNotification(r rowScanner) (*store.Notification, error) {
 	if err := json.Unmarshal(ev, &n.Event); err != nil {
 		return nil, err
 	}
-	n.CreatedAt, n.Expires = fromMicros(cr), fromMicros(exp)
+	n.CreatedAt, n.Expires = store.FromMicros(cr), store.FromMicros(exp)
 	return &n, nil
 }
 
@@ -364,7 +347,7 @@ func (s notifications) Create(ctx context.Context, n *store.Notification) error 
 	n.CreatedAt = s.s.nowTime()
 	_, err = s.q.ExecContext(ctx, `INSERT INTO notifications (tenant_id, `+notificationColumns+`)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
-		s.tenant, n.ID, n.UserID, n.RuleID, n.EventID, n.Severity, n.Body, string(ev), n.Seen, micros(n.CreatedAt), micros(n.Expires))
+		s.tenant, n.ID, n.UserID, n.RuleID, n.EventID, n.Severity, n.Body, string(ev), n.Seen, store.Micros(n.CreatedAt), store.Micros(n.Expires))
 	return s.err(err)
 }
 
@@ -427,12 +410,12 @@ func (s notifications) Delete(ctx context.Context, id uuid.UUID) error {
 
 func (s notifications) DeleteStale(ctx context.Context, now time.Time) (int, error) {
 	return s.deleteCount(ctx, `DELETE FROM notifications WHERE tenant_id = $1
-		AND (seen = $2 OR (expires > 0 AND expires <= $3))`, s.tenant, true, micros(now))
+		AND (seen = $2 OR (expires > 0 AND expires <= $3))`, s.tenant, true, store.Micros(now))
 }
 
 func (s notifications) MarkDelivered(ctx context.Context, notificationID, transportID uuid.UUID, at time.Time) error {
 	_, err := s.q.ExecContext(ctx, `INSERT INTO notification_deliveries (tenant_id, notification_id, transport_id, delivered_at)
-		VALUES ($1, $2, $3, $4)`, s.tenant, notificationID, transportID, micros(at))
+		VALUES ($1, $2, $3, $4)`, s.tenant, notificationID, transportID, store.Micros(at))
 	return s.err(err)
 }
 

@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"strings"
 
@@ -33,7 +34,7 @@ func scanObject(r rowScanner) (*store.Object, error) {
 		return nil, err
 	}
 	o.Config = json.RawMessage(cfg)
-	o.CreatedAt, o.UpdatedAt = fromMicros(cr), fromMicros(upd)
+	o.CreatedAt, o.UpdatedAt = store.FromMicros(cr), store.FromMicros(upd)
 	return &o, nil
 }
 
@@ -56,7 +57,7 @@ func (s objects) Create(ctx context.Context, o *store.Object) error {
 	o.CreatedAt, o.UpdatedAt, o.Version = now, now, 1
 	_, err := s.q.ExecContext(ctx, `INSERT INTO `+s.table+` (tenant_id, `+objectColumns+`)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-		s.tenant, o.ID, o.Name, o.Kind, configText(o.Config), micros(o.CreatedAt), micros(o.UpdatedAt), o.Version)
+		s.tenant, o.ID, o.Name, o.Kind, configText(o.Config), store.Micros(o.CreatedAt), store.Micros(o.UpdatedAt), o.Version)
 	return s.err(err)
 }
 
@@ -129,44 +130,30 @@ func (s objects) List(ctx context.Context, q store.ObjectQuery) ([]*store.Object
 }
 
 func (s objects) Update(ctx context.Context, id uuid.UUID, fn func(*store.Object) error) (*store.Object, error) {
-	return s.update(ctx, id, -1, fn)
+	return casUpdate(ctx, s.scope, s.rows(), id, -1, fn)
 }
 
 func (s objects) UpdateIfVersion(ctx context.Context, id uuid.UUID, version int64, fn func(*store.Object) error) (*store.Object, error) {
-	return s.update(ctx, id, version, fn)
+	return casUpdate(ctx, s.scope, s.rows(), id, version, fn)
 }
 
-func (s objects) update(ctx context.Context, id uuid.UUID, want int64, fn func(*store.Object) error) (*store.Object, error) {
-	for range casAttempts {
-		o, err := s.Get(ctx, id)
-		if err != nil {
-			return nil, err
-		}
-		if want >= 0 && o.Version != want {
-			return nil, store.ErrConflict
-		}
-		old := *o
-		if err := fn(o); err != nil {
-			return nil, err
-		}
-		o.ID, o.CreatedAt, o.Version, o.UpdatedAt = old.ID, old.CreatedAt, old.Version+1, s.s.nowTime()
-		o.Name = strings.TrimSpace(o.Name)
-		if err := o.Validate(); err != nil {
-			return nil, err
-		}
-		res, err := s.q.ExecContext(ctx, `UPDATE `+s.table+` SET name = $3, kind = $4, config = $5, updated_at = $6,
-			version = $7 WHERE tenant_id = $1 AND id = $2 AND version = $8`,
-			s.tenant, id, o.Name, o.Kind, configText(o.Config), micros(o.UpdatedAt), o.Version, old.Version)
-		if err := s.exactlyOne(res, err); err == nil {
-			return o, nil
-		} else if err != store.ErrNotFound {
-			return nil, err
-		}
-		if want >= 0 {
-			return nil, store.ErrConflict
-		}
+// rows is the compare-and-swap shape of s's table.
+func (s objects) rows() versioned[store.Object] {
+	return versioned[store.Object]{
+		get: func(ctx context.Context, sc *scope, id uuid.UUID) (*store.Object, error) {
+			return objects{sc, s.table}.Get(ctx, id)
+		},
+		owned: func(o *store.Object) owned { return owned{&o.ID, &o.CreatedAt, &o.UpdatedAt, &o.Version} },
+		prepare: func(_ context.Context, _ *scope, o, _ *store.Object) error {
+			o.Name = strings.TrimSpace(o.Name)
+			return o.Validate()
+		},
+		write: func(ctx context.Context, sc *scope, o, old *store.Object) (sql.Result, error) {
+			return sc.q.ExecContext(ctx, `UPDATE `+s.table+` SET name = $3, kind = $4, config = $5, updated_at = $6,
+				version = $7 WHERE tenant_id = $1 AND id = $2 AND version = $8`,
+				sc.tenant, o.ID, o.Name, o.Kind, configText(o.Config), store.Micros(o.UpdatedAt), o.Version, old.Version)
+		},
 	}
-	return nil, store.ErrConflict
 }
 
 // Delete removes the object and the policy bindings that target it.

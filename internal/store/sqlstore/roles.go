@@ -25,7 +25,7 @@ func (s roles) Create(ctx context.Context, r *store.Role) error {
 	return s.Tx(ctx, func(tx store.Scope) error {
 		sc := tx.(*scope)
 		if _, err := sc.q.ExecContext(ctx, `INSERT INTO roles (tenant_id, id, name, created_at) VALUES ($1, $2, $3, $4)`,
-			s.tenant, r.ID, r.Name, micros(r.CreatedAt)); err != nil {
+			s.tenant, r.ID, r.Name, store.Micros(r.CreatedAt)); err != nil {
 			return sc.err(err)
 		}
 		return roles{sc}.insertPerms(ctx, r.ID, r.Permissions)
@@ -89,7 +89,7 @@ func (s roles) query(ctx context.Context, q string, args ...any) ([]*store.Role,
 			rows.Close()
 			return nil, s.err(err)
 		}
-		r.CreatedAt = fromMicros(cr)
+		r.CreatedAt = store.FromMicros(cr)
 		out = append(out, &r)
 	}
 	rows.Close()
@@ -175,7 +175,7 @@ func (s roles) UnassignFromGroup(ctx context.Context, roleID, groupID uuid.UUID)
 // touchGroup bumps a group's version after its roles changed.
 func (s roles) touchGroup(ctx context.Context, groupID uuid.UUID) error {
 	res, err := s.q.ExecContext(ctx, `UPDATE groups SET version = version + 1, updated_at = $3
-		WHERE tenant_id = $1 AND id = $2`, s.tenant, groupID, micros(s.s.nowTime()))
+		WHERE tenant_id = $1 AND id = $2`, s.tenant, groupID, store.Micros(s.s.nowTime()))
 	return s.exactlyOne(res, err)
 }
 
@@ -216,7 +216,7 @@ func (s roles) ForGroups(ctx context.Context, groupIDs []uuid.UUID) (map[uuid.UU
 			rows.Close()
 			return nil, s.err(err)
 		}
-		r.CreatedAt = fromMicros(cr)
+		r.CreatedAt = store.FromMicros(cr)
 		all = append(all, &r)
 		byGroup[&r] = g
 	}

@@ -19,7 +19,7 @@ func scanSession(r rowScanner) (*store.Session, error) {
 	if err := r.Scan(&s.ID, &s.KeyHash, &s.UserID, &s.IP, &s.UserAgent, &s.Data, &cr, &seen, &exp); err != nil {
 		return nil, err
 	}
-	s.CreatedAt, s.LastSeen, s.Expires = fromMicros(cr), fromMicros(seen), fromMicros(exp)
+	s.CreatedAt, s.LastSeen, s.Expires = store.FromMicros(cr), store.FromMicros(seen), store.FromMicros(exp)
 	return &s, nil
 }
 
@@ -43,7 +43,7 @@ func (s sessions) Create(ctx context.Context, se *store.Session) error {
 	_, err := s.q.ExecContext(ctx, `INSERT INTO sessions (tenant_id, `+sessionColumns+`)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
 		s.tenant, se.ID, se.KeyHash, se.UserID, se.IP, se.UserAgent, se.Data,
-		micros(se.CreatedAt), micros(se.LastSeen), micros(se.Expires))
+		store.Micros(se.CreatedAt), store.Micros(se.LastSeen), store.Micros(se.Expires))
 	return s.err(err)
 }
 
@@ -68,7 +68,7 @@ func (s sessions) Save(ctx context.Context, se *store.Session) error {
 	se.UserAgent = clip(se.UserAgent, store.MaxUserAgentLen)
 	res, err := s.q.ExecContext(ctx, `UPDATE sessions SET key_hash = $3, user_id = $4, ip = $5, user_agent = $6,
 		data = $7, last_seen = $8, expires = $9 WHERE tenant_id = $1 AND id = $2`,
-		s.tenant, se.ID, se.KeyHash, se.UserID, se.IP, se.UserAgent, se.Data, micros(se.LastSeen), micros(se.Expires))
+		s.tenant, se.ID, se.KeyHash, se.UserID, se.IP, se.UserAgent, se.Data, store.Micros(se.LastSeen), store.Micros(se.Expires))
 	return s.exactlyOne(res, err)
 }
 
@@ -101,12 +101,12 @@ func (s sessions) DeleteForUser(ctx context.Context, userID, keep uuid.UUID) (in
 }
 
 func (s sessions) DeleteExpired(ctx context.Context, now time.Time) (int, error) {
-	return s.deleteCount(ctx, `DELETE FROM sessions WHERE tenant_id = $1 AND expires <= $2`, s.tenant, micros(now))
+	return s.deleteCount(ctx, `DELETE FROM sessions WHERE tenant_id = $1 AND expires <= $2`, s.tenant, store.Micros(now))
 }
 
 func (s sessions) CountActive(ctx context.Context, now time.Time) (int, error) {
 	var n int
 	err := s.q.QueryRowContext(ctx, `SELECT count(*) FROM sessions WHERE tenant_id = $1 AND user_id IS NOT NULL
-		AND expires > $2`, s.tenant, micros(now)).Scan(&n)
+		AND expires > $2`, s.tenant, store.Micros(now)).Scan(&n)
 	return n, s.err(err)
 }

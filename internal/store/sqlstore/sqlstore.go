@@ -135,11 +135,7 @@ func (s *DB) Scope(tenantID uuid.UUID) store.Scope {
 }
 
 // querier is what *sql.DB and *sql.Tx have in common.
-type querier interface {
-	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
-	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
-	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
-}
+type querier = store.Conn
 
 type scope struct {
 	s      *DB
@@ -198,6 +194,8 @@ func (sc *scope) Notify(ctx context.Context, channel, payload string) error {
 	return nil
 }
 
+func (sc *scope) Conn() store.Conn { return sc.q }
+
 func (s *DB) inTx(ctx context.Context, fn func(*sql.Tx) error) error {
 	release, err := s.gate.acquire(ctx)
 	if err != nil {
@@ -218,24 +216,8 @@ func (s *DB) inTx(ctx context.Context, fn func(*sql.Tx) error) error {
 	return nil
 }
 
-// micros stores a time as Unix microseconds; the zero time is 0.
-func micros(t time.Time) int64 {
-	if t.IsZero() {
-		return 0
-	}
-	return t.UnixMicro()
-}
-
-// fromMicros is the inverse of micros, in UTC.
-func fromMicros(v int64) time.Time {
-	if v == 0 {
-		return time.Time{}
-	}
-	return time.UnixMicro(v).UTC()
-}
-
-// nowMicros is the store clock truncated to what the columns hold, so a
-// value written and read back compares equal.
+// nowTime is the store clock truncated to what the columns hold
+// (store.Micros), so a value written and read back compares equal.
 func (s *DB) nowTime() time.Time { return s.now().UTC().Truncate(time.Microsecond) }
 
 // notFound turns sql.ErrNoRows into store.ErrNotFound and maps driver errors.

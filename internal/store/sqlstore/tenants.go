@@ -62,7 +62,7 @@ func (t tenants) Create(ctx context.Context, ten *store.Tenant) error {
 	return t.s.inTx(ctx, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx,
 			`INSERT INTO tenants (id, name, is_default, created_at, event_retention_seconds) VALUES ($1, $2, $3, $4, $5)`,
-			ten.ID, ten.Name, ten.Default, micros(ten.CreatedAt), int64(ten.EventRetention/time.Second))
+			ten.ID, ten.Name, ten.Default, store.Micros(ten.CreatedAt), int64(ten.EventRetention/time.Second))
 		if err != nil {
 			return t.err(err)
 		}
@@ -110,7 +110,7 @@ func scanTenant(r rowScanner) (*store.Tenant, error) {
 	if err := r.Scan(&ten.ID, &ten.Name, &ten.Default, &created, &retention); err != nil {
 		return nil, err
 	}
-	ten.CreatedAt, ten.EventRetention = fromMicros(created), time.Duration(retention)*time.Second
+	ten.CreatedAt, ten.EventRetention = store.FromMicros(created), time.Duration(retention)*time.Second
 	return &ten, nil
 }
 

@@ -19,7 +19,7 @@ func scanToken(r rowScanner) (*store.Token, error) {
 	if err := r.Scan(&t.ID, &t.Identifier, &t.KeyHash, &t.Intent, &t.UserID, &t.Description, &exp, &cr); err != nil {
 		return nil, err
 	}
-	t.Expires, t.CreatedAt = fromMicros(exp), fromMicros(cr)
+	t.Expires, t.CreatedAt = store.FromMicros(exp), store.FromMicros(cr)
 	return &t, nil
 }
 
@@ -33,7 +33,7 @@ func (s tokens) Create(ctx context.Context, t *store.Token) error {
 	t.CreatedAt = s.s.nowTime()
 	_, err := s.q.ExecContext(ctx, `INSERT INTO tokens (tenant_id, `+tokenColumns+`)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-		s.tenant, t.ID, t.Identifier, t.KeyHash, t.Intent, t.UserID, t.Description, micros(t.Expires), micros(t.CreatedAt))
+		s.tenant, t.ID, t.Identifier, t.KeyHash, t.Intent, t.UserID, t.Description, store.Micros(t.Expires), store.Micros(t.CreatedAt))
 	return s.err(err)
 }
 
@@ -99,7 +99,7 @@ func (s tokens) Delete(ctx context.Context, id uuid.UUID) error {
 }
 
 func (s tokens) DeleteExpired(ctx context.Context, now time.Time) (int, error) {
-	return s.deleteCount(ctx, `DELETE FROM tokens WHERE tenant_id = $1 AND expires > 0 AND expires <= $2`, s.tenant, micros(now))
+	return s.deleteCount(ctx, `DELETE FROM tokens WHERE tenant_id = $1 AND expires > 0 AND expires <= $2`, s.tenant, store.Micros(now))
 }
 
 func (sc *scope) deleteCount(ctx context.Context, q string, args ...any) (int, error) {

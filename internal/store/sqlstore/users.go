@@ -34,8 +34,8 @@ func scanUser(r rowScanner) (*store.User, error) {
 	if err := decodeAttributes(attrs, &u.Attributes); err != nil {
 		return nil, err
 	}
-	u.PasswordChangeDate, u.LastLogin = fromMicros(pwChanged), fromMicros(lastLogin)
-	u.CreatedAt, u.UpdatedAt = fromMicros(cr), fromMicros(upd)
+	u.PasswordChangeDate, u.LastLogin = store.FromMicros(pwChanged), store.FromMicros(lastLogin)
+	u.CreatedAt, u.UpdatedAt = store.FromMicros(cr), store.FromMicros(upd)
 	return &u, nil
 }
 
@@ -92,8 +92,8 @@ func (s users) Create(ctx context.Context, u *store.User) error {
 	_, err := s.q.ExecContext(ctx, `INSERT INTO users (tenant_id, `+userColumns+`, username_key, email_key)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)`,
 		s.tenant, u.ID, u.Username, u.Name, u.Email, u.EmailVerified, u.Type, u.IsActive, u.Path,
-		encodeAttributes(u.Attributes), u.PasswordHash, micros(u.PasswordChangeDate), micros(u.LastLogin),
-		micros(u.CreatedAt), micros(u.UpdatedAt), u.Version,
+		encodeAttributes(u.Attributes), u.PasswordHash, store.Micros(u.PasswordChangeDate), store.Micros(u.LastLogin),
+		store.Micros(u.CreatedAt), store.Micros(u.UpdatedAt), u.Version,
 		nullKey(store.IdentityKey(u.Username)), nullKey(store.EmailKey(u.Email)))
 	return s.err(err)
 }
@@ -278,40 +278,26 @@ func (s users) Count(ctx context.Context) (int, error) {
 }
 
 func (s users) Update(ctx context.Context, id uuid.UUID, fn func(*store.User) error) (*store.User, error) {
-	return s.update(ctx, id, -1, fn)
+	return casUpdate(ctx, s.scope, userRows, id, -1, fn)
 }
 
 func (s users) UpdateIfVersion(ctx context.Context, id uuid.UUID, version int64, fn func(*store.User) error) (*store.User, error) {
-	return s.update(ctx, id, version, fn)
+	return casUpdate(ctx, s.scope, userRows, id, version, fn)
 }
 
-// update is a compare-and-swap loop on the version column: a concurrent
-// writer makes our UPDATE match no row, and we read again and retry (or,
-// when the caller pinned a version, report the conflict).
-func (s users) update(ctx context.Context, id uuid.UUID, want int64, fn func(*store.User) error) (*store.User, error) {
-	for range casAttempts {
-		u, err := s.Get(ctx, id)
-		if err != nil {
-			return nil, err
-		}
-		if want >= 0 && u.Version != want {
-			return nil, store.ErrConflict
-		}
-		old := *u
-		if err := fn(u); err != nil {
-			return nil, err
-		}
-		u.ID, u.CreatedAt, u.Version = old.ID, old.CreatedAt, old.Version+1
-		u.UpdatedAt = s.s.nowTime()
+var userRows = versioned[store.User]{
+	get:   func(ctx context.Context, sc *scope, id uuid.UUID) (*store.User, error) { return users{sc}.Get(ctx, id) },
+	owned: func(u *store.User) owned { return owned{&u.ID, &u.CreatedAt, &u.UpdatedAt, &u.Version} },
+	prepare: func(_ context.Context, _ *scope, u, old *store.User) error {
 		if u.Attributes == nil {
 			u.Attributes = store.Attributes{}
 		}
-		if err := u.ValidateWrite(&old); err != nil {
-			return nil, err
-		}
-		args := []any{s.tenant, id, u.Username, u.Name, u.Email, u.EmailVerified, u.Type, u.IsActive, u.Path,
-			encodeAttributes(u.Attributes), u.PasswordHash, micros(u.PasswordChangeDate),
-			micros(u.UpdatedAt), u.Version, old.Version}
+		return u.ValidateWrite(old)
+	},
+	write: func(ctx context.Context, sc *scope, u, old *store.User) (sql.Result, error) {
+		args := []any{sc.tenant, u.ID, u.Username, u.Name, u.Email, u.EmailVerified, u.Type, u.IsActive, u.Path,
+			encodeAttributes(u.Attributes), u.PasswordHash, store.Micros(u.PasswordChangeDate),
+			store.Micros(u.UpdatedAt), u.Version, old.Version}
 		keys := ""
 		if k := store.IdentityKey(u.Username); k != store.IdentityKey(old.Username) {
 			args = append(args, nullKey(k))
@@ -323,25 +309,12 @@ func (s users) update(ctx context.Context, id uuid.UUID, want int64, fn func(*st
 		}
 		// last_login is RecordLogin's alone: it does not bump the version,
 		// so writing it here could put back a stale value.
-		res, err := s.q.ExecContext(ctx, `UPDATE users SET username = $3, name = $4, email = $5,
+		return sc.q.ExecContext(ctx, `UPDATE users SET username = $3, name = $4, email = $5,
 			email_verified = $6, type = $7, is_active = $8, path = $9, attributes = $10, password_hash = $11,
 			password_change_date = $12, updated_at = $13, version = $14`+keys+`
 			WHERE tenant_id = $1 AND id = $2 AND version = $15`, args...)
-		if err := s.exactlyOne(res, err); err == nil {
-			return u, nil
-		} else if err != store.ErrNotFound {
-			return nil, err
-		}
-		if want >= 0 {
-			return nil, store.ErrConflict
-		}
-	}
-	return nil, store.ErrConflict
+	},
 }
-
-// casAttempts bounds compare-and-swap retries; losing this many times in a
-// row means the row is hot and the caller should hear about it.
-const casAttempts = 8
 
 func (s users) Delete(ctx context.Context, id uuid.UUID) error {
 	res, err := s.q.ExecContext(ctx, `DELETE FROM users WHERE tenant_id = $1 AND id = $2`, s.tenant, id)
@@ -351,7 +324,7 @@ func (s users) Delete(ctx context.Context, id uuid.UUID) error {
 func (s users) SetPassword(ctx context.Context, id uuid.UUID, hash string, at time.Time) error {
 	res, err := s.q.ExecContext(ctx, `UPDATE users SET password_hash = $3, password_change_date = $4,
 		updated_at = $5, version = version + 1 WHERE tenant_id = $1 AND id = $2`,
-		s.tenant, id, hash, micros(at), micros(s.s.nowTime()))
+		s.tenant, id, hash, store.Micros(at), store.Micros(s.s.nowTime()))
 	return s.exactlyOne(res, err)
 }
 
@@ -359,6 +332,6 @@ func (s users) SetPassword(ctx context.Context, id uuid.UUID, hash string, at ti
 // not make an admin's open edit form conflict.
 func (s users) RecordLogin(ctx context.Context, id uuid.UUID, at time.Time) error {
 	res, err := s.q.ExecContext(ctx, `UPDATE users SET last_login = $3 WHERE tenant_id = $1 AND id = $2`,
-		s.tenant, id, micros(at))
+		s.tenant, id, store.Micros(at))
 	return s.exactlyOne(res, err)
 }

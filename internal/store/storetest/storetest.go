@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -26,7 +25,8 @@ func RunTests(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"UserCRUD", testUserCRUD},
 		{"UserValidation", testUserValidation},
 		{"UserList", testUserList},
-		{"UserConcurrentUpdate", testUserConcurrentUpdate},
+		{"ConcurrentUpdates", testConcurrentUpdates},
+		{"ConcurrentUpdateCheck", testConcurrentUpdateCheck},
 		{"Groups", testGroups},
 		{"Roles", testRoles},
 		{"GroupRoles", testGroupRoles},
@@ -310,39 +310,6 @@ func testUserList(t *testing.T, s store.Store) {
 		case tc.want != "" && (total != 1 || len(list) != 1 || list[0].Username != tc.want):
 			t.Errorf("exact filter %+v: want only %s, got %d", tc.q, tc.want, total)
 		}
-	}
-}
-
-func testUserConcurrentUpdate(t *testing.T, s store.Store) {
-	ctx := t.Context()
-	sc := mustTenant(t, s, "t")
-	u := mustUser(t, sc, "counter")
-	const n = 8
-	var wg sync.WaitGroup
-	errs := make(chan error, n)
-	for range n {
-		wg.Go(func() {
-			_, err := sc.Users().Update(ctx, u.ID, func(x *store.User) error {
-				c, _ := x.Attributes["n"].(float64)
-				x.Attributes["n"] = c + 1
-				return nil
-			})
-			errs <- err
-		})
-	}
-	wg.Wait()
-	close(errs)
-	ok := 0
-	for err := range errs {
-		if err == nil {
-			ok++
-		} else if !errors.Is(err, store.ErrConflict) {
-			t.Fatalf("concurrent update: unexpected error %v", err)
-		}
-	}
-	got, _ := sc.Users().Get(ctx, u.ID)
-	if c, _ := got.Attributes["n"].(float64); int(c) != ok || got.Version != int64(ok+1) {
-		t.Fatalf("concurrent updates must not be lost: %d succeeded, counter %v, version %d", ok, got.Attributes["n"], got.Version)
 	}
 }
 
