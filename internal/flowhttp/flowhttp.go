@@ -74,7 +74,7 @@ func (h *Handler) load(w http.ResponseWriter, r *http.Request) (*request, bool) 
 		h.internalError(w, r, err)
 		return nil, false
 	}
-	req := &request{sc: sc, sess: sess, lang: i18n.FromRequest(r)}
+	req := &request{sc: sc, sess: sess, lang: httpx.Lang(r)}
 	if uid := sess.UserID(); uid.Valid {
 		u, err := sc.Users().Get(ctx, uid.UUID)
 		switch {
@@ -100,7 +100,7 @@ func (h *Handler) save(w http.ResponseWriter, r *http.Request, req *request) boo
 
 func (h *Handler) internalError(w http.ResponseWriter, r *http.Request, err error) {
 	h.Log.Error("request failed", "request_id", httpx.From(r.Context()).RequestID, "error", err)
-	h.Web.Page(w, r, i18n.FromRequest(r), http.StatusInternalServerError, "error", map[string]any{
+	h.Web.Page(w, r, httpx.Lang(r), http.StatusInternalServerError, "error", map[string]any{
 		"Title": "Something went wrong", "Message": "", "RequestID": httpx.From(r.Context()).RequestID})
 }
 
