@@ -14,6 +14,7 @@ import (
 )
 
 func TestUnknownFlowIsNotFound(t *testing.T) {
+	t.Parallel()
 	e := newEngine(t)
 	res := e.visitor(client).get("no-such-flow")
 	if res.Failure != flow.NotFound || component(res) != flow.ComponentAccessDenied || denial(res) != "Flow not found." {
@@ -25,6 +26,7 @@ func TestUnknownFlowIsNotFound(t *testing.T) {
 // with an internal error that shows only the client's request ID, and the
 // plan is dropped.
 func TestStageFailureIsAnInternalError(t *testing.T) {
+	t.Parallel()
 	e := newEngine(t)
 	e.flowOf("broken", store.DesignationAuthentication, e.stage("dummy", map[string]any{"throw_error": true}))
 	v := e.visitor(client)
@@ -41,6 +43,7 @@ func TestStageFailureIsAnInternalError(t *testing.T) {
 // TestFlowPolicies: a flow's policies decide whether it applies, and the
 // flow's denied_action what a refused user sees.
 func TestFlowPolicies(t *testing.T) {
+	t.Parallel()
 	closed := `ak_message("Closed for maintenance.")
 return False`
 	for _, tc := range []struct {
@@ -60,6 +63,7 @@ return False`
 			wantComponent: flow.ComponentAccessDenied, wantMsg: "You are not allowed to use this flow."},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
 			e := newEngine(t)
 			f, _ := e.flowOf("gated", store.DesignationEnrollment, e.stage("dummy", nil))
 			if tc.deniedAction != "" {
@@ -87,6 +91,7 @@ return False`
 // TestPoliciesSeeTheClient: the policy engine's view of the request
 // (request.http_request, ak_client_ip) is the client's description.
 func TestPoliciesSeeTheClient(t *testing.T) {
+	t.Parallel()
 	e := newEngine(t)
 	f, _ := e.flowOf("by-client", store.DesignationAuthentication, e.stage("dummy", nil))
 	e.bind(f.ID, e.expression(`h = request.http_request
@@ -107,6 +112,7 @@ return (ak_client_ip == "192.0.2.10" and h.client_ip == "192.0.2.10" and h.user_
 // TestEvaluateOnPlan: a stage binding's policies marked evaluate_on_plan
 // decide when the flow is planned whether the stage is in the plan.
 func TestEvaluateOnPlan(t *testing.T) {
+	t.Parallel()
 	for _, pass := range []bool{true, false} {
 		e := newEngine(t)
 		_, binds := e.flowOf("planned", store.DesignationAuthentication,
@@ -132,6 +138,7 @@ func TestEvaluateOnPlan(t *testing.T) {
 // TestReEvaluation: a binding with re_evaluate_policies is judged just
 // before its stage, on what earlier stages learned.
 func TestReEvaluation(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		typed string
 		want  string
@@ -159,6 +166,7 @@ func TestReEvaluation(t *testing.T) {
 // flow anew from its first stage, forgetting (restart) or keeping
 // (restart_with_context) what was learned.
 func TestInvalidResponseAction(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		action, wantComponent, wantUID string
 	}{
@@ -167,6 +175,7 @@ func TestInvalidResponseAction(t *testing.T) {
 		{"restart_with_context", flow.ComponentIdentification, "alice"},
 	} {
 		t.Run(tc.action, func(t *testing.T) {
+			t.Parallel()
 			e := newEngine(t)
 			e.user("alice", alicePassword)
 			_, binds := e.flowOf("strict", store.DesignationAuthentication,
@@ -203,6 +212,7 @@ func (answerDenial) Denied(_ context.Context, _ *flow.Execution, code, _ string)
 // TestDenial: a deny stage ends the flow with its message; a stage planned
 // after it that answers denials (flow.DenialHandler) answers instead.
 func TestDenial(t *testing.T) {
+	t.Parallel()
 	e := newEngine(t)
 	e.flowOf("refusing", store.DesignationAuthorization, e.stage("deny", map[string]any{"deny_message": "Not you."}))
 	v := e.visitor(client)
@@ -228,6 +238,7 @@ func TestDenial(t *testing.T) {
 // TestRequireAuthenticated: a flow for logged-in users sends a visitor to
 // log in, and back to the flow afterwards.
 func TestRequireAuthenticated(t *testing.T) {
+	t.Parallel()
 	e := newEngine(t)
 	f, _ := e.flowOf("members", store.DesignationStageConfiguration, e.stage("dummy", nil))
 	if _, err := e.sc.Flows().Update(t.Context(), f.ID, func(f *store.Flow) error {

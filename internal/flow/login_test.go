@@ -33,6 +33,7 @@ func (v *visit) login(username, plain string) flow.Result {
 // only a description, with no HTTP request anywhere, as the LDAP bind
 // will run it.
 func TestDefaultLoginWithoutHTTP(t *testing.T) {
+	t.Parallel()
 	e := newEngine(t)
 	alice := e.user("alice", alicePassword)
 	v := e.visitor(client)
@@ -70,6 +71,7 @@ func TestDefaultLoginWithoutHTTP(t *testing.T) {
 // again with the generic error, records login_failed from the client's
 // address, and logs nobody in.
 func TestWrongPasswordWithoutHTTP(t *testing.T) {
+	t.Parallel()
 	e := newEngine(t)
 	e.user("alice", alicePassword)
 	v := e.visitor(client)
@@ -94,6 +96,7 @@ func TestWrongPasswordWithoutHTTP(t *testing.T) {
 // Client.Cookies: a browser known to the account logs in on its own
 // budget when strangers have spent the account's.
 func TestKnownDeviceCookieIsAnOutput(t *testing.T) {
+	t.Parallel()
 	e := newEngine(t)
 	e.user("alice", alicePassword)
 	box, err := secretbox.New("a-test-secret-key-of-enough-length-0123456789")

@@ -146,6 +146,7 @@ func (f *front) cookie(c *http.Client, name string) *http.Cookie {
 // session cookie and the known-device cookie the flow set reach the
 // client as Set-Cookie headers.
 func TestJSONExecutorLogin(t *testing.T) {
+	t.Parallel()
 	f := newFront(t)
 	c := f.browser()
 	const slug = flow.DefaultAuthenticationFlow
@@ -186,6 +187,7 @@ func TestJSONExecutorLogin(t *testing.T) {
 // the request ID only), 200 for a denial; a malformed answer is a 400
 // problem.
 func TestStatuses(t *testing.T) {
+	t.Parallel()
 	f := newFront(t)
 	c := f.browser()
 	if code, ch := f.json(c, http.MethodGet, "no-such-flow", nil); code != http.StatusNotFound || ch["component"] != flow.ComponentAccessDenied {
@@ -224,6 +226,7 @@ var csrfField = regexp.MustCompile(`name="csrf_token" value="([^"]+)"`)
 // login with the redirect page rather than a redirect (the form-action
 // rule).
 func TestHTMLExecutorLogin(t *testing.T) {
+	t.Parallel()
 	f := newFront(t)
 	c := f.browser()
 	path := flow.FlowURL(flow.DefaultAuthenticationFlow)
@@ -268,6 +271,7 @@ func TestHTMLExecutorLogin(t *testing.T) {
 
 // TestClient: how an HTTP request is described to the flow engine.
 func TestClient(t *testing.T) {
+	t.Parallel()
 	r := httptest.NewRequest(http.MethodPost, "/if/flow/x/?next=/a", nil)
 	r.Header.Set("User-Agent", "test-browser")
 	r.Header.Set("Accept-Language", "zh-CN,en;q=0.5")
@@ -292,6 +296,7 @@ func describe(c flow.Client) string {
 }
 
 func TestStatus(t *testing.T) {
+	t.Parallel()
 	for f, want := range map[flow.Failure]int{flow.NoFailure: http.StatusOK, flow.NotFound: http.StatusNotFound,
 		flow.InternalError: http.StatusInternalServerError} {
 		if got := flowhttp.Status(flow.Result{Failure: f}); got != want {

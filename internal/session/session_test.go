@@ -92,6 +92,7 @@ func (c *clock) user(t *testing.T, name string) uuid.UUID {
 // no row until something is saved in it; then it gets a cookie, and the
 // cookie finds it again.
 func TestNewSessionIsStoredOnlyWithSomethingInIt(t *testing.T) {
+	t.Parallel()
 	c := newClock(t)
 	s := c.open(t, "")
 	if v := c.save(t, s); v != "" {
@@ -127,6 +128,7 @@ func TestNewSessionIsStoredOnlyWithSomethingInIt(t *testing.T) {
 // TestOpenRefuses: an unknown, expired, oversized or other tenant's
 // secret opens a new session, never an error.
 func TestOpenRefuses(t *testing.T) {
+	t.Parallel()
 	c := newClock(t)
 	s := c.open(t, "")
 	s.MarkDirty()
@@ -161,6 +163,7 @@ func TestOpenRefuses(t *testing.T) {
 // token and records the login facts; a login over a logged-in session
 // starts a new one and ends the old, telling Ended once.
 func TestLoginIssuesANewSecret(t *testing.T) {
+	t.Parallel()
 	c := newClock(t)
 	alice, bob := c.user(t, "alice"), c.user(t, "bob")
 	s := c.open(t, "")
@@ -203,6 +206,7 @@ func TestLoginIssuesANewSecret(t *testing.T) {
 // TestEndOnSave: a session ended by a flow is deleted when saved, its
 // cookie cleared, and Ended told.
 func TestEndOnSave(t *testing.T) {
+	t.Parallel()
 	c := newClock(t)
 	s, secret := c.loggedIn(t, c.user(t, "alice"))
 	id := s.ID()
@@ -221,6 +225,7 @@ func TestEndOnSave(t *testing.T) {
 // TestLastSeenIsWrittenOncePerMinute: an unchanged session is written at
 // most once a minute, and a browser-session login slides its expiry then.
 func TestLastSeenIsWrittenOncePerMinute(t *testing.T) {
+	t.Parallel()
 	c := newClock(t)
 	s, secret := c.loggedIn(t, c.user(t, "alice"))
 	stored, err := c.sc.Sessions().Get(t.Context(), s.ID())
@@ -245,6 +250,7 @@ func TestLastSeenIsWrittenOncePerMinute(t *testing.T) {
 // TestUnreadableDataIsDropped: a session whose stored data cannot be read
 // opens empty (the user starts the flow again) rather than failing.
 func TestUnreadableDataIsDropped(t *testing.T) {
+	t.Parallel()
 	c := newClock(t)
 	s := c.open(t, "")
 	s.SetValue("k", "v")
@@ -264,6 +270,7 @@ func TestUnreadableDataIsDropped(t *testing.T) {
 // TestImpersonation: an admin's session acts as the target until the
 // impersonation ends; one inside another is refused.
 func TestImpersonation(t *testing.T) {
+	t.Parallel()
 	c := newClock(t)
 	admin, target := c.user(t, "admin"), c.user(t, "target")
 	s, secret := c.loggedIn(t, admin)
@@ -286,6 +293,7 @@ func TestImpersonation(t *testing.T) {
 
 // TestEnd: ending a listed session deletes it and tells Ended.
 func TestEnd(t *testing.T) {
+	t.Parallel()
 	c := newClock(t)
 	s, _ := c.loggedIn(t, c.user(t, "alice"))
 	if err := c.m.End(t.Context(), c.sc, s.ID()); err != nil {
@@ -298,6 +306,7 @@ func TestEnd(t *testing.T) {
 }
 
 func TestCSRF(t *testing.T) {
+	t.Parallel()
 	c := newClock(t)
 	s := c.open(t, "")
 	tok := s.CSRFToken()

@@ -29,6 +29,7 @@ func request(secure bool, cookie string) *http.Request {
 // and a session behind an impersonation names the admin in the request's
 // context, where the audit log reads it.
 func TestCookieRoundTrip(t *testing.T) {
+	t.Parallel()
 	_, sc := sqlitetest.Default(t)
 	m := sessionhttp.New(session.NewManager(0, ""))
 	for _, name := range []string{"admin", "target"} {
@@ -77,6 +78,7 @@ func TestCookieRoundTrip(t *testing.T) {
 // TestSetCookies: a transport-free cookie becomes the Set-Cookie header
 // it describes.
 func TestSetCookies(t *testing.T) {
+	t.Parallel()
 	w := httptest.NewRecorder()
 	sessionhttp.SetCookies(w, []session.Cookie{
 		{Name: "a", Value: "1", Path: "/", MaxAge: 60, HTTPOnly: true, Secure: true, SameSite: session.SameSiteStrict},
