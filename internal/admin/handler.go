@@ -105,7 +105,7 @@ type req struct {
 const maxFormBytes = 1 << 20
 
 func (h *Handler) serve(w http.ResponseWriter, r *http.Request) {
-	rq := &req{h: h, w: w, r: r, lang: i18n.FromRequest(r), path: r.PathValue("path")}
+	rq := &req{h: h, w: w, r: r, lang: httpx.Lang(r), path: r.PathValue("path")}
 	c, err := h.o.API.SessionCaller(r.Context(), w, r)
 	switch {
 	case errors.Is(err, api.ErrUnauthenticated):

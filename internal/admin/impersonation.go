@@ -5,7 +5,7 @@ import (
 	"net/http"
 
 	"github.com/gatehouse-id/gatehouse/internal/api"
-	"github.com/gatehouse-id/gatehouse/internal/i18n"
+	"github.com/gatehouse-id/gatehouse/internal/httpx"
 	"github.com/gatehouse-id/gatehouse/internal/web"
 )
 
@@ -15,7 +15,7 @@ import (
 // outside the console's access check, since the session acts as the
 // impersonated user, who usually may not open the console.
 func (h *Handler) endImpersonation(w http.ResponseWriter, r *http.Request) {
-	rq := &req{h: h, w: w, r: r, lang: i18n.FromRequest(r)}
+	rq := &req{h: h, w: w, r: r, lang: httpx.Lang(r)}
 	c, err := h.o.API.SessionCaller(r.Context(), w, r)
 	switch {
 	case errors.Is(err, api.ErrUnauthenticated):

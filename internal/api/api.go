@@ -31,6 +31,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/httpx"
 	"github.com/gatehouse-id/gatehouse/internal/policy"
 	"github.com/gatehouse-id/gatehouse/internal/session"
+	"github.com/gatehouse-id/gatehouse/internal/session/sessionhttp"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 )
 
@@ -43,7 +44,7 @@ type API struct {
 	// JobWorkers is how many jobs this server runs at once (admin/system/).
 	JobWorkers int
 	Core       *core.Core
-	Sessions   *session.Manager
+	Sessions   *sessionhttp.Manager
 	Events     flow.EventWriter
 	Log        *slog.Logger
 	Now        func() time.Time

@@ -121,7 +121,7 @@ func (a *API) registerSessions() {
 			if err := a.guard(ctx, c, nil, core.OnUser(s.UserID.UUID)); err != nil {
 				return nil, err
 			}
-			return nil, a.Sessions.End(ctx, r, c.Scope, id)
+			return nil, a.Sessions.End(ctx, c.Scope, id)
 		})
 	a.ownable(from)
 }

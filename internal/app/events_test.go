@@ -17,8 +17,8 @@ import (
 	xoauth2 "golang.org/x/oauth2"
 
 	"github.com/gatehouse-id/gatehouse/internal/audit"
-	"github.com/gatehouse-id/gatehouse/internal/httpx"
 	"github.com/gatehouse-id/gatehouse/internal/provider/oauth2"
+	"github.com/gatehouse-id/gatehouse/internal/reqinfo"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 )
 
@@ -481,7 +481,7 @@ func BenchmarkLoginEvents(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		ctx := httpx.WithInfo(context.Background(), &httpx.Info{RequestID: "bench", ClientIP: "127.0.0.1", Method: http.MethodPost,
+		ctx := reqinfo.With(context.Background(), &reqinfo.Origin{RequestID: "bench", ClientIP: "127.0.0.1", Method: http.MethodPost,
 			Path: "/api/v3/flows/executor/default-authentication-flow/", UserAgent: testUserAgent})
 		for b.Loop() {
 			w.Record(ctx, withEvents.sc, &store.Event{Action: "login", UserID: uuid.NullUUID{UUID: u.ID, Valid: true},

@@ -28,6 +28,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/ratelimit"
 	"github.com/gatehouse-id/gatehouse/internal/server"
 	"github.com/gatehouse-id/gatehouse/internal/session"
+	"github.com/gatehouse-id/gatehouse/internal/session/sessionhttp"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 	"github.com/gatehouse-id/gatehouse/internal/web"
 )
@@ -81,10 +82,14 @@ func wire(x *App, o Options) (*services, error) {
 	if err != nil {
 		return nil, err
 	}
+	sessions := session.NewManager(x.cfg.Sessions.UnauthenticatedAge, x.cfg.CookieDomain)
+	// The HTTP front ends read and write the session cookie; the flow
+	// engine uses the same manager without HTTP.
+	cookies := sessionhttp.New(sessions)
 	env := &flow.Env{
 		Core:             x.core,
 		Policies:         policies,
-		Sessions:         session.NewManager(x.cfg.Sessions.UnauthenticatedAge, x.cfg.CookieDomain),
+		Sessions:         sessions,
 		Events:           events,
 		Mail:             mailer{q},
 		Jobs:             q,
@@ -109,7 +114,7 @@ func wire(x *App, o Options) (*services, error) {
 	notifier := notification.New(x.db, q, policies, box, x.log,
 		notification.DeniedNetworks(x.cfg.Notifications.DeniedPrefixes()))
 	writer.Notify = notifier.Event
-	oidc := &oauth2.Service{Store: x.db, Keys: keySource{km}, Box: box, Core: x.core, Sessions: env.Sessions, Issued: pm.issued,
+	oidc := &oauth2.Service{Store: x.db, Keys: keySource{km}, Box: box, Core: x.core, Sessions: cookies, Issued: pm.issued,
 		Policies: policies, Web: renderer, Events: events, Log: x.log, Now: time.Now}
 	kinds := stage.Kinds()
 	maps.Copy(kinds, oidc.StageKinds())
@@ -120,9 +125,9 @@ func wire(x *App, o Options) (*services, error) {
 	// name them: the issuer comes from the context (the request that
 	// changes the password).
 	x.core.SessionEnded = func(ctx context.Context, tx store.Scope, ended store.Session) {
-		env.Sessions.Ended(ctx, nil, tx, ended)
+		env.Sessions.Ended(ctx, tx, ended)
 	}
-	fh := &flowhttp.Handler{Store: x.db, Core: x.core, Executor: exec, Sessions: env.Sessions, Web: renderer, Log: x.log}
+	fh := &flowhttp.Handler{Store: x.db, Core: x.core, Executor: exec, Sessions: cookies, Web: renderer, Log: x.log}
 	// The API and console read the event log through the writer, so that
 	// what was just recorded in the background shows.
 	reading := writer.Reading(x.db)
@@ -133,7 +138,7 @@ func wire(x *App, o Options) (*services, error) {
 	bus.Subscribe(invalidate.Keys, km.Invalidate)
 	bus.Subscribe(invalidate.NotificationRules, notifier.Invalidate)
 	s := &services{queue: q, executor: exec, policies: policies, box: box, keys: km, oidc: oidc, metrics: pm, events: writer, bus: bus, log: x.log}
-	rest := &api.API{Store: reading, JobWorkers: jobWorkers, Core: x.core, Sessions: env.Sessions, Events: events, Log: x.log, Now: time.Now, UID: oauth2.UID,
+	rest := &api.API{Store: reading, JobWorkers: jobWorkers, Core: x.core, Sessions: cookies, Events: events, Log: x.log, Now: time.Now, UID: oauth2.UID,
 		Policies: policies, Changed: s.apiChanged}
 	rest.Init()
 	s.handlers = []server.Handler{renderer, fh, oidc, rest}

@@ -25,7 +25,7 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/gatehouse-id/gatehouse/internal/httpx"
+	"github.com/gatehouse-id/gatehouse/internal/reqinfo"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 )
 
@@ -310,7 +310,7 @@ func (w *Writer) recorded(e *store.Event) {
 // and masks its context. It runs on the caller's goroutine, where ctx
 // still describes the request.
 func prepare(ctx context.Context, sc store.Scope, e *store.Event) {
-	info := httpx.From(ctx)
+	info := reqinfo.From(ctx)
 	if info.Impersonator.Valid && !e.ImpersonatorID.Valid {
 		// Only while an admin impersonates: one lookup for the name the
 		// event keeps (the admin may be renamed or deleted later).

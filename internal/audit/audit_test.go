@@ -12,7 +12,7 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/gatehouse-id/gatehouse/internal/httpx"
+	"github.com/gatehouse-id/gatehouse/internal/reqinfo"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 	"github.com/gatehouse-id/gatehouse/internal/store/sqlstore"
 	"github.com/gatehouse-id/gatehouse/internal/store/sqlstore/sqlitetest"
@@ -64,7 +64,7 @@ func TestRecordAddsTheRequest(t *testing.T) {
 	sc := db.Scope(ten.ID)
 	var recorded []string
 	w := &Writer{Log: slog.New(slog.DiscardHandler), Recorded: func(a string) { recorded = append(recorded, a) }}
-	ctx := httpx.WithInfo(t.Context(), &httpx.Info{RequestID: "req-1", ClientIP: "192.0.2.7", Method: "POST",
+	ctx := reqinfo.With(t.Context(), &reqinfo.Origin{RequestID: "req-1", ClientIP: "192.0.2.7", Method: "POST",
 		Path: "/api/v3/flows/executor/x/", UserAgent: "Mozilla/5.0 (test)"})
 	w.Record(ctx, sc, &store.Event{Action: "login", Username: "alice", Context: map[string]any{"password": "hunter2"}})
 	w.Record(ctx, sc, &store.Event{Action: ""}) // refused by the store: logged, not counted

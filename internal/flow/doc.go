@@ -9,4 +9,11 @@
 //
 // Stage kinds live in internal/flow/stage and are passed to NewExecutor, so
 // the engine does not depend on them.
+//
+// The engine knows no transport, so that a front end without HTTP (the
+// LDAP bind) runs the same flows: a Request describes its client (Client)
+// instead of carrying an HTTP request, and a Result carries no HTTP status
+// (Failure says why a flow could not run; Cookies are the cookies stages
+// set, for the front end to send). internal/flowhttp translates for HTTP.
+// Nothing under internal/flow imports net/http (TestEngineKnowsNoHTTP).
 package flow

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"net/url"
 	"sync"
 	"time"
@@ -12,7 +11,6 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/gatehouse-id/gatehouse/internal/crypto"
-	"github.com/gatehouse-id/gatehouse/internal/httpx"
 	"github.com/gatehouse-id/gatehouse/internal/policy"
 	"github.com/gatehouse-id/gatehouse/internal/session"
 	"github.com/gatehouse-id/gatehouse/internal/store"
@@ -54,8 +52,9 @@ func (e *Executor) ValidateStage(kind string, config []byte) error {
 
 // Request is one call to a flow.
 type Request struct {
-	Slug    string
-	HTTP    *http.Request
+	Slug string
+	// Client is who calls, as the front end describes them.
+	Client  Client
 	Scope   store.Scope
 	Session *session.Session
 	// User is the session's logged-in user, or nil.
@@ -66,8 +65,8 @@ type Request struct {
 	// PRG makes a completed POST answer with a redirect back to the flow
 	// (HTML: the browser then GETs the next page, so reload is harmless).
 	PRG bool
-	// Query is the flow's own query (next, flow_token, itoken, login_hint);
-	// nil means the HTTP request's.
+	// Query is the flow's own query (next, flow_token, itoken,
+	// login_hint); nil for none.
 	Query url.Values
 	// Context seeds a new plan (e.g. an OAuth authorization request).
 	Context Context
@@ -75,13 +74,19 @@ type Request struct {
 	// stages (in memory, e.g. OAuth fulfillment) run after the flow's own.
 	Fresh bool
 	Extra []Binding
-	Lang  string
 }
 
-// Result is what to show.
+// Result is what to show. It says nothing of a transport: the front end
+// translates it (flowhttp: the HTTP status from Failure, a redirect or a
+// page from the challenge, Set-Cookie from Cookies).
 type Result struct {
 	Challenge Challenge
-	Status    int
+	// Failure is why the flow could not run, if it could not; the
+	// challenge then tells the user.
+	Failure Failure
+	// Cookies are the cookies stages set for the client (the known-device
+	// cookie), to send with the answer.
+	Cookies []session.Cookie
 	// AfterForm is set on a redirect that ends the flow in answer to a
 	// form the user submitted, directly or through the post-redirect-get.
 	// Browsers judge every redirect of that navigation by the form page's
@@ -89,6 +94,20 @@ type Result struct {
 	// which navigates anew.
 	AfterForm bool
 }
+
+// Failure is why a flow could not run.
+type Failure int
+
+const (
+	// NoFailure: the flow ran; a denial or a redirect is its answer, not a
+	// failure.
+	NoFailure Failure = iota
+	// NotFound: no flow of the tenant has the slug.
+	NotFound
+	// InternalError: something broke; it is logged under the request ID,
+	// which the challenge shows.
+	InternalError
+)
 
 // maxSteps bounds stages run in one request (a misconfigured flow of
 // redirect stages must not loop forever).
@@ -99,21 +118,31 @@ const maxSteps = 64
 func (e *Executor) Run(ctx context.Context, req *Request) Result {
 	def, err := e.definition(ctx, req.Scope, req.Slug)
 	if errors.Is(err, store.ErrNotFound) {
-		return deny(http.StatusNotFound, nil, "flow.not_found", "Flow not found.")
+		res := deny(nil, "flow.not_found", "Flow not found.")
+		res.Failure = NotFound
+		return res
 	}
 	if err != nil {
-		return e.fail(ctx, err)
+		return e.fail(ctx, req, err)
 	}
-	x := &Execution{Env: e.env, Scope: req.Scope, Flow: def.flow, Session: req.Session, Request: req.HTTP,
-		Info: httpx.From(ctx), User: req.User, Lang: req.Lang, def: def}
+	x := &Execution{Env: e.env, Scope: req.Scope, Flow: def.flow, Session: req.Session, Client: req.Client,
+		User: req.User, def: def}
 	if def.flow.Designation == store.DesignationAuthentication && req.Session != nil && req.Session.Data.NeedsLogin {
 		// An application asked for a new login: authenticate as for a
 		// visitor; the login replaces the session (session.Manager.Login).
 		x.User = nil
 	}
+	res := e.run(ctx, x, req)
+	res.Cookies = x.cookies
+	return res
+}
+
+// run plans x's flow if needed and advances it.
+func (e *Executor) run(ctx context.Context, x *Execution, req *Request) Result {
+	def := x.def
 	q := req.Query
 	if q == nil {
-		q = req.HTTP.URL.Query()
+		q = url.Values{}
 	}
 	if !req.Fresh {
 		x.Plan = e.currentPlan(ctx, req, q)
@@ -142,7 +171,7 @@ func (e *Executor) Run(ctx context.Context, req *Request) Result {
 		if b.ReEvaluate && !b.Checked {
 			ok, err := e.reevaluate(ctx, x, b)
 			if err != nil {
-				return e.fail(ctx, err)
+				return e.fail(ctx, req, err)
 			}
 			if !ok {
 				x.Plan.Pop()
@@ -152,7 +181,7 @@ func (e *Executor) Run(ctx context.Context, req *Request) Result {
 		}
 		st, err := e.stage(def, b)
 		if err != nil {
-			return e.fail(ctx, fmt.Errorf("stage %s: %w", b.StageID, err))
+			return e.fail(ctx, req, fmt.Errorf("stage %s: %w", b.StageID, err))
 		}
 		var out Outcome
 		start := time.Now()
@@ -188,20 +217,20 @@ func (e *Executor) Run(ctx context.Context, req *Request) Result {
 			}
 		case outDeny:
 			e.savePlan(req.Session, nil)
-			return deny(http.StatusOK, x, out.code, out.msg)
+			return deny(x, out.code, out.msg)
 		case outRedirect:
 			e.savePlan(req.Session, nil)
 			return leaving(redirect(out.url), afterForm)
 		case outFinal:
 			e.savePlan(req.Session, nil)
-			return Result{Challenge: out.challenge, Status: http.StatusOK}
+			return Result{Challenge: out.challenge}
 		case outFail:
 			e.savePlan(req.Session, nil)
-			return e.fail(ctx, out.err)
+			return e.fail(ctx, req, out.err)
 		}
 	}
 	e.savePlan(req.Session, nil)
-	return e.fail(ctx, errors.New("flow ran too many stages in one request"))
+	return e.fail(ctx, req, errors.New("flow ran too many stages in one request"))
 }
 
 // denied gives the stages planned after the current one the chance to
@@ -269,7 +298,7 @@ func (e *Executor) show(x *Execution, c Challenge) Result {
 	}
 	base.CSRFToken = x.Session.CSRFToken()
 	e.savePlan(x.Session, x.Plan)
-	return Result{Challenge: c, Status: http.StatusOK}
+	return Result{Challenge: c}
 }
 
 // finish ends the flow: to the plan's redirect, else ?next=, else "/".
@@ -313,17 +342,17 @@ func leaving(r Result, afterForm bool) Result {
 }
 
 func redirect(to string) Result {
-	return Result{Challenge: &RedirectChallenge{Base: Base{Component: ComponentRedirect}, To: to}, Status: http.StatusOK}
+	return Result{Challenge: &RedirectChallenge{Base: Base{Component: ComponentRedirect}, To: to}}
 }
 
-func deny(status int, x *Execution, code, msg string) Result {
+func deny(x *Execution, code, msg string) Result {
 	c := &AccessDeniedChallenge{Base: Base{Component: ComponentAccessDenied}, ErrorMessage: msg, MessageCode: code}
 	if x != nil {
 		c.FlowInfo = &FlowInfo{Title: x.Title(), Slug: x.Flow.Slug, Layout: x.Flow.Layout,
 			CancelURL: "/flows/-/cancel/?flow=" + url.QueryEscape(x.Flow.Slug)}
 		c.CSRFToken = x.Session.CSRFToken()
 	}
-	return Result{Challenge: c, Status: status}
+	return Result{Challenge: c}
 }
 
 // outcomeNames label stage outcomes in metrics.
@@ -352,11 +381,11 @@ func (e *Executor) observe(def *definition, b *Binding, out Outcome, d time.Dura
 }
 
 // fail logs err with the request ID and shows only the ID.
-func (e *Executor) fail(ctx context.Context, err error) Result {
-	info := httpx.From(ctx)
-	e.env.Log.Error("flow error", "request_id", info.RequestID, "error", err)
-	return Result{Challenge: &FlowErrorChallenge{Base: Base{Component: ComponentFlowError}, RequestID: info.RequestID},
-		Status: http.StatusInternalServerError}
+func (e *Executor) fail(ctx context.Context, req *Request, err error) Result {
+	id := req.Client.RequestID
+	e.env.Log.Error("flow error", "request_id", id, "error", err)
+	return Result{Challenge: &FlowErrorChallenge{Base: Base{Component: ComponentFlowError}, RequestID: id},
+		Failure: InternalError}
 }
 
 // reevaluate runs a stage binding's policies just before the stage.

@@ -8,14 +8,15 @@ import (
 
 // LinkURL turns a path into an absolute URL for a link that leaves this
 // request (an emailed link, opened later, maybe on another device). It is
-// built on httpx.Info.PublicURL, never on the Host header as such: ok is
-// false when the request came for a host nobody configured, and then no
-// link may be sent. UntrustedHost reports it.
+// built on the client's PublicURL (the server's httpx.Info.PublicURL for
+// HTTP), never on the Host header as such: ok is false when the request
+// came for a host nobody configured, and then no link may be sent.
+// UntrustedHost reports it.
 func (x *Execution) LinkURL(path string) (link string, ok bool) {
-	if x.Info.PublicURL == "" {
+	if x.Client.PublicURL == "" {
 		return "", false
 	}
-	return x.Info.PublicURL + path, true
+	return x.Client.PublicURL + path, true
 }
 
 // UntrustedHost tells the administrator that a link was not sent because
@@ -23,7 +24,7 @@ func (x *Execution) LinkURL(path string) (link string, ok bool) {
 // configuration_error event (Authentik's name for it). The user sees only
 // the stage's own neutral message.
 func (x *Execution) UntrustedHost(ctx context.Context, what string) {
-	host := x.Info.Host
+	host := x.Client.Host
 	if len(host) > 253 {
 		host = host[:253]
 	}
@@ -33,7 +34,7 @@ func (x *Execution) UntrustedHost(ctx context.Context, what string) {
 		"Set external_url (GATEHOUSE_EXTERNAL_URL or AUTHENTIK_EXTERNAL_URL) to this server's public address, "+
 		"or add this host to a tenant's domains if it is one of this server's names.", what, host)
 	if x.Env.Log != nil {
-		x.Env.Log.ErrorContext(ctx, "link not sent from an untrusted host", "request_id", x.Info.RequestID,
+		x.Env.Log.ErrorContext(ctx, "link not sent from an untrusted host", "request_id", x.Client.RequestID,
 			"host", host, "flow", x.Flow.Slug, "message", msg)
 	}
 	x.Event(ctx, "configuration_error", nil, map[string]any{"message": msg, "host": host})

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"net/http"
 	"net/url"
 
 	"github.com/gatehouse-id/gatehouse/internal/core"
@@ -34,7 +33,7 @@ func (e *Executor) plan(ctx context.Context, x *Execution, req *Request, q url.V
 	}
 	if f.Slug == "initial-setup" {
 		if err := e.setupContext(ctx, x); err != nil {
-			return e.fail(ctx, err), true
+			return e.fail(ctx, req, err), true
 		}
 	}
 
@@ -56,7 +55,7 @@ func (e *Executor) plan(ctx context.Context, x *Execution, req *Request, q url.V
 		if x.User != nil {
 			var err error
 			if ok, err = e.env.Core.IsSuperuser(ctx, x.Scope, x.User.ID); err != nil {
-				return e.fail(ctx, err), true
+				return e.fail(ctx, req, err), true
 			}
 		}
 		if !ok {
@@ -73,9 +72,9 @@ func (e *Executor) plan(ctx context.Context, x *Execution, req *Request, q url.V
 	closed, inv, err := e.closedToPublic(ctx, x, q)
 	switch {
 	case err != nil:
-		return e.fail(ctx, err), true
+		return e.fail(ctx, req, err), true
 	case closed:
-		return deny(http.StatusOK, x, "flow.not_linked", "This flow is not enabled."), true
+		return deny(x, "flow.not_linked", "This flow is not enabled."), true
 	case inv != nil:
 		// The invitation opened the flow: it is in effect as if an
 		// invitation stage had accepted it, and is redeemed with the user.
@@ -96,7 +95,7 @@ func (e *Executor) plan(ctx context.Context, x *Execution, req *Request, q url.V
 		if b.EvaluateOnPlan {
 			binds, pols, err := x.def.policiesFor(ctx, x.Scope, b.ID)
 			if err != nil {
-				return e.fail(ctx, err), true
+				return e.fail(ctx, req, err), true
 			}
 			u, _ := x.PendingUser(ctx)
 			r := e.env.Policies.Evaluate(ctx, x.PolicyRequest(u), binds, pols,
@@ -110,7 +109,7 @@ func (e *Executor) plan(ctx context.Context, x *Execution, req *Request, q url.V
 	}
 	if len(x.Plan.Bindings) == 0 && len(req.Extra) == 0 && f.Designation != store.DesignationAuthorization &&
 		f.Designation != store.DesignationInvalidation {
-		return deny(http.StatusOK, x, "flow.empty", "This flow has no stages that apply to you."), true
+		return deny(x, "flow.empty", "This flow has no stages that apply to you."), true
 	}
 	return Result{}, false
 }
@@ -136,7 +135,7 @@ func notApplicable(x *Execution, next, code, msg string) Result {
 			return redirect(next)
 		}
 	}
-	return deny(http.StatusOK, x, code, msg)
+	return deny(x, code, msg)
 }
 
 // closedToPublic keeps sign-up and recovery shut until an admin opens

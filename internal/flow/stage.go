@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
-	"net/http"
 	"strconv"
 	"strings"
 	"time"
@@ -13,7 +12,6 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/gatehouse-id/gatehouse/internal/core"
-	"github.com/gatehouse-id/gatehouse/internal/httpx"
 	"github.com/gatehouse-id/gatehouse/internal/job"
 	"github.com/gatehouse-id/gatehouse/internal/policy"
 	"github.com/gatehouse-id/gatehouse/internal/ratelimit"
@@ -172,17 +170,17 @@ type Execution struct {
 	Flow    *store.Flow
 	Plan    *Plan
 	Session *session.Session
-	Request *http.Request
-	Info    *httpx.Info
+	// Client is who runs the flow (Request.Client).
+	Client Client
 	// User is the session's logged-in user, or nil.
 	User *store.User
 	// Binding is the stage running now.
 	Binding *Binding
-	// Lang is the negotiated UI language, for emails.
-	Lang string
 
 	pending *store.User
 	def     *definition
+	// cookies are the ones stages set (SetCookie), for Result.Cookies.
+	cookies []session.Cookie
 }
 
 // PendingUser is the user the flow acts for: identified by an earlier stage,
@@ -252,7 +250,7 @@ func (x *Execution) Event(ctx context.Context, action string, u *store.User, dat
 	if x.Env.Events == nil {
 		return
 	}
-	e := &store.Event{Action: action, ClientIP: x.Info.ClientIP, Context: data}
+	e := &store.Event{Action: action, ClientIP: x.Client.IP, Context: data}
 	if u != nil {
 		e.UserID = uuid.NullUUID{UUID: u.ID, Valid: true}
 		e.Username = u.Username
@@ -264,12 +262,13 @@ func (x *Execution) Event(ctx context.Context, action string, u *store.User, dat
 	x.Env.Events(ctx, x.Scope, e)
 }
 
-// PolicyRequest builds the policy request for this execution.
+// PolicyRequest builds the policy request for this execution; its view
+// of the request is the client's description.
 func (x *Execution) PolicyRequest(u *store.User) *policy.Request {
-	h := x.Request
+	c := x.Client
 	return &policy.Request{Scope: x.Scope, User: u, Context: x.Plan.Context, HTTP: &policy.HTTPRequest{
-		Method: h.Method, Path: h.URL.Path, Host: x.Info.Host, ClientIP: x.Info.ClientIP, UserAgent: h.UserAgent(),
-		Headers: map[string]string{"User-Agent": h.UserAgent(), "Accept-Language": h.Header.Get("Accept-Language")},
+		Method: c.Method, Path: c.Path, Host: c.Host, ClientIP: c.IP, UserAgent: c.UserAgent,
+		Headers: map[string]string{"User-Agent": c.UserAgent, "Accept-Language": c.AcceptLanguage},
 	}}
 }
 

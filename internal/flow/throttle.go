@@ -5,12 +5,12 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"encoding/hex"
-	"net/http"
 	"strings"
 	"time"
 
 	"github.com/gatehouse-id/gatehouse/internal/crypto/secretbox"
 	"github.com/gatehouse-id/gatehouse/internal/ratelimit"
+	"github.com/gatehouse-id/gatehouse/internal/session"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 )
 
@@ -79,7 +79,7 @@ func (t *LoginThrottle) Begin(x *Execution, u *store.User, typed string) (*Attem
 		}
 		return a, 0
 	}
-	a.spent = []ratelimit.Budget{{Limiter: t.IP, Key: tenant + "/" + x.Info.ClientIP},
+	a.spent = []ratelimit.Budget{{Limiter: t.IP, Key: tenant + "/" + x.Client.IP},
 		{Limiter: t.Account, Key: tenant + "/" + accountKey(u, typed)}, {Limiter: t.Global, Key: tenant}}
 	if ok, wait := ratelimit.AllowAll(a.now, a.spent...); !ok {
 		return nil, wait
@@ -118,17 +118,14 @@ func deviceAAD(x *Execution, u *store.User) secretbox.AAD {
 	return secretbox.AAD{Tenant: x.Scope.TenantID().String(), Table: "cookie", Column: DeviceCookie, Row: u.ID.String()}
 }
 
-// knownDevice returns the nonce of the request's device cookie entry for
+// knownDevice returns the nonce of the client's device cookie entry for
 // u that has not expired, or "".
 func (t *LoginThrottle) knownDevice(x *Execution, u *store.User) string {
-	if t.Box == nil || u == nil || x.Request == nil {
+	v, ok := x.Client.Cookies[DeviceCookie]
+	if t.Box == nil || u == nil || !ok {
 		return ""
 	}
-	c, err := x.Request.Cookie(DeviceCookie)
-	if err != nil {
-		return ""
-	}
-	for _, entry := range deviceEntries(c.Value) {
+	for _, entry := range deviceEntries(v) {
 		if nonce, expires, ok := t.open(x, u, entry); ok && expires >= x.Env.Now().Unix() {
 			return nonce
 		}
@@ -152,23 +149,24 @@ func (t *LoginThrottle) open(x *Execution, u *store.User, entry string) (nonce s
 
 // remember sets the device cookie with a fresh entry for u first, then the
 // entries for other accounts, which it cannot read and keeps as they are.
+// A front end without cookies drops it (Result.Cookies).
 func (t *LoginThrottle) remember(x *Execution, u *store.User) {
-	if t.Box == nil || u == nil || x.Session == nil || x.Request == nil {
+	if t.Box == nil || u == nil {
 		return
 	}
 	p := make([]byte, 24)
 	rand.Read(p[:16])
 	binary.BigEndian.PutUint64(p[16:], uint64(x.Env.Now().Add(t.DeviceAge).Unix()))
 	entries := []string{base64.RawURLEncoding.EncodeToString(t.Box.Seal(p, deviceAAD(x, u)))}
-	if c, err := x.Request.Cookie(DeviceCookie); err == nil {
-		for _, e := range deviceEntries(c.Value) {
+	if v, ok := x.Client.Cookies[DeviceCookie]; ok {
+		for _, e := range deviceEntries(v) {
 			if _, _, mine := t.open(x, u, e); !mine && len(entries) < maxKnownAccounts {
 				entries = append(entries, e)
 			}
 		}
 	}
-	x.Session.SetCookie(&http.Cookie{Name: DeviceCookie, Value: strings.Join(entries, "."), Path: "/",
-		MaxAge: int(t.DeviceAge.Seconds()), HttpOnly: true, Secure: x.Info.Secure, SameSite: http.SameSiteStrictMode})
+	x.SetCookie(session.Cookie{Name: DeviceCookie, Value: strings.Join(entries, "."), Path: "/",
+		MaxAge: int(t.DeviceAge.Seconds()), HTTPOnly: true, Secure: x.Client.Secure, SameSite: session.SameSiteStrict})
 }
 
 // deviceEntries splits a cookie value, ignoring what no cookie we set

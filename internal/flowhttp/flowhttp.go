@@ -7,6 +7,13 @@
 // The admin console at /if/admin/ is internal/admin, which has the same
 // gate. Both executors call the same flow.Executor; only the rendering
 // differs.
+//
+// The flow engine knows no HTTP: this package translates. A request
+// becomes a flow.Client (Client) and the flow's own query; a flow.Result
+// becomes a status (Status), Set-Cookie headers for the cookies stages
+// set, and a redirect, a page or a JSON challenge. Other HTTP entry
+// points that run a flow (OAuth2 authorization and logout) use the same
+// Client and Status.
 package flowhttp
 
 import (
@@ -25,6 +32,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/httpx"
 	"github.com/gatehouse-id/gatehouse/internal/i18n"
 	"github.com/gatehouse-id/gatehouse/internal/session"
+	"github.com/gatehouse-id/gatehouse/internal/session/sessionhttp"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 	"github.com/gatehouse-id/gatehouse/internal/web"
 )
@@ -34,7 +42,7 @@ type Handler struct {
 	Store    store.Store
 	Core     *core.Core
 	Executor *flow.Executor
-	Sessions *session.Manager
+	Sessions *sessionhttp.Manager
 	Web      *web.Renderer
 	Log      *slog.Logger
 	// cop rejects cross-origin state-changing requests (Sec-Fetch-Site /
@@ -74,7 +82,7 @@ func (h *Handler) load(w http.ResponseWriter, r *http.Request) (*request, bool) 
 		h.internalError(w, r, err)
 		return nil, false
 	}
-	req := &request{sc: sc, sess: sess, lang: i18n.FromRequest(r)}
+	req := &request{sc: sc, sess: sess, lang: httpx.Lang(r)}
 	if uid := sess.UserID(); uid.Valid {
 		u, err := sc.Users().Get(ctx, uid.UUID)
 		switch {
@@ -100,7 +108,7 @@ func (h *Handler) save(w http.ResponseWriter, r *http.Request, req *request) boo
 
 func (h *Handler) internalError(w http.ResponseWriter, r *http.Request, err error) {
 	h.Log.Error("request failed", "request_id", httpx.From(r.Context()).RequestID, "error", err)
-	h.Web.Page(w, r, i18n.FromRequest(r), http.StatusInternalServerError, "error", map[string]any{
+	h.Web.Page(w, r, httpx.Lang(r), http.StatusInternalServerError, "error", map[string]any{
 		"Title": "Something went wrong", "Message": "", "RequestID": httpx.From(r.Context()).RequestID})
 }
 
@@ -115,8 +123,8 @@ func (h *Handler) html() http.Handler {
 		if !ok {
 			return
 		}
-		fr := &flow.Request{Slug: r.PathValue("slug"), HTTP: r, Scope: req.sc, Session: req.sess, User: req.user,
-			PRG: true, Lang: string(req.lang)}
+		fr := &flow.Request{Slug: r.PathValue("slug"), Client: Client(r), Scope: req.sc, Session: req.sess,
+			User: req.user, PRG: true, Query: r.URL.Query()}
 		var res flow.Result
 		if r.Method == http.MethodPost {
 			r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
@@ -139,6 +147,7 @@ func (h *Handler) html() http.Handler {
 		} else {
 			res = h.Executor.Run(r.Context(), fr)
 		}
+		sessionhttp.SetCookies(w, res.Cookies)
 		if !h.save(w, r, req) {
 			return
 		}
@@ -148,7 +157,7 @@ func (h *Handler) html() http.Handler {
 			http.Redirect(w, r, rc.To, http.StatusFound)
 			return
 		}
-		h.Web.Challenge(w, r, req.lang, res.Status, res.Challenge)
+		h.Web.Challenge(w, r, req.lang, Status(res), res.Challenge)
 	})
 }
 
@@ -177,8 +186,8 @@ func (h *Handler) json() http.Handler {
 				q = parsed
 			}
 		}
-		fr := &flow.Request{Slug: r.PathValue("slug"), HTTP: r, Scope: req.sc, Session: req.sess, User: req.user,
-			Query: q, Lang: string(req.lang)}
+		fr := &flow.Request{Slug: r.PathValue("slug"), Client: Client(r), Scope: req.sc, Session: req.sess,
+			User: req.user, Query: q}
 		if r.Method == http.MethodPost {
 			resp, problem := decodeJSON(w, r)
 			if problem != "" {
@@ -188,12 +197,47 @@ func (h *Handler) json() http.Handler {
 			fr.Post, fr.Response = true, resp
 		}
 		res := h.Executor.Run(r.Context(), fr)
+		sessionhttp.SetCookies(w, res.Cookies)
 		if !h.save(w, r, req) {
 			return
 		}
 		w.Header().Set("Cache-Control", "no-store")
-		httpx.WriteJSON(w, res.Status, res.Challenge)
+		httpx.WriteJSON(w, Status(res), res.Challenge)
 	})
+}
+
+// Client describes r to the flow engine: the client's address, user
+// agent and languages, the request ID and trusted link base the server
+// decided (httpx.Info), whether another site started it, and the cookies
+// stages read.
+func Client(r *http.Request) flow.Client {
+	info := httpx.From(r.Context())
+	c := flow.Client{RequestID: info.RequestID, IP: info.ClientIP, UserAgent: r.UserAgent(),
+		Lang: string(httpx.Lang(r)), Method: r.Method, Path: r.URL.Path, Host: info.Host,
+		AcceptLanguage: r.Header.Get("Accept-Language"), PublicURL: info.PublicURL, Secure: info.Secure,
+		CrossSite: httpx.CrossSite(r)}
+	for _, name := range flow.CookieNames() {
+		if ck, err := r.Cookie(name); err == nil {
+			if c.Cookies == nil {
+				c.Cookies = map[string]string{}
+			}
+			c.Cookies[name] = ck.Value
+		}
+	}
+	return c
+}
+
+// Status is the HTTP status of a flow's answer: 404 when the flow does not
+// exist, 500 when it broke, else 200 (a denial is a page like any other,
+// as in Authentik).
+func Status(res flow.Result) int {
+	switch res.Failure {
+	case flow.NotFound:
+		return http.StatusNotFound
+	case flow.InternalError:
+		return http.StatusInternalServerError
+	}
+	return http.StatusOK
 }
 
 // decodeJSON reads a JSON object response. Requiring the JSON content type

@@ -1,8 +1,14 @@
-// Package httpx carries what the server learns about a request (its ID, the
-// client's address, the tenant) to the packages that handle it, and holds
-// the few response writers they share (problem JSON, plain JSON). It is a
-// leaf: the server fills it in, web/api/provider packages read it, and none
-// of them has to import the server.
+// Package httpx carries what the server learns about an HTTP request (its
+// ID, the client's address, the tenant, the trusted bases of links) to the
+// packages that handle it, and holds the few helpers they share: response
+// writers (problem JSON, plain JSON) and readers of the request (its
+// language, whether another site started it). It is a leaf: the server
+// fills it in, web/api/provider packages read it, and none of them has to
+// import the server.
+//
+// The part of Info that is not HTTP's (reqinfo.Origin) lives apart, so
+// that the audit log and the flow engine, which must also serve requests
+// that are not HTTP, need not import this package.
 package httpx
 
 import (
@@ -12,16 +18,18 @@ import (
 	"net/url"
 	"strings"
 
-	"github.com/google/uuid"
-
+	"github.com/gatehouse-id/gatehouse/internal/i18n"
+	"github.com/gatehouse-id/gatehouse/internal/reqinfo"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 )
 
 // Info is request-scoped and filled by the server's outer middleware before
 // any handler runs.
 type Info struct {
-	RequestID string
-	ClientIP  string
+	// Origin is the part any transport has: the request ID, the client's
+	// address and user agent, method and path, the impersonator. WithInfo
+	// also puts it in the context on its own (reqinfo.From).
+	reqinfo.Origin
 	// Secure is true when the client reached us over TLS, directly or
 	// through a trusted proxy that says so.
 	Secure bool
@@ -41,19 +49,15 @@ type Info struct {
 	// server's links.go has the rule, docs/security.md explains it).
 	PublicURL string
 	Tenant    *store.Tenant
-	// Method, Path and UserAgent describe the request for audit events.
-	Method, Path, UserAgent string
-	// Impersonator is the admin behind the request's session while they
-	// impersonate its user; the session package sets it when it loads
-	// such a session, so that every event the request records names them.
-	Impersonator uuid.NullUUID
 }
 
 type infoKey struct{}
 
-// WithInfo returns ctx carrying info.
+// WithInfo returns ctx carrying info, and its Origin for the packages
+// that know no HTTP (the same memory: a change through one shows in the
+// other).
 func WithInfo(ctx context.Context, info *Info) context.Context {
-	return context.WithValue(ctx, infoKey{}, info)
+	return context.WithValue(reqinfo.With(ctx, &info.Origin), infoKey{}, info)
 }
 
 // From returns the request's Info; never nil (an empty Info outside the server, e.g. in unit tests).
@@ -118,4 +122,19 @@ func CrossSite(r *http.Request) bool {
 		}
 	}
 	return false
+}
+
+// Lang is the UI language of r: i18n.Negotiate with what r states (the
+// ?locale= or ?ui_locales= query, the language cookie, Accept-Language).
+func Lang(r *http.Request) i18n.Lang {
+	q := r.URL.Query()
+	query := q.Get(i18n.QueryParam)
+	if query == "" {
+		query = q.Get(i18n.UILocalesParam)
+	}
+	var cookie string
+	if c, err := r.Cookie(i18n.CookieName); err == nil {
+		cookie = c.Value
+	}
+	return i18n.Negotiate(r.Header.Get("Accept-Language"), cookie, query)
 }

@@ -1,7 +1,6 @@
 package i18n
 
 import (
-	"net/http"
 	"strconv"
 	"strings"
 )
@@ -84,20 +83,6 @@ func Negotiate(acceptLanguage, cookieValue, queryValue string) Lang {
 		return l
 	}
 	return Default
-}
-
-// FromRequest is Negotiate with the inputs read from r.
-func FromRequest(r *http.Request) Lang {
-	q := r.URL.Query()
-	query := q.Get(QueryParam)
-	if query == "" {
-		query = q.Get(UILocalesParam)
-	}
-	var cookie string
-	if c, err := r.Cookie(CookieName); err == nil {
-		cookie = c.Value
-	}
-	return Negotiate(r.Header.Get("Accept-Language"), cookie, query)
 }
 
 // Bounds on the work one header can cause.

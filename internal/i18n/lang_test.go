@@ -1,7 +1,6 @@
 package i18n
 
 import (
-	"net/http/httptest"
 	"strings"
 	"testing"
 )
@@ -104,24 +103,6 @@ func TestNegotiatePrecedence(t *testing.T) {
 		if got := Negotiate(tc.header, tc.cookie, tc.query); got != tc.want {
 			t.Errorf("%s: Negotiate(%q, %q, %q) = %q, want %q", tc.name, tc.header, tc.cookie, tc.query, got, tc.want)
 		}
-	}
-}
-
-func TestFromRequest(t *testing.T) {
-	r := httptest.NewRequest("GET", "/if/flow/x/?ui_locales=zh-CN", nil)
-	r.Header.Set("Accept-Language", "en")
-	if got := FromRequest(r); got != ZhHans {
-		t.Errorf("ui_locales=zh-CN: got %q, want zh-Hans", got)
-	}
-	r = httptest.NewRequest("GET", "/if/flow/x/?locale=en&ui_locales=zh-CN", nil)
-	if got := FromRequest(r); got != EN {
-		t.Errorf("locale=en beats ui_locales: got %q, want en", got)
-	}
-	r = httptest.NewRequest("GET", "/if/flow/x/", nil)
-	r.Header.Set("Cookie", CookieName+"=zh-Hans")
-	r.Header.Set("Accept-Language", "en")
-	if got := FromRequest(r); got != ZhHans {
-		t.Errorf("cookie zh-Hans: got %q, want zh-Hans", got)
 	}
 }
 

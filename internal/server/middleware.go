@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-id/gatehouse/internal/httpx"
+	"github.com/gatehouse-id/gatehouse/internal/reqinfo"
 )
 
 // wrap is the one place cross-cutting request work happens. It calls
@@ -22,8 +23,8 @@ func (s *Server) wrap(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		abort := false
-		info := &httpx.Info{RequestID: rand.Text(), Host: hostOnly(r.Host), Method: r.Method, Path: r.URL.Path,
-			UserAgent: truncate(r.UserAgent(), 512)}
+		info := &httpx.Info{Origin: reqinfo.Origin{RequestID: rand.Text(), Method: r.Method, Path: r.URL.Path,
+			UserAgent: truncate(r.UserAgent(), 512)}, Host: hostOnly(r.Host)}
 		info.ClientIP, info.Secure = s.clientAddr(r)
 		info.Tenant = s.tenants.resolve(info.Host)
 		s.setLinkBases(r, info)

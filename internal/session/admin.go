@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"net/http"
 
 	"github.com/google/uuid"
 
@@ -86,12 +85,12 @@ func (m *Manager) write(ctx context.Context, s *Session) error {
 // End ends a stored session that is not the request's own (an admin or the
 // user revoking it from a list) the way Logout does: the Ended hook hears
 // of it, so applications signed in through it get their back-channel
-// logout. r is the request that ends it, for the issuer those applications
-// know.
-func (m *Manager) End(ctx context.Context, r *http.Request, sc store.Scope, id uuid.UUID) error {
+// logout. ctx is the request's that ends it, for the issuer those
+// applications know.
+func (m *Manager) End(ctx context.Context, sc store.Scope, id uuid.UUID) error {
 	rec, err := sc.Sessions().Get(ctx, id)
 	if err != nil {
 		return err
 	}
-	return m.delete(ctx, r, sc, *rec)
+	return m.delete(ctx, sc, *rec)
 }

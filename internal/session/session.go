@@ -2,6 +2,12 @@
 // random secret; the database keeps only its hash and the session's data
 // (login facts, the current flow plan, the CSRF secret), so any replica can
 // serve the next request and a stolen database hands out no sessions.
+//
+// The package knows no transport: Open takes the secret the client
+// presented and Save returns the cookies to send as values (Cookie), so
+// the flow engine, which runs sessions for HTTP and non-HTTP clients
+// alike, does not depend on net/http. The HTTP front ends read and write
+// the cookie through session/sessionhttp.
 package session
 
 import (
@@ -10,13 +16,11 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
-	"net/http"
 	"time"
 
 	"github.com/google/uuid"
 
 	"github.com/gatehouse-id/gatehouse/internal/crypto"
-	"github.com/gatehouse-id/gatehouse/internal/httpx"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 )
 
@@ -54,13 +58,7 @@ type Session struct {
 	end bool
 	// replaces is the logged-in session a new login replaces; Save ends it.
 	replaces *store.Session
-	// cookies are other cookies Save sends with the response.
-	cookies []*http.Cookie
 }
-
-// SetCookie has Save send c with this response, whatever else it does
-// (another package's cookie, e.g. the flow's known-device cookie).
-func (s *Session) SetCookie(c *http.Cookie) { s.cookies = append(s.cookies, c) }
 
 // EndOnSave makes the next Save end the session and clear its cookie.
 func (s *Session) EndOnSave() { s.end = true }
@@ -90,14 +88,23 @@ type Manager struct {
 	DefaultAge   time.Duration
 	CookieDomain string
 	Now          func() time.Time
-	// Ended, when set, is told about every stored session that Logout
-	// deletes, with the request that ended it (nil if none was at hand):
-	// protocol packages, which this package must not import, notify the
-	// applications the session signed in to (OpenID back-channel logout).
-	// It runs in the transaction that deletes the session, and sc is that
-	// transaction's scope: what it writes and the jobs it queues
-	// (job.Queue.EnqueueTx) are stored with the deletion or not at all.
-	Ended func(ctx context.Context, r *http.Request, sc store.Scope, ended store.Session)
+	// Ended, when set, is told about every stored session that a logout
+	// deletes, with the context of the request that ended it (the host it
+	// came for names the issuer): protocol packages, which this package
+	// must not import, notify the applications the session signed in to
+	// (OpenID back-channel logout). It runs in the transaction that
+	// deletes the session, and sc is that transaction's scope: what it
+	// writes and the jobs it queues (job.Queue.EnqueueTx) are stored with
+	// the deletion or not at all.
+	Ended func(ctx context.Context, sc store.Scope, ended store.Session)
+}
+
+// Client is what a session records of the client that uses it.
+type Client struct {
+	IP, UserAgent string
+	// Secure is true when the client reached us over TLS: the session
+	// cookie is Secure then.
+	Secure bool
 }
 
 // NewManager returns a manager with Authentik-like defaults.
@@ -108,12 +115,13 @@ func NewManager(unauthenticatedAge time.Duration, cookieDomain string) *Manager 
 	return &Manager{UnauthenticatedAge: unauthenticatedAge, DefaultAge: 24 * time.Hour, CookieDomain: cookieDomain, Now: time.Now}
 }
 
-// Load returns the request's session, or a new one that is stored only if
-// something is saved in it. Sessions are per tenant: a cookie presented to
-// another tenant's host finds nothing.
-func (m *Manager) Load(ctx context.Context, r *http.Request, sc store.Scope) (*Session, error) {
-	if c, err := r.Cookie(CookieName); err == nil && c.Value != "" && len(c.Value) <= 128 {
-		rec, err := sc.Sessions().GetByKeyHash(ctx, crypto.HashToken(c.Value))
+// Open returns the session whose cookie holds secret ("" when the client
+// presented none), or a new one that is stored only if something is saved
+// in it. Sessions are per tenant: a cookie presented to another tenant's
+// host finds nothing.
+func (m *Manager) Open(ctx context.Context, sc store.Scope, secret string, c Client) (*Session, error) {
+	if secret != "" && len(secret) <= 128 {
+		rec, err := sc.Sessions().GetByKeyHash(ctx, crypto.HashToken(secret))
 		switch {
 		case err == nil && m.Now().Before(rec.Expires):
 			s := &Session{rec: rec, sc: sc}
@@ -124,18 +132,14 @@ func (m *Manager) Load(ctx context.Context, r *http.Request, sc store.Scope) (*S
 					s.Data, s.dirty = Data{}, true
 				}
 			}
-			if imp := s.Impersonator(); imp.Valid {
-				httpx.From(ctx).Impersonator = imp
-			}
 			return s, nil
 		case err != nil && !errors.Is(err, store.ErrNotFound):
 			return nil, err
 		}
 	}
-	info := httpx.From(ctx)
 	now := m.Now()
 	return &Session{
-		rec: &store.Session{ID: uuid.Must(uuid.NewV7()), IP: info.ClientIP, UserAgent: r.UserAgent(),
+		rec: &store.Session{ID: uuid.Must(uuid.NewV7()), IP: c.IP, UserAgent: c.UserAgent,
 			CreatedAt: now, LastSeen: now, Expires: now.Add(m.UnauthenticatedAge)},
 		sc: sc, isNew: true,
 	}, nil
@@ -144,33 +148,31 @@ func (m *Manager) Load(ctx context.Context, r *http.Request, sc store.Scope) (*S
 // touchEvery limits last-seen writes to one per session per minute.
 const touchEvery = time.Minute
 
-// Save stores the session if it changed and (re)issues the cookie when needed.
-func (m *Manager) Save(ctx context.Context, w http.ResponseWriter, r *http.Request, s *Session) error {
-	for _, c := range s.cookies {
-		http.SetCookie(w, c)
-	}
-	s.cookies = nil
+// Save stores the session if it changed and returns the cookies to send
+// the client: the session cookie when it is (re)issued or cleared. They
+// are to be sent even with an error, which may come after the cookie was
+// cleared.
+func (m *Manager) Save(ctx context.Context, s *Session, c Client) ([]Cookie, error) {
 	now := m.Now()
 	if s.end {
-		return m.logout(ctx, w, r, s)
+		return m.logout(ctx, s, c.Secure)
 	}
 	if s.isNew && !s.dirty {
-		return nil
+		return nil, nil
 	}
 	if s.replaces != nil {
-		if err := m.end(ctx, r, s.sc, *s.replaces); err != nil {
-			return err
+		if err := m.end(ctx, s.sc, *s.replaces); err != nil {
+			return nil, err
 		}
 		s.replaces = nil
 	}
 	touch := now.Sub(s.rec.LastSeen) > touchEvery
 	if !s.dirty && !touch && s.secret == "" {
-		return nil
+		return nil, nil
 	}
-	info := httpx.From(ctx)
-	s.rec.LastSeen, s.rec.IP = now, info.ClientIP
-	if ua := r.UserAgent(); ua != "" {
-		s.rec.UserAgent = ua
+	s.rec.LastSeen, s.rec.IP = now, c.IP
+	if c.UserAgent != "" {
+		s.rec.UserAgent = c.UserAgent
 	}
 	if s.rec.UserID.Valid && s.ttl == 0 && touch {
 		// Sliding expiry for browser-session logins.
@@ -178,7 +180,7 @@ func (m *Manager) Save(ctx context.Context, w http.ResponseWriter, r *http.Reque
 	}
 	b, err := json.Marshal(s.Data)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	s.rec.Data = b
 	if s.isNew && s.secret == "" {
@@ -193,13 +195,14 @@ func (m *Manager) Save(ctx context.Context, w http.ResponseWriter, r *http.Reque
 		err = s.sc.Sessions().Save(ctx, s.rec)
 	}
 	if err != nil {
-		return err
+		return nil, err
 	}
+	var out []Cookie
 	if s.secret != "" {
-		m.setCookie(w, info.Secure, s.secret, s.ttl)
+		out = append(out, m.cookie(c.Secure, s.secret, s.ttl))
 	}
 	s.isNew, s.dirty, s.secret = false, false, ""
-	return nil
+	return out, nil
 }
 
 func newSecret() string {
@@ -208,23 +211,24 @@ func newSecret() string {
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
-// setCookie issues the session cookie: SameSite=Lax over HTTP and HTTPS
-// alike (Authentik uses None over HTTPS), so a page of another site can
-// neither send it with a form POST nor load our pages with it in a frame
-// or behind an image. The links and redirects that bring a user here from
-// an application are top-level GETs, which Lax lets through; the
-// cross-site POSTs that need the session (OIDC authorize and end-session
-// by POST) are re-posted from our own page (oauth2's repostWithCookie).
-func (m *Manager) setCookie(w http.ResponseWriter, secure bool, value string, ttl time.Duration) {
-	c := &http.Cookie{Name: CookieName, Value: value, Path: "/", Domain: m.CookieDomain, HttpOnly: true,
-		Secure: secure, SameSite: http.SameSiteLaxMode}
+// cookie is the session cookie: SameSite=Lax over HTTP and HTTPS alike
+// (Authentik uses None over HTTPS), so a page of another site can neither
+// send it with a form POST nor load our pages with it in a frame or
+// behind an image. The links and redirects that bring a user here from an
+// application are top-level GETs, which Lax lets through; the cross-site
+// POSTs that need the session (OIDC authorize and end-session by POST)
+// are re-posted from our own page (oauth2's repostWithCookie). An empty
+// value clears it.
+func (m *Manager) cookie(secure bool, value string, ttl time.Duration) Cookie {
+	c := Cookie{Name: CookieName, Value: value, Path: "/", Domain: m.CookieDomain, HTTPOnly: true,
+		Secure: secure, SameSite: SameSiteLax}
 	if ttl > 0 {
 		c.MaxAge = int(ttl.Seconds())
 	}
 	if value == "" {
 		c.MaxAge = -1
 	}
-	http.SetCookie(w, c)
+	return c
 }
 
 // Login binds the session to user and issues a new secret, so a session ID
@@ -259,28 +263,23 @@ func (m *Manager) Login(s *Session, userID uuid.UUID, ttl time.Duration, amr []s
 	s.dirty = true
 }
 
-// Logout ends the session and clears the cookie.
-func (m *Manager) Logout(ctx context.Context, w http.ResponseWriter, s *Session) error {
-	return m.logout(ctx, w, nil, s)
-}
-
-func (m *Manager) logout(ctx context.Context, w http.ResponseWriter, r *http.Request, s *Session) error {
-	info := httpx.From(ctx)
-	m.setCookie(w, info.Secure, "", 0)
+// logout ends the session and returns the cookie that clears it.
+func (m *Manager) logout(ctx context.Context, s *Session, secure bool) ([]Cookie, error) {
+	clear := []Cookie{m.cookie(secure, "", 0)}
 	if s.isNew {
-		return nil
+		return clear, nil
 	}
-	err := m.end(ctx, r, s.sc, *s.rec)
+	err := m.end(ctx, s.sc, *s.rec)
 	*s = Session{rec: &store.Session{ID: uuid.Must(uuid.NewV7())}, sc: s.sc, isNew: true}
-	return err
+	return clear, err
 }
 
 // end deletes a stored session and tells Ended, in one transaction. Only
 // the request that deleted the row reports it, so a session ended twice
 // at once is announced once; for the other it is already gone, which is
 // no error.
-func (m *Manager) end(ctx context.Context, r *http.Request, sc store.Scope, ended store.Session) error {
-	err := m.delete(ctx, r, sc, ended)
+func (m *Manager) end(ctx context.Context, sc store.Scope, ended store.Session) error {
+	err := m.delete(ctx, sc, ended)
 	if errors.Is(err, store.ErrNotFound) {
 		err = nil
 	}
@@ -289,13 +288,13 @@ func (m *Manager) end(ctx context.Context, r *http.Request, sc store.Scope, ende
 
 // delete deletes ended and, in the same transaction, tells Ended;
 // ErrNotFound if it was already gone.
-func (m *Manager) delete(ctx context.Context, r *http.Request, sc store.Scope, ended store.Session) error {
+func (m *Manager) delete(ctx context.Context, sc store.Scope, ended store.Session) error {
 	return sc.Tx(ctx, func(tx store.Scope) error {
 		if err := tx.Sessions().Delete(ctx, ended.ID); err != nil {
 			return err
 		}
 		if m.Ended != nil {
-			m.Ended(ctx, r, tx, ended)
+			m.Ended(ctx, tx, ended)
 		}
 		return nil
 	})

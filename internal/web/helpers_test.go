@@ -10,6 +10,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/flow"
 	"github.com/gatehouse-id/gatehouse/internal/httpx"
 	"github.com/gatehouse-id/gatehouse/internal/i18n"
+	"github.com/gatehouse-id/gatehouse/internal/reqinfo"
 )
 
 // newTestRenderer builds the real renderer once per test.
@@ -31,7 +32,7 @@ type page struct {
 
 func request(target string) *http.Request {
 	req := httptest.NewRequest(http.MethodGet, target, nil)
-	return req.WithContext(httpx.WithInfo(req.Context(), &httpx.Info{RequestID: "req-123"}))
+	return req.WithContext(httpx.WithInfo(req.Context(), &httpx.Info{Origin: reqinfo.Origin{RequestID: "req-123"}}))
 }
 
 func renderChallenge(t testing.TB, r *Renderer, lang i18n.Lang, c flow.Challenge) page {

@@ -100,7 +100,7 @@ func (s *email) challenge(ctx context.Context, x *flow.Execution) *flow.EmailCha
 func (s *email) send(ctx context.Context, x *flow.Execution) flow.Outcome {
 	n, _ := x.Plan.Context[sentKey].(float64)
 	x.Plan.Context[sentKey] = n + 1
-	if !x.Env.EmailIP.Allow(x.Info.ClientIP) {
+	if !x.Env.EmailIP.Allow(x.Client.IP) {
 		s.throttled(ctx, x, "client IP")
 		return flow.Show(s.challenge(ctx, x))
 	}
@@ -142,8 +142,8 @@ func (s *email) send(ctx context.Context, x *flow.Execution) flow.Outcome {
 	if x.Env.Jobs != nil {
 		_, err := x.Env.Jobs.Enqueue(ctx, EmailJobKind, emailJob{User: to, Flow: x.Flow.Slug, Plan: plan,
 			FlowURL: flowURL, Template: s.Template,
-			Subject: s.Subject, Lang: x.Lang, Expires: x.Env.Now().Add(s.expiry), ClientIP: x.Info.ClientIP,
-			UserAgent: x.Request.UserAgent()}, job.Tenant(x.Scope.TenantID()), job.RunAt(x.Env.Now().Add(linkDelay)))
+			Subject: s.Subject, Lang: x.Client.Lang, Expires: x.Env.Now().Add(s.expiry), ClientIP: x.Client.IP,
+			UserAgent: x.Client.UserAgent}, job.Tenant(x.Scope.TenantID()), job.RunAt(x.Env.Now().Add(linkDelay)))
 		if err != nil {
 			return flow.Fail(err)
 		}
@@ -155,8 +155,8 @@ func (s *email) send(ctx context.Context, x *flow.Execution) flow.Outcome {
 // bombing attempts, the user sees nothing different.
 func (s *email) throttled(ctx context.Context, x *flow.Execution, by string) {
 	if x.Env.Log != nil {
-		x.Env.Log.WarnContext(ctx, "email stage: link not sent, throttled", "by", by, "client_ip", x.Info.ClientIP,
-			"flow", x.Flow.Slug, "request_id", x.Info.RequestID)
+		x.Env.Log.WarnContext(ctx, "email stage: link not sent, throttled", "by", by, "client_ip", x.Client.IP,
+			"flow", x.Flow.Slug, "request_id", x.Client.RequestID)
 	}
 }
 

@@ -106,7 +106,7 @@ const attemptsKey = "goauthentik.io/stages/password/attempts"
 // pass flow.LoginThrottle first.
 func checkPassword(ctx context.Context, x *flow.Execution, p *password, u *store.User, identifier, plain string) checkResult {
 	generic := checkResult{code: "stage.password.invalid", text: "Invalid username or password."}
-	ip := x.Info.ClientIP
+	ip := x.Client.IP
 	attempt, wait := x.Env.Login.Begin(x, u, identifier)
 	if attempt == nil {
 		args := map[string]any{"seconds": int(math.Ceil(wait.Seconds()))}

@@ -10,7 +10,6 @@ import (
 
 	"github.com/gatehouse-id/gatehouse/internal/core"
 	"github.com/gatehouse-id/gatehouse/internal/flow"
-	"github.com/gatehouse-id/gatehouse/internal/httpx"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 )
 
@@ -253,7 +252,7 @@ func (s *userLogin) login(ctx context.Context, x *flow.Execution, remember bool)
 		}
 	}
 	if x.Env.ReputationExpiry > 0 {
-		x.Scope.Reputation().Adjust(ctx, u.Username, x.Info.ClientIP, 1, x.Env.ReputationLower, x.Env.ReputationUpper,
+		x.Scope.Reputation().Adjust(ctx, u.Username, x.Client.IP, 1, x.Env.ReputationLower, x.Env.ReputationUpper,
 			now.Add(x.Env.ReputationExpiry))
 	}
 	x.Event(ctx, "login", u, map[string]any{"auth_method": x.Plan.Context.String(flow.KeyAuthMethod)})
@@ -278,7 +277,7 @@ func (userLogout) Respond(ctx context.Context, x *flow.Execution, _ flow.Respons
 }
 
 func (userLogout) Challenge(ctx context.Context, x *flow.Execution) flow.Outcome {
-	ask := httpx.CrossSite(x.Request)
+	ask := x.Client.CrossSite
 	switch x.Plan.Context.String(flow.KeyLogoutRequest) {
 	case flow.LogoutVerified:
 		ask = false

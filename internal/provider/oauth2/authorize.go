@@ -18,9 +18,12 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/gatehouse-id/gatehouse/internal/flow"
+	"github.com/gatehouse-id/gatehouse/internal/flowhttp"
+	"github.com/gatehouse-id/gatehouse/internal/httpx"
 	"github.com/gatehouse-id/gatehouse/internal/i18n"
 	"github.com/gatehouse-id/gatehouse/internal/policy"
 	"github.com/gatehouse-id/gatehouse/internal/session"
+	"github.com/gatehouse-id/gatehouse/internal/session/sessionhttp"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 )
 
@@ -499,8 +502,9 @@ func (s *Service) runAuthorizationFlow(w http.ResponseWriter, r *http.Request, s
 		flow.KeyConsentTarget: c.app.ID.String(), flow.KeyConsentPermissions: perms,
 		flow.KeyConsentHeader: c.app.Name + " would like to access:",
 	}
-	res := s.Executor.Run(ctx, &flow.Request{Slug: slug, HTTP: r, Scope: sc, Session: sess, User: user,
-		Fresh: true, Extra: extra, Context: fctx, Query: url.Values{}, Lang: string(i18n.FromRequest(r))})
+	res := s.Executor.Run(ctx, &flow.Request{Slug: slug, Client: flowhttp.Client(r), Scope: sc, Session: sess,
+		User: user, Fresh: true, Extra: extra, Context: fctx})
+	sessionhttp.SetCookies(w, res.Cookies)
 	if rc, ok := res.Challenge.(*flow.RedirectChallenge); ok {
 		if err := s.Sessions.Save(ctx, w, r, sess); err != nil {
 			s.serverError(w, r, err)
@@ -515,7 +519,7 @@ func (s *Service) runAuthorizationFlow(w http.ResponseWriter, r *http.Request, s
 			s.serverError(w, r, err)
 			return
 		}
-		s.Web.Challenge(w, r, i18n.FromRequest(r), res.Status, res.Challenge)
+		s.Web.Challenge(w, r, httpx.Lang(r), flowhttp.Status(res), res.Challenge)
 		return
 	}
 	if waiting != nil && waiting() {

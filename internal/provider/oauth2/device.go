@@ -19,6 +19,7 @@ import (
 
 	"github.com/gatehouse-id/gatehouse/internal/crypto"
 	"github.com/gatehouse-id/gatehouse/internal/flow"
+	"github.com/gatehouse-id/gatehouse/internal/httpx"
 	"github.com/gatehouse-id/gatehouse/internal/i18n"
 	"github.com/gatehouse-id/gatehouse/internal/session"
 	"github.com/gatehouse-id/gatehouse/internal/store"
@@ -508,7 +509,7 @@ type devicePageRequest struct {
 // show renders a device page. The heading goes in as a flow title, which
 // the renderer shows as given: it is translated here already.
 func (p *devicePageRequest) show(status int, c flow.Challenge) {
-	lang := i18n.FromRequest(p.r)
+	lang := httpx.Lang(p.r)
 	b := flow.BaseOf(c)
 	b.FlowInfo = &flow.FlowInfo{Title: i18n.T(lang, i18n.DeviceTitle, nil)}
 	b.CSRFToken = p.sess.CSRFToken()

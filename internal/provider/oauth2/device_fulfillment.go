@@ -48,7 +48,7 @@ func (f *deviceFulfillment) Denied(ctx context.Context, x *flow.Execution, code,
 	if code == i18n.ConsentDenied {
 		reason = "consent"
 	}
-	s.event(x.Request, x.Scope, "authorize_application", x.User, c, map[string]any{"authorized": false,
+	s.event(stageRequest(ctx), x.Scope, "authorize_application", x.User, c, map[string]any{"authorized": false,
 		"reason": reason, "flow": x.Flow.Slug, "grant_type": grantDeviceCode})
 	return flow.Outcome{}, false
 }
@@ -85,7 +85,7 @@ func (f *deviceFulfillment) Challenge(ctx context.Context, x *flow.Execution) fl
 	if !ok {
 		return invalid
 	}
-	s.event(x.Request, x.Scope, "authorize_application", x.User, c, map[string]any{"authorized": true,
+	s.event(stageRequest(ctx), x.Scope, "authorize_application", x.User, c, map[string]any{"authorized": true,
 		"scopes": d.Scopes, "flow": x.Flow.Slug, "grant_type": grantDeviceCode})
 	x.Session.SetValue(deviceResultKey, deviceResult{App: c.app.Name, Approved: true})
 	return flow.RedirectTo(devicePath)

@@ -14,7 +14,9 @@ import (
 
 	"github.com/gatehouse-id/gatehouse/internal/crypto/jwt"
 	"github.com/gatehouse-id/gatehouse/internal/flow"
-	"github.com/gatehouse-id/gatehouse/internal/i18n"
+	"github.com/gatehouse-id/gatehouse/internal/flowhttp"
+	"github.com/gatehouse-id/gatehouse/internal/httpx"
+	"github.com/gatehouse-id/gatehouse/internal/session/sessionhttp"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 )
 
@@ -87,8 +89,9 @@ func (s *Service) endSession(w http.ResponseWriter, r *http.Request) {
 		// been matched against the registered logout URIs above.
 		fctx[flow.KeyRedirect] = target
 	}
-	res := s.Executor.Run(ctx, &flow.Request{Slug: slug, HTTP: r, Scope: sc, Session: sess, User: user, Fresh: true,
-		Context: fctx, Query: url.Values{}, Lang: string(i18n.FromRequest(r))})
+	res := s.Executor.Run(ctx, &flow.Request{Slug: slug, Client: flowhttp.Client(r), Scope: sc, Session: sess,
+		User: user, Fresh: true, Context: fctx})
+	sessionhttp.SetCookies(w, res.Cookies)
 	// Saving ends the session when the flow logged the user out, which
 	// notifies the other applications of this session.
 	if err := s.Sessions.Save(ctx, w, r, sess); err != nil {
@@ -99,7 +102,7 @@ func (s *Service) endSession(w http.ResponseWriter, r *http.Request) {
 	case *flow.RedirectChallenge:
 		http.Redirect(w, r, ch.To, http.StatusFound)
 	case *flow.AutosubmitChallenge, *flow.AccessDeniedChallenge, *flow.FlowErrorChallenge:
-		s.Web.Challenge(w, r, i18n.FromRequest(r), res.Status, res.Challenge)
+		s.Web.Challenge(w, r, httpx.Lang(r), flowhttp.Status(res), res.Challenge)
 	default:
 		// A stage of the invalidation flow needs the user: the plan is in
 		// the session, the flow pages continue it.
@@ -211,6 +214,6 @@ func keyAlgorithms(keys jwt.Keys) []jose.SignatureAlgorithm {
 
 // logoutRefused shows why a logout request was not followed.
 func (s *Service) logoutRefused(w http.ResponseWriter, r *http.Request, status int, msg string) {
-	s.Web.Challenge(w, r, i18n.FromRequest(r), status, &flow.AccessDeniedChallenge{
+	s.Web.Challenge(w, r, httpx.Lang(r), status, &flow.AccessDeniedChallenge{
 		Base: flow.Base{Component: flow.ComponentAccessDenied}, ErrorMessage: msg})
 }

@@ -3,6 +3,7 @@ package oauth2
 import (
 	"context"
 	"encoding/json"
+	"net/http"
 	"net/url"
 	"strconv"
 
@@ -51,7 +52,7 @@ func (f *fulfillment) Challenge(ctx context.Context, x *flow.Execution) flow.Out
 	if x.User == nil {
 		return flow.Deny("flow.not_applicable", "You are not logged in.")
 	}
-	r := x.Request
+	r := stageRequest(ctx)
 	g := &grant{c: c, user: x.User, scopes: ar.Scopes, nonce: ar.Nonce, authTime: x.Session.Data.AuthTime,
 		amr: x.Session.Data.AMR, sessionID: uuid.NullUUID{UUID: x.Session.ID(), Valid: true}}
 	params := url.Values{}
@@ -108,7 +109,7 @@ func (f *fulfillment) Denied(ctx context.Context, x *flow.Execution, code, _ str
 	if code == i18n.ConsentDenied {
 		reason, desc = "consent", "the user denied the request"
 	}
-	s.event(x.Request, x.Scope, "authorize_application", x.User, c, map[string]any{"authorized": false,
+	s.event(stageRequest(ctx), x.Scope, "authorize_application", x.User, c, map[string]any{"authorized": false,
 		"reason": reason, "flow": x.Flow.Slug})
 	params := url.Values{"error": {"access_denied"}, "error_description": {desc}}
 	if ar.State != "" {
@@ -116,6 +117,14 @@ func (f *fulfillment) Denied(ctx context.Context, x *flow.Execution, code, _ str
 	}
 	return respond(ar, params, c.app.Name), true
 }
+
+// stageRequest stands for the HTTP request a stage of this provider runs
+// in, as issue and event read it: only its context, where the server put
+// the request's httpx.Info (the issuer's base, the client's address). The
+// flow engine hands stages no HTTP request; these stages run in
+// authorization flows, which only HTTP front ends run. Its form is empty,
+// so tokens issued here count as the implicit grant's.
+func stageRequest(ctx context.Context) *http.Request { return (&http.Request{}).WithContext(ctx) }
 
 // respond ends the flow by sending params to the client in the request's
 // response mode: a redirect, or for form_post a page that posts them.

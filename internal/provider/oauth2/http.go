@@ -62,19 +62,19 @@ func (s *Service) Mount(mux *http.ServeMux) {
 
 // forbidden tells a user that the application's policies refuse them.
 func (s *Service) forbidden(w http.ResponseWriter, r *http.Request) {
-	s.Web.Page(w, r, i18n.FromRequest(r), http.StatusForbidden, web.PageForbidden, map[string]any{
+	s.Web.Page(w, r, httpx.Lang(r), http.StatusForbidden, web.PageForbidden, map[string]any{
 		"MessageCode": i18n.OAuth2AccessDenied, "Message": "You do not have access to this application."})
 }
 
 func (s *Service) serverError(w http.ResponseWriter, r *http.Request, err error) {
 	s.logError(r.Context(), "oauth2: request failed", err, "route", r.Pattern)
-	s.Web.Page(w, r, i18n.FromRequest(r), http.StatusInternalServerError, "error", map[string]any{
+	s.Web.Page(w, r, httpx.Lang(r), http.StatusInternalServerError, "error", map[string]any{
 		"Title": "Something went wrong", "RequestID": httpx.From(r.Context()).RequestID})
 }
 
 // writeFormPost answers with the OIDC form_post page (an autosubmitting form).
 func (s *Service) writeFormPost(w http.ResponseWriter, r *http.Request, to string, form map[string]string) {
-	s.Web.Challenge(w, r, i18n.FromRequest(r), http.StatusOK, &flow.AutosubmitChallenge{
+	s.Web.Challenge(w, r, httpx.Lang(r), http.StatusOK, &flow.AutosubmitChallenge{
 		Base: flow.Base{Component: flow.ComponentAutosubmit}, URL: to, Attrs: form})
 }
 

@@ -50,7 +50,7 @@ var logoutClient = &http.Client{Timeout: 10 * time.Second,
 
 // EnableBackchannelLogout registers the delivery job on q and returns the
 // hook for session.Manager.Ended. Register it before q runs.
-func (s *Service) EnableBackchannelLogout(q *job.Queue) func(context.Context, *http.Request, store.Scope, store.Session) {
+func (s *Service) EnableBackchannelLogout(q *job.Queue) func(context.Context, store.Scope, store.Session) {
 	q.Register(LogoutJobKind, s.deliverLogout, job.MaxAttempts(logoutAttempts), job.Timeout(30*time.Second))
 	s.logoutQueue = q
 	return s.sessionEnded
@@ -58,8 +58,10 @@ func (s *Service) EnableBackchannelLogout(q *job.Queue) func(context.Context, *h
 
 // sessionEnded revokes every token issued in the ended session (Authentik
 // deletes them with the session) and tells each application that received
-// some. A failure is logged: the logout itself has already happened.
-func (s *Service) sessionEnded(ctx context.Context, r *http.Request, sc store.Scope, ended store.Session) {
+// some. A failure is logged: the logout itself has already happened. The
+// issuer the applications know is the one the ending request's host
+// names (ctx's httpx.Info).
+func (s *Service) sessionEnded(ctx context.Context, sc store.Scope, ended store.Session) {
 	if !ended.UserID.Valid {
 		return
 	}
@@ -88,7 +90,7 @@ func (s *Service) sessionEnded(ctx context.Context, r *http.Request, sc store.Sc
 		}
 		if err == nil {
 			// The session is gone: the mark only has to outlive this request.
-			err = s.notifyLogout(ctx, r, sc, c, ended.ID, u, at, s.Now().Add(time.Hour))
+			err = s.notifyLogout(ctx, nil, sc, c, ended.ID, u, at, s.Now().Add(time.Hour))
 		}
 		if err != nil {
 			s.Log.Error("logout: queueing a back-channel logout", "provider", pid, "error", err)

@@ -50,7 +50,7 @@ func (s *Service) refuse(w http.ResponseWriter, r *http.Request, sc store.Scope,
 	}
 	s.Log.WarnContext(r.Context(), "oauth2: authorization request refused", attrs...)
 	s.event(r, sc, "configuration_error", nil, c, data)
-	s.Web.Page(w, r, i18n.FromRequest(r), http.StatusBadRequest, web.PageError, map[string]any{
+	s.Web.Page(w, r, httpx.Lang(r), http.StatusBadRequest, web.PageError, map[string]any{
 		"TitleCode": i18n.OAuth2RequestTitle, "MessageCode": rf.code, "MessageArgs": rf.args})
 }
 

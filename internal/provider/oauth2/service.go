@@ -19,7 +19,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/httpx"
 	"github.com/gatehouse-id/gatehouse/internal/job"
 	"github.com/gatehouse-id/gatehouse/internal/policy"
-	"github.com/gatehouse-id/gatehouse/internal/session"
+	"github.com/gatehouse-id/gatehouse/internal/session/sessionhttp"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 	"github.com/gatehouse-id/gatehouse/internal/web"
 )
@@ -45,7 +45,7 @@ type Service struct {
 	Box      *secretbox.Box
 	Core     *core.Core
 	Executor *flow.Executor
-	Sessions *session.Manager
+	Sessions *sessionhttp.Manager
 	Policies *policy.Engine
 	Web      *web.Renderer
 	Events   flow.EventWriter

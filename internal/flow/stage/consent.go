@@ -5,11 +5,7 @@ import (
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
-	"net/url"
-	"strings"
 	"time"
-
-	"github.com/google/uuid"
 
 	"github.com/gatehouse-id/gatehouse/internal/flow"
 	"github.com/gatehouse-id/gatehouse/internal/store"
@@ -128,95 +124,5 @@ func (s *consent) Respond(ctx context.Context, x *flow.Execution, r flow.Respons
 			return flow.Fail(err)
 		}
 	}
-	return flow.Next()
-}
-
-// deny ends the flow with a message.
-type deny struct {
-	DenyMessage string `json:"deny_message"`
-}
-
-func newDeny(cfg json.RawMessage) (flow.Stage, error) {
-	s := &deny{}
-	return s, decode(cfg, s)
-}
-
-func (s *deny) Challenge(context.Context, *flow.Execution) flow.Outcome {
-	if s.DenyMessage == "" {
-		return flow.Deny("flow.not_applicable", "You are not allowed to use this flow.")
-	}
-	return flow.Deny("", s.DenyMessage)
-}
-
-func (s *deny) Respond(ctx context.Context, x *flow.Execution, _ flow.Response) flow.Outcome {
-	return s.Challenge(ctx, x)
-}
-
-// redirect sends the user to a URL or another flow.
-type redirect struct {
-	Mode         string `json:"mode"`
-	TargetStatic string `json:"target_static"`
-	TargetFlow   string `json:"target_flow"`
-	KeepContext  bool   `json:"keep_context"`
-}
-
-func newRedirect(cfg json.RawMessage) (flow.Stage, error) {
-	s := &redirect{Mode: "static", KeepContext: true}
-	if err := decode(cfg, s); err != nil {
-		return nil, err
-	}
-	switch s.Mode {
-	case "static":
-		u, err := url.Parse(s.TargetStatic)
-		if s.TargetStatic == "" || err != nil || (u.Scheme != "http" && u.Scheme != "https" && !strings.HasPrefix(s.TargetStatic, "/")) {
-			return nil, store.Invalid("target_static", "must be an http(s) URL or a path")
-		}
-	case "flow":
-		if _, err := uuid.Parse(s.TargetFlow); err != nil {
-			return nil, store.Invalid("target_flow", "is not a flow ID")
-		}
-	default:
-		return nil, store.Invalid("mode", "must be static or flow")
-	}
-	return s, nil
-}
-
-func (s *redirect) Challenge(ctx context.Context, x *flow.Execution) flow.Outcome {
-	if s.Mode == "static" {
-		return flow.RedirectTo(s.TargetStatic)
-	}
-	slug := x.FlowSlugByID(ctx, s.TargetFlow)
-	if slug == "" {
-		return flow.Fail(errors.New("redirect stage: target flow does not exist"))
-	}
-	to := flow.FlowURL(slug)
-	if x.Plan.Next != "" {
-		to += "?next=" + url.QueryEscape(x.Plan.Next)
-	}
-	return flow.RedirectTo(to)
-}
-
-func (s *redirect) Respond(ctx context.Context, x *flow.Execution, _ flow.Response) flow.Outcome {
-	return s.Challenge(ctx, x)
-}
-
-// dummy shows a continue button (for testing flows).
-type dummy struct {
-	ThrowError bool `json:"throw_error"`
-}
-
-func newDummy(cfg json.RawMessage) (flow.Stage, error) {
-	s := &dummy{}
-	return s, decode(cfg, s)
-}
-
-func (s *dummy) Challenge(context.Context, *flow.Execution) flow.Outcome {
-	if s.ThrowError {
-		return flow.Fail(errors.New("dummy stage: throw_error is set"))
-	}
-	return flow.Show(&flow.DummyChallenge{Base: base(flow.ComponentDummy)})
-}
-
-func (s *dummy) Respond(context.Context, *flow.Execution, flow.Response) flow.Outcome {
 	return flow.Next()
 }
