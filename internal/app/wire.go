@@ -43,6 +43,9 @@ type services struct {
 	oidc     *oauth2.Service
 	metrics  *productMetrics
 	events   *audit.Writer
+	// blueprints are the models blueprints may name: the built-in ones,
+	// the provider kinds' and notification rules'.
+	blueprints *blueprint.Registry
 	// bus announces admin writes to the caches of every replica.
 	bus *invalidate.Bus
 	log *slog.Logger
@@ -126,7 +129,10 @@ func wire(x *App, o Options) (*services, error) {
 	bus.Subscribe(invalidate.Flows, exec.Invalidate)
 	bus.Subscribe(invalidate.Keys, km.Invalidate)
 	bus.Subscribe(invalidate.NotificationRules, notifier.Invalidate)
-	s := &services{queue: q, executor: exec, policies: policies, box: box, keys: km, oidc: oidc, metrics: pm, events: writer, bus: bus, log: x.log}
+	s := &services{queue: q, executor: exec, policies: policies, box: box, keys: km, oidc: oidc, metrics: pm, events: writer, bus: bus, log: x.log,
+		blueprints: blueprint.NewRegistry()}
+	notification.RegisterBlueprint(s.blueprints)
+	oidc.RegisterBlueprint(s.blueprints)
 	rest := &api.API{Store: reading, JobWorkers: jobWorkers, Core: x.core, Sessions: env.Sessions, Events: events, Log: x.log, Now: time.Now, UID: oauth2.UID,
 		Policies: policies, Changed: s.apiChanged}
 	rest.Init()
@@ -193,7 +199,7 @@ func applyDefaults(ctx context.Context, x *App, s *services) error {
 		}
 		// A default that cannot be applied (an admin reused one of its
 		// names for something else) is logged; the others still apply.
-		if _, err := blueprint.ApplyDefaults(ctx, x.db.Scope(t.ID), blueprint.Options{Box: s.box,
+		if _, err := blueprint.ApplyDefaults(ctx, x.db.Scope(t.ID), blueprint.Options{Box: s.box, Models: s.blueprints,
 			ValidateConfig: s.validateConfig, HashPassword: func(p string) (string, error) {
 				return x.core.Hasher.Hash(ctx, p)
 			}, Changed: s.blueprintChanged}); err != nil {

@@ -20,7 +20,10 @@ import (
 // BlueprintModel is the Authentik model name of OAuth2 providers.
 const BlueprintModel = "authentik_providers_oauth2.oauth2provider"
 
-func init() { blueprint.Register(BlueprintModel, providerModel{}) }
+// RegisterBlueprint adds the provider model to r.
+func (s *Service) RegisterBlueprint(r *blueprint.Registry) {
+	r.Register(BlueprintModel, providerModel{})
+}
 
 // providerModel is authentik_providers_oauth2.oauth2provider. A new
 // provider gets what `gatehouse app create` gives (the default flows and

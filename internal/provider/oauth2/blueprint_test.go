@@ -25,6 +25,8 @@ type bpEnv struct {
 	sc  store.Scope
 	box *secretbox.Box
 	key *store.CertificateKeyPair
+	// models are the built-in blueprint models and this provider's.
+	models *blueprint.Registry
 }
 
 func newBPEnv(t *testing.T) *bpEnv {
@@ -34,7 +36,8 @@ func newBPEnv(t *testing.T) *bpEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &bpEnv{t: t, db: db, box: box}
+	e := &bpEnv{t: t, db: db, box: box, models: blueprint.NewRegistry()}
+	(&oauth2.Service{}).RegisterBlueprint(e.models)
 	e.sc = e.tenant("a")
 	return e
 }
@@ -54,7 +57,7 @@ func (e *bpEnv) tenant(name string) store.Scope {
 	if e.key == nil {
 		e.key = key
 	}
-	if _, err := blueprint.ApplyDefaults(ctx, sc, blueprint.Options{Box: e.box}); err != nil {
+	if _, err := blueprint.ApplyDefaults(ctx, sc, blueprint.Options{Box: e.box, Models: e.models}); err != nil {
 		e.t.Fatal(err)
 	}
 	return sc
@@ -66,7 +69,7 @@ func (e *bpEnv) apply(src string) (blueprint.Result, error) {
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	return blueprint.Apply(context.Background(), e.sc, bp, blueprint.Options{Box: e.box})
+	return blueprint.Apply(context.Background(), e.sc, bp, blueprint.Options{Box: e.box, Models: e.models})
 }
 
 func (e *bpEnv) mustApply(src string) blueprint.Result {
@@ -323,11 +326,11 @@ entries:
 
 	// Without a secret box a confidential client cannot be stored.
 	bp, _ := blueprint.Parse("t.yaml", []byte("version: 1\nentries:\n  - model: "+oauth2.BlueprintModel+"\n    identifiers: {name: nobox}\n"))
-	if _, err := blueprint.Apply(context.Background(), e.sc, bp, blueprint.Options{}); err == nil ||
+	if _, err := blueprint.Apply(context.Background(), e.sc, bp, blueprint.Options{Models: e.models}); err == nil ||
 		!strings.Contains(err.Error(), "client_secret: cannot be stored") {
 		t.Errorf("without a box: %v", err)
 	}
-	if !slices.Contains(blueprint.Models(), oauth2.BlueprintModel) {
+	if !slices.Contains(e.models.Names(), oauth2.BlueprintModel) {
 		t.Errorf("the model is not registered")
 	}
 }
