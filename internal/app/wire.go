@@ -24,6 +24,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/mail"
 	"github.com/gatehouse-id/gatehouse/internal/notification"
 	"github.com/gatehouse-id/gatehouse/internal/policy"
+	"github.com/gatehouse-id/gatehouse/internal/provider"
 	"github.com/gatehouse-id/gatehouse/internal/provider/oauth2"
 	"github.com/gatehouse-id/gatehouse/internal/ratelimit"
 	"github.com/gatehouse-id/gatehouse/internal/server"
@@ -41,8 +42,10 @@ type services struct {
 	box      *secretbox.Box
 	keys     *keys.Manager
 	oidc     *oauth2.Service
-	metrics  *productMetrics
-	events   *audit.Writer
+	// providers are the provider kinds served (oidc among them).
+	providers []provider.Kind
+	metrics   *productMetrics
+	events    *audit.Writer
 	// blueprints are the models blueprints may name: the built-in ones,
 	// the provider kinds' and notification rules'.
 	blueprints *blueprint.Registry
@@ -112,12 +115,24 @@ func wire(x *App, o Options) (*services, error) {
 	notifier := notification.New(x.db, q, policies, box, x.log,
 		notification.DeniedNetworks(x.cfg.Notifications.DeniedPrefixes()))
 	writer.Notify = notifier.Event
-	oidc := &oauth2.Service{Store: x.db, Keys: keySource{km}, Box: box, Core: x.core, Sessions: env.Sessions, Issued: pm.issued,
-		Policies: policies, Web: renderer, Events: events, Log: x.log, Now: time.Now}
+	penv := &provider.Env{Store: x.db, Box: box, Core: x.core, Sessions: env.Sessions, Policies: policies, Web: renderer,
+		Events: events, Log: x.log, Now: time.Now}
+	oidc := oauth2.New(penv, keySource{km})
+	oidc.Issued = pm.issued
+	// The provider kinds this server offers. Adding one (SAML, say) is its
+	// package and one line here: the loops below plug each kind into the
+	// flow engine, the HTTP server, the API, blueprints and the caches.
+	providers := []provider.Kind{oidc}
+	if o.providerKinds != nil {
+		providers = append(providers, o.providerKinds(penv)...)
+	}
 	kinds := stage.Kinds()
-	maps.Copy(kinds, oidc.StageKinds())
+	maps.Copy(kinds, penv.AuthorizationStages())
+	for _, k := range providers {
+		maps.Copy(kinds, k.StageKinds())
+	}
 	exec := flow.NewExecutor(env, kinds)
-	oidc.Executor = exec
+	penv.Executor = exec
 	env.Sessions.Ended = oidc.EnableBackchannelLogout(q)
 	fh := &flowhttp.Handler{Store: x.db, Core: x.core, Executor: exec, Sessions: env.Sessions, Web: renderer, Log: x.log}
 	// The API and console read the event log through the writer, so that
@@ -125,22 +140,28 @@ func wire(x *App, o Options) (*services, error) {
 	reading := writer.Reading(x.db)
 	// Each cache listens for the topics it holds (the tenant resolver's
 	// subscription is made in build, once the server exists).
-	bus.Subscribe(invalidate.Providers, oidc.Invalidate)
+	for _, k := range providers {
+		bus.Subscribe(invalidate.Providers, k.Invalidate)
+	}
 	bus.Subscribe(invalidate.Flows, exec.Invalidate)
 	bus.Subscribe(invalidate.Keys, km.Invalidate)
 	bus.Subscribe(invalidate.NotificationRules, notifier.Invalidate)
-	s := &services{queue: q, executor: exec, policies: policies, box: box, keys: km, oidc: oidc, metrics: pm, events: writer, bus: bus, log: x.log,
-		blueprints: blueprint.NewRegistry()}
+	s := &services{queue: q, executor: exec, policies: policies, box: box, keys: km, oidc: oidc, providers: providers,
+		metrics: pm, events: writer, bus: bus, log: x.log, blueprints: blueprint.NewRegistry()}
 	notification.RegisterBlueprint(s.blueprints)
-	oidc.RegisterBlueprint(s.blueprints)
 	rest := &api.API{Store: reading, JobWorkers: jobWorkers, Core: x.core, Sessions: env.Sessions, Events: events, Log: x.log, Now: time.Now, UID: oauth2.UID,
 		Policies: policies, Changed: s.apiChanged}
 	rest.Init()
-	s.handlers = []server.Handler{renderer, fh, oidc, rest}
+	s.handlers = []server.Handler{renderer, fh}
 	// The API checks settings with the same code as blueprints.
 	rest.ValidateConfig = s.validateConfig
 	api.RegisterCrypto(rest, km)
-	oidc.RegisterAPI(rest)
+	for _, k := range providers {
+		s.handlers = append(s.handlers, k)
+		k.RegisterAPI(rest)
+		k.RegisterBlueprint(s.blueprints)
+	}
+	s.handlers = append(s.handlers, rest)
 	// A new tenant or domain works at once, not at the next start or
 	// tenant reload; applying defaults is idempotent, so every tenant is
 	// passed again.
@@ -242,7 +263,8 @@ func (s *services) blueprintChanged(ctx context.Context, tx store.Scope) error {
 }
 
 // validateConfig checks stage, policy and prompt settings with the code
-// that will run them, so a blueprint cannot store what a flow cannot use.
+// that will run them, so a blueprint cannot store what a flow cannot use;
+// a provider kind checks what it owns (OAuth2's scope mappings).
 func (s *services) validateConfig(model, kind string, config []byte) error {
 	switch model {
 	case "stage":
@@ -251,9 +273,11 @@ func (s *services) validateConfig(model, kind string, config []byte) error {
 		return s.policies.Validate(kind, config)
 	case "prompt":
 		return stage.ValidatePrompt(config)
-	case blueprint.FamilyMapping:
-		_, err := oauth2.ParseMapping("mapping", config)
-		return err
+	}
+	for _, k := range s.providers {
+		if known, err := k.ValidateConfig(model, kind, config); known {
+			return err
+		}
 	}
 	return nil
 }

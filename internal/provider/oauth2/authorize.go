@@ -15,11 +15,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/google/uuid"
-
 	"github.com/gatehouse-id/gatehouse/internal/flow"
 	"github.com/gatehouse-id/gatehouse/internal/i18n"
-	"github.com/gatehouse-id/gatehouse/internal/policy"
+	"github.com/gatehouse-id/gatehouse/internal/provider"
 	"github.com/gatehouse-id/gatehouse/internal/session"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 )
@@ -252,7 +250,7 @@ func (s *Service) authorize(w http.ResponseWriter, r *http.Request) {
 		s.redirectError(w, r, ar, oe)
 		return
 	}
-	sess, user, err := s.browserSession(ctx, r, sc)
+	sess, user, err := s.BrowserSession(ctx, r, sc)
 	if err != nil {
 		s.serverError(w, r, err)
 		return
@@ -277,12 +275,12 @@ func (s *Service) authorize(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, s.loginURL(ctx, sc, c, ar), http.StatusFound)
 		return
 	}
-	if ok, err := s.allowed(ctx, r, sc, c, user); err != nil {
+	if ok, err := s.Allowed(ctx, sc, c.app, user, provider.PolicyHTTP(r)); err != nil {
 		s.serverError(w, r, err)
 		return
 	} else if !ok {
 		s.event(r, sc, "authorize_application", user, c, map[string]any{"authorized": false, "reason": "policy"})
-		s.forbidden(w, r)
+		s.Forbidden(w, r)
 		return
 	}
 	s.runAuthorization(w, r, sc, sess, user, c, ar)
@@ -306,73 +304,8 @@ func (s *Service) loginURL(ctx context.Context, sc store.Scope, c *client, ar *a
 	if ar.LoginHint != "" {
 		next.Set("login_hint", ar.LoginHint)
 	}
-	return s.authenticationURL(ctx, sc, c, next)
+	return provider.AuthenticationURL(ctx, sc, c.cfg.AuthenticationFlow, next)
 }
-
-// authenticationURL is where c's users log in: the provider's
-// authentication flow, else the tenant's default one.
-func (s *Service) authenticationURL(ctx context.Context, sc store.Scope, c *client, q url.Values) string {
-	if slug := s.flowSlug(ctx, sc, c.cfg.AuthenticationFlow); slug != "" {
-		return flow.FlowURL(slug) + "?" + q.Encode()
-	}
-	return "/flows/-/default/authentication/?" + q.Encode()
-}
-
-func (s *Service) flowSlug(ctx context.Context, sc store.Scope, id string) string {
-	fid, err := uuid.Parse(id)
-	if err != nil {
-		return ""
-	}
-	f, err := sc.Flows().Get(ctx, fid)
-	if err != nil {
-		return ""
-	}
-	return f.Slug
-}
-
-// sessionUser is the session's active user, or nil.
-// browserSession loads the browser's session and its logged-in user (nil
-// when nobody is).
-func (s *Service) browserSession(ctx context.Context, r *http.Request, sc store.Scope) (*session.Session, *store.User, error) {
-	sess, err := s.Sessions.Load(ctx, r, sc)
-	if err != nil {
-		return nil, nil, err
-	}
-	user, err := s.sessionUser(ctx, sc, sess)
-	return sess, user, err
-}
-
-func (s *Service) sessionUser(ctx context.Context, sc store.Scope, sess *session.Session) (*store.User, error) {
-	uid := sess.UserID()
-	if !uid.Valid {
-		return nil, nil
-	}
-	u, err := sc.Users().Get(ctx, uid.UUID)
-	if errors.Is(err, store.ErrNotFound) || (err == nil && !u.IsActive) {
-		return nil, nil
-	}
-	return u, err
-}
-
-// allowed evaluates the application's bindings; an application without
-// bindings is open to every authenticated user (Authentik's default).
-func (s *Service) allowed(ctx context.Context, r *http.Request, sc store.Scope, c *client, u *store.User) (bool, error) {
-	binds, err := sc.PolicyBindings().ListForTargets(ctx, c.app.ID)
-	if err != nil || len(binds) == 0 {
-		return err == nil, err
-	}
-	pols, err := policy.Load(ctx, sc, binds)
-	if err != nil {
-		return false, err
-	}
-	req := &policy.Request{Scope: sc, User: u, Context: map[string]any{"application": c.app.Slug},
-		HTTP: &policy.HTTPRequest{Method: r.Method, Path: r.URL.Path, Host: r.Host, UserAgent: r.UserAgent()}}
-	res := s.Policies.Evaluate(ctx, req, binds, pols, policy.Options{Mode: c.app.PolicyEngineMode, EmptyResult: true})
-	return res.Passing, nil
-}
-
-// DefaultAuthorizationFlow is used when a provider names none.
-const DefaultAuthorizationFlow = "default-provider-authorization-implicit-consent"
 
 // runAuthorization runs the provider's authorization flow with the
 // fulfillment stage at its end. When no stage needs the user (implicit
@@ -380,153 +313,22 @@ const DefaultAuthorizationFlow = "default-provider-authorization-implicit-consen
 func (s *Service) runAuthorization(w http.ResponseWriter, r *http.Request, sc store.Scope, sess *session.Session,
 	user *store.User, c *client, ar *authRequest) {
 	cfg, _ := json.Marshal(ar)
-	var extra []flow.Binding
-	if slices.Contains(ar.Prompt, "consent") {
-		var err error
-		if extra, err = s.promptConsent(r.Context(), sc, user, c); err != nil {
-			s.serverError(w, r, err)
-			return
-		}
-	}
-	extra = append(extra, flow.Binding{Kind: FulfillmentKind, Config: cfg})
-	s.runAuthorizationFlow(w, r, sc, sess, user, c, ar.Scopes, extra, func() bool {
-		if !slices.Contains(ar.Prompt, "none") {
-			return false
-		}
-		sess.Data.Plan = nil
-		sess.MarkDirty()
-		s.Sessions.Save(r.Context(), w, r, sess)
-		s.redirectError(w, r, ar, oerr(400, "consent_required", "the user must consent first"))
-		return true
-	})
-}
-
-// promptConsentKind checks, after the authorization flow's own stages,
-// whether one of them already asked for consent during this request.
-const promptConsentKind = "gatehouse_oauth2_prompt_consent"
-
-// alwaysConsent is the consent stage prompt=consent adds.
-var alwaysConsent = flow.Binding{Kind: "consent", Config: json.RawMessage(`{"mode":"always_require"}`)}
-
-// promptConsent returns the stages that make prompt=consent ask the user
-// exactly once (OIDC Core 3.1.2.1), after the authorization flow's own:
-// nothing when the flow has a consent stage that always asks; else a
-// consent stage that always asks, preceded by a check that drops it when
-// the flow's own consent stage asked (it stored a new consent) instead of
-// skipping because the consent was remembered.
-func (s *Service) promptConsent(ctx context.Context, sc store.Scope, user *store.User, c *client) ([]flow.Binding, error) {
-	fid, err := uuid.Parse(c.cfg.AuthorizationFlow)
-	if err == nil {
-		binds, err := sc.FlowStageBindings().ListForFlow(ctx, fid)
-		if err != nil {
-			return nil, err
-		}
-		ids := make([]uuid.UUID, 0, len(binds))
-		for _, b := range binds {
-			ids = append(ids, b.StageID)
-		}
-		stages, err := sc.Stages().GetMany(ctx, ids)
-		if err != nil {
-			return nil, err
-		}
-		for _, st := range stages {
-			var cfg struct{ Mode string }
-			if st.Kind == "consent" && json.Unmarshal(st.Config, &cfg) == nil && cfg.Mode == "always_require" {
-				return nil, nil
+	err := s.Authorize(w, r, sc, sess, user, provider.Authorization{App: c.app, Flow: c.cfg.AuthorizationFlow,
+		Permissions: c.permissions(ar.Scopes), ForceConsent: slices.Contains(ar.Prompt, "consent"),
+		Fulfil: flow.Binding{Kind: FulfillmentKind, Config: cfg},
+		Waiting: func() bool {
+			if !slices.Contains(ar.Prompt, "none") {
+				return false
 			}
-		}
-	}
-	check := consentCheck{Target: c.app.ID.String()}
-	if prev, err := sc.Consents().Get(ctx, user.ID, check.Target, s.Now()); err == nil {
-		check.Before = prev.ID.String()
-	} else if !errors.Is(err, store.ErrNotFound) {
-		return nil, err
-	}
-	cfg, _ := json.Marshal(check)
-	return []flow.Binding{{Kind: promptConsentKind, Config: cfg}, alwaysConsent}, nil
-}
-
-// consentCheck is the promptConsentKind stage.
-type consentCheck struct {
-	s      *Service
-	Target string `json:"target"`
-	// Before is the ID of the consent remembered when the request came.
-	Before string `json:"before,omitempty"`
-}
-
-func (k *consentCheck) Respond(ctx context.Context, x *flow.Execution, _ flow.Response) flow.Outcome {
-	return k.Challenge(ctx, x)
-}
-
-func (k *consentCheck) Challenge(ctx context.Context, x *flow.Execution) flow.Outcome {
-	u, err := x.PendingUser(ctx)
-	if err != nil || u == nil {
-		return flow.Next() // the consent stage that follows decides
-	}
-	cur, err := x.Scope.Consents().Get(ctx, u.ID, k.Target, k.s.Now())
-	switch {
-	case errors.Is(err, store.ErrNotFound):
-	case err != nil:
-		return flow.Fail(err)
-	case cur.ID.String() != k.Before && len(x.Plan.Bindings) > 1 && x.Plan.Bindings[1].Kind == alwaysConsent.Kind:
-		// A consent given during this request: do not ask twice.
-		x.Plan.Bindings = slices.Delete(x.Plan.Bindings, 1, 2)
-	}
-	return flow.Next()
-}
-
-// runAuthorizationFlow runs the provider's authorization flow for user
-// with extra in-memory stages at its end (the fulfillment of an
-// authorization request or of a device code), and answers with what the
-// flow shows first. When a stage needs the user (consent), waiting may
-// answer instead (prompt=none); otherwise the browser continues in the
-// flow pages.
-func (s *Service) runAuthorizationFlow(w http.ResponseWriter, r *http.Request, sc store.Scope, sess *session.Session,
-	user *store.User, c *client, scopes []string, extra []flow.Binding, waiting func() bool) {
-	ctx := r.Context()
-	slug := s.flowSlug(ctx, sc, c.cfg.AuthorizationFlow)
-	if slug == "" {
-		slug = DefaultAuthorizationFlow
-	}
-	var perms []flow.ConsentPermission
-	for _, sc := range scopes {
-		if d := c.description(sc); d != "" {
-			perms = append(perms, flow.ConsentPermission{ID: sc, Name: d})
-		}
-	}
-	fctx := flow.Context{
-		flow.KeyApplication: c.app.Slug, flow.KeyApplicationName: c.app.Name, flow.KeyIsSSO: true,
-		flow.KeyConsentTarget: c.app.ID.String(), flow.KeyConsentPermissions: perms,
-		flow.KeyConsentHeader: c.app.Name + " would like to access:",
-	}
-	res := s.Executor.Run(ctx, &flow.Request{Slug: slug, HTTP: r, Scope: sc, Session: sess, User: user,
-		Fresh: true, Extra: extra, Context: fctx, Query: url.Values{}, Lang: string(i18n.FromRequest(r))})
-	if rc, ok := res.Challenge.(*flow.RedirectChallenge); ok {
-		if err := s.Sessions.Save(ctx, w, r, sess); err != nil {
-			s.serverError(w, r, err)
-			return
-		}
-		http.Redirect(w, r, rc.To, http.StatusFound)
-		return
-	}
-	switch res.Challenge.(type) {
-	case *flow.AutosubmitChallenge, *flow.AccessDeniedChallenge, *flow.FlowErrorChallenge:
-		if err := s.Sessions.Save(ctx, w, r, sess); err != nil {
-			s.serverError(w, r, err)
-			return
-		}
-		s.Web.Challenge(w, r, i18n.FromRequest(r), res.Status, res.Challenge)
-		return
-	}
-	if waiting != nil && waiting() {
-		return
-	}
-	// A stage needs the user (consent): continue in the flow pages.
-	if err := s.Sessions.Save(ctx, w, r, sess); err != nil {
+			sess.Data.Plan = nil
+			sess.MarkDirty()
+			s.Sessions.Save(r.Context(), w, r, sess)
+			s.redirectError(w, r, ar, oerr(400, "consent_required", "the user must consent first"))
+			return true
+		}})
+	if err != nil {
 		s.serverError(w, r, err)
-		return
 	}
-	http.Redirect(w, r, flow.FlowURL(slug), http.StatusFound)
 }
 
 // codeData is stored with an authorization code.

@@ -11,6 +11,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/blueprint"
 	"github.com/gatehouse-id/gatehouse/internal/crypto/keys"
 	"github.com/gatehouse-id/gatehouse/internal/crypto/secretbox"
+	"github.com/gatehouse-id/gatehouse/internal/provider"
 	"github.com/gatehouse-id/gatehouse/internal/provider/oauth2"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 	"github.com/gatehouse-id/gatehouse/internal/store/sqlstore"
@@ -37,7 +38,7 @@ func newBPEnv(t *testing.T) *bpEnv {
 		t.Fatal(err)
 	}
 	e := &bpEnv{t: t, db: db, box: box, models: blueprint.NewRegistry()}
-	(&oauth2.Service{}).RegisterBlueprint(e.models)
+	oauth2.New(&provider.Env{}, nil).RegisterBlueprint(e.models)
 	e.sc = e.tenant("a")
 	return e
 }
@@ -138,7 +139,7 @@ func TestBlueprintProviderFromAnExport(t *testing.T) {
 	if strings.Contains(p.SecretEnc, secret) || strings.Contains(string(p.Config), secret) {
 		t.Errorf("the client secret is stored in plain text")
 	}
-	implicit, _ := e.sc.Flows().GetBySlug(ctx, oauth2.DefaultAuthorizationFlow)
+	implicit, _ := e.sc.Flows().GetBySlug(ctx, provider.DefaultAuthorizationFlow)
 	invalidation, _ := e.sc.Flows().GetBySlug(ctx, "default-provider-invalidation-flow")
 	if cfg.AuthorizationFlow != implicit.ID.String() || cfg.InvalidationFlow != invalidation.ID.String() {
 		t.Errorf("flows = %q, %q; want the default flows", cfg.AuthorizationFlow, cfg.InvalidationFlow)
@@ -275,7 +276,7 @@ entries:
 func TestBlueprintProviderRefusals(t *testing.T) {
 	e := newBPEnv(t)
 	other := e.tenant("b")
-	foreign, err := other.Flows().GetBySlug(context.Background(), oauth2.DefaultAuthorizationFlow)
+	foreign, err := other.Flows().GetBySlug(context.Background(), provider.DefaultAuthorizationFlow)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -18,6 +18,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/core"
 	"github.com/gatehouse-id/gatehouse/internal/crypto"
 	"github.com/gatehouse-id/gatehouse/internal/crypto/jwt"
+	"github.com/gatehouse-id/gatehouse/internal/provider"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 )
 
@@ -92,7 +93,7 @@ func (s *Service) grantClientCredentials(ctx context.Context, r *http.Request, s
 	if e != nil {
 		return nil, e
 	}
-	ok, err := s.allowed(ctx, r, sc, c, u)
+	ok, err := s.Allowed(ctx, sc, c.app, u, provider.PolicyHTTP(r))
 	if err != nil {
 		return nil, errServer(fmt.Errorf("token: evaluating application policies: %w", err))
 	}

@@ -20,6 +20,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/crypto"
 	"github.com/gatehouse-id/gatehouse/internal/flow"
 	"github.com/gatehouse-id/gatehouse/internal/i18n"
+	"github.com/gatehouse-id/gatehouse/internal/provider"
 	"github.com/gatehouse-id/gatehouse/internal/session"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 )
@@ -432,7 +433,7 @@ func (s *Service) decideDevice(ctx context.Context, sc store.Scope, a *store.Art
 func (s *Service) devicePage(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	sc := s.scope(r)
-	sess, user, err := s.browserSession(ctx, r, sc)
+	sess, user, err := s.BrowserSession(ctx, r, sc)
 	if err != nil {
 		s.serverError(w, r, err)
 		return
@@ -481,7 +482,7 @@ func (s *Service) devicePage(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		next := url.Values{"next": {devicePath + "?code=" + shown}}
-		http.Redirect(w, r, s.authenticationURL(ctx, sc, c, next), http.StatusFound)
+		http.Redirect(w, r, provider.AuthenticationURL(ctx, sc, c.cfg.AuthenticationFlow, next), http.StatusFound)
 		return
 	}
 	switch action {
@@ -561,7 +562,7 @@ func (p *devicePageRequest) deny(a *store.Artifact, c *client, reason string) {
 	p.s.event(p.r, p.sc, "authorize_application", p.user, c, map[string]any{"authorized": false, "reason": reason,
 		"grant_type": grantDeviceCode})
 	if reason == "policy" {
-		p.s.forbidden(p.w, p.r)
+		p.s.Forbidden(p.w, p.r)
 		return
 	}
 	p.finish(c.app.Name, false)
@@ -571,7 +572,7 @@ func (p *devicePageRequest) deny(a *store.Artifact, c *client, reason string) {
 // authorization flow with the device fulfillment at its end.
 func (p *devicePageRequest) allow(a *store.Artifact, c *client, d *deviceData) {
 	s := p.s
-	if ok, err := s.allowed(p.r.Context(), p.r, p.sc, c, p.user); err != nil {
+	if ok, err := s.Allowed(p.r.Context(), p.sc, c.app, p.user, provider.PolicyHTTP(p.r)); err != nil {
 		s.serverError(p.w, p.r, err)
 		return
 	} else if !ok {
@@ -583,6 +584,9 @@ func (p *devicePageRequest) allow(a *store.Artifact, c *client, d *deviceData) {
 		s.serverError(p.w, p.r, err)
 		return
 	}
-	s.runAuthorizationFlow(p.w, p.r, p.sc, p.sess, p.user, c, d.Scopes,
-		[]flow.Binding{{Kind: DeviceFulfillmentKind, Config: cfg}}, nil)
+	err = s.Authorize(p.w, p.r, p.sc, p.sess, p.user, provider.Authorization{App: c.app, Flow: c.cfg.AuthorizationFlow,
+		Permissions: c.permissions(d.Scopes), Fulfil: flow.Binding{Kind: DeviceFulfillmentKind, Config: cfg}})
+	if err != nil {
+		s.serverError(p.w, p.r, err)
+	}
 }

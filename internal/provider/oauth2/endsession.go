@@ -15,6 +15,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/crypto/jwt"
 	"github.com/gatehouse-id/gatehouse/internal/flow"
 	"github.com/gatehouse-id/gatehouse/internal/i18n"
+	"github.com/gatehouse-id/gatehouse/internal/provider"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 )
 
@@ -59,7 +60,7 @@ func (s *Service) endSession(w http.ResponseWriter, r *http.Request) {
 		s.logoutRefused(w, r, http.StatusBadRequest, problem)
 		return
 	}
-	sess, user, err := s.browserSession(ctx, r, sc)
+	sess, user, err := s.BrowserSession(ctx, r, sc)
 	if err != nil {
 		s.serverError(w, r, err)
 		return
@@ -70,7 +71,7 @@ func (s *Service) endSession(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	slug := s.flowSlug(ctx, sc, c.cfg.InvalidationFlow)
+	slug := provider.FlowSlug(ctx, sc, c.cfg.InvalidationFlow)
 	if slug == "" {
 		slug = DefaultInvalidationFlow
 	}
