@@ -13,7 +13,6 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/audit"
 	"github.com/gatehouse-id/gatehouse/internal/blueprint"
 	"github.com/gatehouse-id/gatehouse/internal/config"
-	"github.com/gatehouse-id/gatehouse/internal/crypto/jwt"
 	"github.com/gatehouse-id/gatehouse/internal/crypto/keys"
 	"github.com/gatehouse-id/gatehouse/internal/crypto/secretbox"
 	"github.com/gatehouse-id/gatehouse/internal/flow"
@@ -117,7 +116,7 @@ func wire(x *App, o Options) (*services, error) {
 	writer.Notify = notifier.Event
 	penv := &provider.Env{Store: x.db, Box: box, Core: x.core, Sessions: env.Sessions, Policies: policies, Web: renderer,
 		Events: events, Log: x.log, Now: time.Now}
-	oidc := oauth2.New(penv, keySource{km})
+	oidc := oauth2.New(penv, oauth2.ManagedKeys(km))
 	oidc.Issued = pm.issued
 	// The provider kinds this server offers. Adding one (SAML, say) is its
 	// package and one line here: the loops below plug each kind into the
@@ -281,19 +280,6 @@ func (s *services) validateConfig(model, kind string, config []byte) error {
 	}
 	return nil
 }
-
-// keySource adapts the key manager to what the OAuth2 provider consumes.
-type keySource struct{ m *keys.Manager }
-
-func (k keySource) Signer(ctx context.Context, sc store.Scope, id uuid.UUID) (oauth2.Signer, error) {
-	return k.m.Signer(ctx, sc, id)
-}
-
-func (k keySource) JWKS(ctx context.Context, sc store.Scope, ids ...uuid.UUID) ([]byte, error) {
-	return k.m.JWKS(ctx, sc, ids...)
-}
-
-func (k keySource) HMAC(secret []byte) oauth2.Signer { return jwt.NewHMACSigner(secret) }
 
 // mailer renders a template and queues the message.
 type mailer struct{ q *job.Queue }

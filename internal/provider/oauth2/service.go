@@ -11,6 +11,8 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/gatehouse-id/gatehouse/internal/crypto/jwt"
+	"github.com/gatehouse-id/gatehouse/internal/crypto/keys"
 	"github.com/gatehouse-id/gatehouse/internal/crypto/secretbox"
 	"github.com/gatehouse-id/gatehouse/internal/httpx"
 	"github.com/gatehouse-id/gatehouse/internal/job"
@@ -32,6 +34,22 @@ type Keys interface {
 	HMAC(secret []byte) Signer
 }
 
+// ManagedKeys signs with the key manager's keys (internal/crypto/keys), and
+// with the client secret for providers without a key.
+func ManagedKeys(m *keys.Manager) Keys { return managedKeys{m} }
+
+type managedKeys struct{ m *keys.Manager }
+
+func (k managedKeys) Signer(ctx context.Context, sc store.Scope, id uuid.UUID) (Signer, error) {
+	return k.m.Signer(ctx, sc, id)
+}
+
+func (k managedKeys) JWKS(ctx context.Context, sc store.Scope, ids ...uuid.UUID) ([]byte, error) {
+	return k.m.JWKS(ctx, sc, ids...)
+}
+
+func (k managedKeys) HMAC(secret []byte) Signer { return jwt.NewHMACSigner(secret) }
+
 // Service is the OAuth 2.0 / OpenID Connect provider kind.
 type Service struct {
 	// Env is what every provider kind shares (internal/provider).
@@ -41,6 +59,8 @@ type Service struct {
 	// (for metrics); nil is fine.
 	Issued func(provider, grant string)
 
+	// grants are the token endpoint's grant types, by grant_type.
+	grants grantRegistry
 	// logoutQueue delivers back-channel logouts (EnableBackchannelLogout).
 	logoutQueue *job.Queue
 	device      deviceLimits
@@ -55,6 +75,7 @@ type Service struct {
 func New(env *provider.Env, keys Keys) *Service {
 	s := &Service{Env: env, Keys: keys}
 	s.clients = provider.Cache[*client]{Kind: Kind, Resolve: s.resolve, Now: func() time.Time { return s.Now() }}
+	s.grants = s.newGrantRegistry()
 	return s
 }
 
