@@ -11,6 +11,7 @@ import (
 )
 
 func TestAuthorizationCodeGrant(t *testing.T) {
+	t.Parallel()
 	e := newGrantEnv(t)
 	alice := e.user("alice")
 	id, secret := e.app("app", nil)

@@ -14,6 +14,7 @@ import (
 )
 
 func TestClientCredentialsGrant(t *testing.T) {
+	t.Parallel()
 	e := newGrantEnv(t)
 	id, secret := e.app("machine", nil)
 
@@ -91,6 +92,7 @@ func TestClientCredentialsGrant(t *testing.T) {
 // The password grant is client_credentials under another name: the
 // password is an app password.
 func TestPasswordGrant(t *testing.T) {
+	t.Parallel()
 	e := newGrantEnv(t)
 	id, secret := e.app("cli", nil)
 	alice := e.user("alice")

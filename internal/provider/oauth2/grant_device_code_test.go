@@ -48,6 +48,7 @@ func (b *browser) answer(userCode, action string) page {
 }
 
 func TestDeviceCodeGrant(t *testing.T) {
+	t.Parallel()
 	e := newGrantEnv(t)
 	alice := e.user("alice")
 	id, secret := e.app("tv", nil)

@@ -22,6 +22,7 @@ func (e *grantEnv) signIn(b *browser, id, secret, scope string) tokenAnswer {
 }
 
 func TestRefreshTokenGrant(t *testing.T) {
+	t.Parallel()
 	e := newGrantEnv(t)
 	alice := e.user("alice")
 	id, secret := e.app("app", nil)

@@ -10,6 +10,7 @@ import (
 
 // The token endpoint's own answers, before any grant runs.
 func TestTokenEndpoint(t *testing.T) {
+	t.Parallel()
 	e := newGrantEnv(t)
 	id, secret := e.app("app", nil)
 
