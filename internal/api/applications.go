@@ -74,8 +74,6 @@ func checkProvider(ctx context.Context, sc store.Scope, id uuid.NullUUID) error 
 	return nil
 }
 
-func init() { builtin = append(builtin, (*API).registerApplications) }
-
 func (a *API) registerApplications() {
 	Register(a, Resource[Application, ApplicationRequest]{
 		Path: "core/applications/", Tag: "core", Model: "authentik_core.application", Required: []string{"name", "slug"},

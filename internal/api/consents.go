@@ -37,8 +37,6 @@ func (u UserConsent) Meta() Meta {
 	return Meta{ID: u.PK, Name: name}
 }
 
-func init() { builtin = append(builtin, (*API).registerConsents) }
-
 // registerConsents adds core/user_consent/: every user lists and revokes
 // their own consents (the user settings page in Authentik); nobody sees
 // another user's, so an ID that is not the caller's is simply not found.

@@ -402,16 +402,19 @@ func (a *API) registerGroups() {
 	}
 }
 
-// builtin lists this package's resource groups; each file adds its own
-// from init, so adding a resource touches no shared list.
-var builtin []func(*API)
-
-func init() { builtin = append(builtin, (*API).registerUsers, (*API).registerGroups) }
-
-// Init registers the built-in resources; packages that own a model (a
-// provider, say) register theirs with Register and Action before Mount.
+// Init registers the built-in resources, in the order the schema lists
+// them; packages that own a model (a provider kind, say) register theirs
+// with Register and Action before Mount, called by the composition root,
+// so that the API serves what internal/app lists and nothing registers
+// itself from init.
 func (a *API) Init() {
-	for _, f := range builtin {
+	for _, f := range []func(*API){
+		(*API).registerApplications, (*API).registerConsents, (*API).registerUsers, (*API).registerGroups,
+		(*API).registerEvents, (*API).registerFlows, (*API).registerStageBindings, (*API).registerNotifications,
+		(*API).registerObjectPermissions, (*API).registerPolicies, (*API).registerPolicyBindings,
+		(*API).registerPropertyMappings, (*API).registerProviders, (*API).registerRBAC, (*API).registerSessions,
+		(*API).registerImpersonation, (*API).registerStages, (*API).registerTokens,
+	} {
 		f(a)
 	}
 }

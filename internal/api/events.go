@@ -45,8 +45,6 @@ func eventOut(e *store.Event) Event {
 		Created: e.CreatedAt, Expires: e.Expires}
 }
 
-func init() { builtin = append(builtin, (*API).registerEvents) }
-
 // eventTimeFilters are the time range a list may ask for, Django's names:
 // created__gte is inclusive, created__lt exclusive, so consecutive ranges
 // never share an event.

@@ -134,8 +134,6 @@ func orderConflict(err error) error {
 	return err
 }
 
-func init() { builtin = append(builtin, (*API).registerFlows, (*API).registerStageBindings) }
-
 func (a *API) registerFlows() {
 	Register(a, Resource[Flow, FlowRequest]{
 		Path: "flows/instances/", Tag: "flows", Model: "authentik_flows.flow",

@@ -58,8 +58,6 @@ func eventFromCopy(d map[string]any) *Event {
 	return e
 }
 
-func init() { builtin = append(builtin, (*API).registerNotifications) }
-
 // registerNotifications adds events/notifications/: every user reads,
 // marks and deletes their own notifications, and nobody, a superuser
 // included, reaches another user's (Authentik filters the queryset to

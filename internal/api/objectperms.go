@@ -34,8 +34,6 @@ type RoleObjectPermissionList struct {
 	Results []RoleObjectPermissions `json:"results"`
 }
 
-func init() { builtin = append(builtin, (*API).registerObjectPermissions) }
-
 // registerObjectPermissions adds Authentik's object permission endpoints:
 // which roles hold what on an object, and assigning or taking back
 // permissions on one object. Assigning needs every permission given, on

@@ -136,8 +136,6 @@ type DummyPolicyRequest struct {
 	WaitMax          *int    `json:"wait_max,omitempty"`
 }
 
-func init() { builtin = append(builtin, (*API).registerPolicies, (*API).registerPolicyBindings) }
-
 func (a *API) registerPolicies() {
 	f := policyFamily
 	Register(a, readOnly(objects[Policy, struct{}](a, f, "", "policies/all/", "policies")))

@@ -46,8 +46,6 @@ type ScopeMappingRequest struct {
 	Description *string `json:"description,omitempty"`
 }
 
-func init() { builtin = append(builtin, (*API).registerPropertyMappings) }
-
 func (a *API) registerPropertyMappings() {
 	f := mappingFamily
 	Register(a, readOnly(objects[PropertyMapping, struct{}](a, f, "", "propertymappings/all/", "propertymappings")))

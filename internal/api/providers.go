@@ -81,8 +81,6 @@ func providerOut(ctx context.Context, sc store.Scope, p *store.Provider) (Provid
 	return out, err
 }
 
-func init() { builtin = append(builtin, (*API).registerProviders) }
-
 func (a *API) registerProviders() {
 	Register(a, Resource[Provider, struct{}]{
 		Path: "providers/all/", Tag: "providers", Model: "authentik_core.provider",

@@ -181,8 +181,6 @@ func (a *API) knownPermissions(added []string) error {
 	return v.Err()
 }
 
-func init() { builtin = append(builtin, (*API).registerRBAC) }
-
 func (a *API) registerRBAC() {
 	get := func(ctx context.Context, c *Caller, id uuid.UUID) (Role, error) {
 		r, err := c.Scope.Roles().Get(ctx, id)

@@ -43,8 +43,6 @@ func (c *Caller) mine(s *store.Session) bool {
 	return !imp.Valid || (c.session != nil && c.session.ID() == s.ID)
 }
 
-func init() { builtin = append(builtin, (*API).registerSessions, (*API).registerImpersonation) }
-
 // Every user lists and ends their own sessions (Authentik's user settings
 // page); the model permissions reach everyone's.
 func (a *API) registerSessions() {

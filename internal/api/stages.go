@@ -266,8 +266,6 @@ type DummyStageRequest struct {
 	ThrowError *bool   `json:"throw_error,omitempty"`
 }
 
-func init() { builtin = append(builtin, (*API).registerStages) }
-
 func (a *API) registerStages() {
 	f := stageFamily
 	Register(a, readOnly(objects[Stage, struct{}](a, f, "", "stages/all/", "stages")))

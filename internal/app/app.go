@@ -27,6 +27,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/invalidate"
 	"github.com/gatehouse-id/gatehouse/internal/job"
 	"github.com/gatehouse-id/gatehouse/internal/mail"
+	"github.com/gatehouse-id/gatehouse/internal/provider"
 	"github.com/gatehouse-id/gatehouse/internal/server"
 	"github.com/gatehouse-id/gatehouse/internal/store/sqlstore"
 )
@@ -70,6 +71,9 @@ type Options struct {
 	noEvents bool
 	// jobOptions tune the job queue (tests shorten the retry backoff).
 	jobOptions []job.Option
+	// providerKinds adds provider kinds beside the product's own (a test
+	// proves the seam with a kind of its own).
+	providerKinds func(*provider.Env) []provider.Kind
 }
 
 // App is the assembled product.

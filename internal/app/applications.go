@@ -128,7 +128,7 @@ func (a *App) PublicURL() string {
 // the code that runs them), and announces the change with it, so every
 // replica serves it at once. env is the !Env lookup (nil: none).
 func (a *App) ApplyBlueprint(ctx context.Context, sc store.Scope, bp *blueprint.Blueprint, env func(string) (string, bool)) (blueprint.Result, error) {
-	return blueprint.Apply(ctx, sc, bp, blueprint.Options{Env: env, ValidateConfig: a.svc.validateConfig,
+	return blueprint.Apply(ctx, sc, bp, blueprint.Options{Env: env, Models: a.svc.blueprints, ValidateConfig: a.svc.validateConfig,
 		HashPassword: func(p string) (string, error) { return a.core.Hasher.Hash(ctx, p) }, Box: a.svc.box,
 		Events: a.svc.events.Record, Changed: a.svc.blueprintChanged})
 }

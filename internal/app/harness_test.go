@@ -108,7 +108,7 @@ func (e *testEnv) applyYAML(src string) {
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	if _, err := blueprint.Apply(context.Background(), e.sc, bp, blueprint.Options{ValidateConfig: e.app.svc.validateConfig}); err != nil {
+	if _, err := blueprint.Apply(context.Background(), e.sc, bp, blueprint.Options{Models: e.app.svc.blueprints, ValidateConfig: e.app.svc.validateConfig}); err != nil {
 		e.t.Fatal(err)
 	}
 	e.app.Executor().Invalidate(e.sc.TenantID())

@@ -66,7 +66,7 @@ entries:
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = blueprint.Apply(context.Background(), e.sc, bp, blueprint.Options{ValidateConfig: e.app.svc.validateConfig})
+	_, err = blueprint.Apply(context.Background(), e.sc, bp, blueprint.Options{Models: e.app.svc.blueprints, ValidateConfig: e.app.svc.validateConfig})
 	if err == nil || !strings.Contains(err.Error(), "attributes: must not be nested more than 32 levels deep") {
 		t.Fatalf("a blueprint with deep attributes: want an error naming attributes, got %v", err)
 	}

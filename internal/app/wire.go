@@ -13,7 +13,6 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/audit"
 	"github.com/gatehouse-id/gatehouse/internal/blueprint"
 	"github.com/gatehouse-id/gatehouse/internal/config"
-	"github.com/gatehouse-id/gatehouse/internal/crypto/jwt"
 	"github.com/gatehouse-id/gatehouse/internal/crypto/keys"
 	"github.com/gatehouse-id/gatehouse/internal/crypto/secretbox"
 	"github.com/gatehouse-id/gatehouse/internal/flow"
@@ -24,6 +23,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/mail"
 	"github.com/gatehouse-id/gatehouse/internal/notification"
 	"github.com/gatehouse-id/gatehouse/internal/policy"
+	"github.com/gatehouse-id/gatehouse/internal/provider"
 	"github.com/gatehouse-id/gatehouse/internal/provider/oauth2"
 	"github.com/gatehouse-id/gatehouse/internal/ratelimit"
 	"github.com/gatehouse-id/gatehouse/internal/server"
@@ -42,8 +42,13 @@ type services struct {
 	box      *secretbox.Box
 	keys     *keys.Manager
 	oidc     *oauth2.Service
-	metrics  *productMetrics
-	events   *audit.Writer
+	// providers are the provider kinds served (oidc among them).
+	providers []provider.Kind
+	metrics   *productMetrics
+	events    *audit.Writer
+	// blueprints are the models blueprints may name: the built-in ones,
+	// the provider kinds' and notification rules'.
+	blueprints *blueprint.Registry
 	// bus announces admin writes to the caches of every replica.
 	bus *invalidate.Bus
 	log *slog.Logger
@@ -114,12 +119,24 @@ func wire(x *App, o Options) (*services, error) {
 	notifier := notification.New(x.db, q, policies, box, x.log,
 		notification.DeniedNetworks(x.cfg.Notifications.DeniedPrefixes()))
 	writer.Notify = notifier.Event
-	oidc := &oauth2.Service{Store: x.db, Keys: keySource{km}, Box: box, Core: x.core, Sessions: cookies, Issued: pm.issued,
-		Policies: policies, Web: renderer, Events: events, Log: x.log, Now: time.Now}
+	penv := &provider.Env{Store: x.db, Box: box, Core: x.core, Sessions: cookies, Policies: policies, Web: renderer,
+		Events: events, Log: x.log, Now: time.Now}
+	oidc := oauth2.New(penv, oauth2.ManagedKeys(km))
+	oidc.Issued = pm.issued
+	// The provider kinds this server offers. Adding one (SAML, say) is its
+	// package and one line here: the loops below plug each kind into the
+	// flow engine, the HTTP server, the API, blueprints and the caches.
+	providers := []provider.Kind{oidc}
+	if o.providerKinds != nil {
+		providers = append(providers, o.providerKinds(penv)...)
+	}
 	kinds := stage.Kinds()
-	maps.Copy(kinds, oidc.StageKinds())
+	maps.Copy(kinds, penv.AuthorizationStages())
+	for _, k := range providers {
+		maps.Copy(kinds, k.StageKinds())
+	}
 	exec := flow.NewExecutor(env, kinds)
-	oidc.Executor = exec
+	penv.Executor = exec
 	env.Sessions.Ended = oidc.EnableBackchannelLogout(q)
 	// A password change ends sessions outside any request that could
 	// name them: the issuer comes from the context (the request that
@@ -133,19 +150,28 @@ func wire(x *App, o Options) (*services, error) {
 	reading := writer.Reading(x.db)
 	// Each cache listens for the topics it holds (the tenant resolver's
 	// subscription is made in build, once the server exists).
-	bus.Subscribe(invalidate.Providers, oidc.Invalidate)
+	for _, k := range providers {
+		bus.Subscribe(invalidate.Providers, k.Invalidate)
+	}
 	bus.Subscribe(invalidate.Flows, exec.Invalidate)
 	bus.Subscribe(invalidate.Keys, km.Invalidate)
 	bus.Subscribe(invalidate.NotificationRules, notifier.Invalidate)
-	s := &services{queue: q, executor: exec, policies: policies, box: box, keys: km, oidc: oidc, metrics: pm, events: writer, bus: bus, log: x.log}
+	s := &services{queue: q, executor: exec, policies: policies, box: box, keys: km, oidc: oidc, providers: providers,
+		metrics: pm, events: writer, bus: bus, log: x.log, blueprints: blueprint.NewRegistry()}
+	notification.RegisterBlueprint(s.blueprints)
 	rest := &api.API{Store: reading, JobWorkers: jobWorkers, Core: x.core, Sessions: cookies, Events: events, Log: x.log, Now: time.Now, UID: oauth2.UID,
 		Policies: policies, Changed: s.apiChanged}
 	rest.Init()
-	s.handlers = []server.Handler{renderer, fh, oidc, rest}
+	s.handlers = []server.Handler{renderer, fh}
 	// The API checks settings with the same code as blueprints.
 	rest.ValidateConfig = s.validateConfig
 	api.RegisterCrypto(rest, km)
-	oidc.RegisterAPI(rest)
+	for _, k := range providers {
+		s.handlers = append(s.handlers, k)
+		k.RegisterAPI(rest)
+		k.RegisterBlueprint(s.blueprints)
+	}
+	s.handlers = append(s.handlers, rest)
 	// A new tenant or domain works at once, not at the next start or
 	// tenant reload; applying defaults is idempotent, so every tenant is
 	// passed again.
@@ -204,7 +230,7 @@ func applyDefaults(ctx context.Context, x *App, s *services) error {
 		}
 		// A default that cannot be applied (an admin reused one of its
 		// names for something else) is logged; the others still apply.
-		if _, err := blueprint.ApplyDefaults(ctx, x.db.Scope(t.ID), blueprint.Options{Box: s.box,
+		if _, err := blueprint.ApplyDefaults(ctx, x.db.Scope(t.ID), blueprint.Options{Box: s.box, Models: s.blueprints,
 			ValidateConfig: s.validateConfig, HashPassword: func(p string) (string, error) {
 				return x.core.Hasher.Hash(ctx, p)
 			}, Changed: s.blueprintChanged}); err != nil {
@@ -247,7 +273,8 @@ func (s *services) blueprintChanged(ctx context.Context, tx store.Scope) error {
 }
 
 // validateConfig checks stage, policy and prompt settings with the code
-// that will run them, so a blueprint cannot store what a flow cannot use.
+// that will run them, so a blueprint cannot store what a flow cannot use;
+// a provider kind checks what it owns (OAuth2's scope mappings).
 func (s *services) validateConfig(model, kind string, config []byte) error {
 	switch model {
 	case "stage":
@@ -256,25 +283,14 @@ func (s *services) validateConfig(model, kind string, config []byte) error {
 		return s.policies.Validate(kind, config)
 	case "prompt":
 		return stage.ValidatePrompt(config)
-	case blueprint.FamilyMapping:
-		_, err := oauth2.ParseMapping("mapping", config)
-		return err
+	}
+	for _, k := range s.providers {
+		if known, err := k.ValidateConfig(model, kind, config); known {
+			return err
+		}
 	}
 	return nil
 }
-
-// keySource adapts the key manager to what the OAuth2 provider consumes.
-type keySource struct{ m *keys.Manager }
-
-func (k keySource) Signer(ctx context.Context, sc store.Scope, id uuid.UUID) (oauth2.Signer, error) {
-	return k.m.Signer(ctx, sc, id)
-}
-
-func (k keySource) JWKS(ctx context.Context, sc store.Scope, ids ...uuid.UUID) ([]byte, error) {
-	return k.m.JWKS(ctx, sc, ids...)
-}
-
-func (k keySource) HMAC(secret []byte) oauth2.Signer { return jwt.NewHMACSigner(secret) }
 
 // mailer renders a template and queues the message.
 type mailer struct{ q *job.Queue }

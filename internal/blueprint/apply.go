@@ -46,6 +46,10 @@ type Options struct {
 	// announces the change to caches (internal/invalidate), so a failed
 	// apply announces nothing. Its error fails the apply.
 	Changed func(ctx context.Context, tx store.Scope) error
+	// Models are the models entries may name; nil is the built-in ones
+	// (NewRegistry), without those of the provider kinds and notification
+	// rules that the composition root adds.
+	Models *Registry
 }
 
 // Result counts what applying a blueprint did, by entry.
@@ -71,6 +75,16 @@ func (r *Result) add(o Result) {
 // the entry. Apply applies a blueprint whatever its instantiate label says;
 // only ApplyDefaults honours it.
 func Apply(ctx context.Context, sc store.Scope, bp *Blueprint, opt Options) (Result, error) {
+	models := (&Tx{opt: &opt}).models()
+	if bp.Instantiate() {
+		// A blueprint meant to be applied names only models this server
+		// has, whatever its conditions say: refuse it before writing.
+		for _, e := range bp.Entries {
+			if _, ok := models.lookup(e.Model); !ok {
+				return Result{}, &Error{Blueprint: bp.Name, Index: e.Index, Model: e.Model, Line: e.Line, Err: errUnknownModel(models, e.Model)}
+			}
+		}
+	}
 	var res Result
 	var changes []*store.Event
 	err := sc.Tx(ctx, func(tx store.Scope) error {
@@ -181,9 +195,9 @@ func (a *applier) entry(ctx context.Context, e *Entry, res *Result) error {
 			return nil
 		}
 	}
-	m, ok := lookupModel(e.Model)
+	m, ok := a.tx.models().lookup(e.Model)
 	if !ok {
-		return errUnknownModel(e.Model)
+		return errUnknownModel(a.tx.models(), e.Model)
 	}
 	ids, err := a.values(e.identifiers)
 	if err != nil {

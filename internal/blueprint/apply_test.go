@@ -3,9 +3,12 @@ package blueprint_test
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/google/uuid"
 
 	"github.com/gatehouse-id/gatehouse/internal/blueprint"
 	"github.com/gatehouse-id/gatehouse/internal/store"
@@ -284,6 +287,73 @@ entries:
 		t.Errorf("error = %v, want entries[1] (authentik_sources_oauth.oauthsource), line 8, not supported", err)
 	}
 }
+
+func TestApplyRefusesUnknownModelsBeforeWriting(t *testing.T) {
+	sc := newScope(t)
+	// A blueprint meant to be applied is refused as a whole, even an entry
+	// its conditions would skip, before its first entry is written.
+	bp := mustParse(t, `
+version: 1
+entries:
+	- model: authentik_flows.flow
+		identifiers: {slug: a}
+		attrs: {name: A, designation: authentication}
+	- model: authentik_sources_oauth.oauthsource
+		conditions: [false]
+		identifiers: {slug: app}
+`)
+	_, err := blueprint.Apply(context.Background(), sc, bp, blueprint.Options{})
+	for _, want := range []string{"entries[1] (authentik_sources_oauth.oauthsource)", "line 6", `model "authentik_sources_oauth.oauthsource" is not supported`} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("error = %v, want it to contain %q", err, want)
+		}
+	}
+	if _, err := sc.Flows().GetBySlug(context.Background(), "a"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("flow a after the refused apply: %v, want not found", err)
+	}
+}
+
+func TestRegistryAddsModels(t *testing.T) {
+	r := blueprint.NewRegistry()
+	if slices.Contains(r.Names(), "example_things.thing") {
+		t.Fatal("a fresh registry already has example_things.thing")
+	}
+	r.Register("example_things.thing", thingModel{})
+	bp := mustParse(t, `
+version: 1
+entries:
+	- model: example_things.thing
+		identifiers: {name: one}
+`)
+	if _, err := blueprint.Apply(context.Background(), newScope(t), bp, blueprint.Options{}); err == nil ||
+		!strings.Contains(err.Error(), "not supported") {
+		t.Errorf("apply without the registry: %v, want not supported", err)
+	}
+	res, err := blueprint.Apply(context.Background(), newScope(t), bp, blueprint.Options{Models: r})
+	if err != nil || res.Created != 1 {
+		t.Errorf("apply with the registry: %+v, %v; want one created", res, err)
+	}
+	defer func() {
+		if recover() == nil {
+			t.Error("registering a name twice did not panic")
+		}
+	}()
+	r.Register("example_things.thing", thingModel{})
+}
+
+// thingModel is a model that finds nothing and creates without storing.
+type thingModel struct{}
+
+func (thingModel) Find(context.Context, *blueprint.Tx, blueprint.Values) (uuid.UUID, bool, error) {
+	return uuid.Nil, false, nil
+}
+func (thingModel) Create(context.Context, *blueprint.Tx, blueprint.Values) (uuid.UUID, error) {
+	return uuid.New(), nil
+}
+func (thingModel) Update(context.Context, *blueprint.Tx, uuid.UUID, blueprint.Values) (bool, error) {
+	return false, nil
+}
+func (thingModel) Delete(context.Context, *blueprint.Tx, uuid.UUID) error { return nil }
 
 func TestValidateConfigHook(t *testing.T) {
 	sc := newScope(t)

@@ -135,8 +135,8 @@ func atLine(n *yaml.Node, format string, args ...any) error {
 }
 
 // Parse reads a blueprint. It checks the structure, the entries' states and
-// tags, and (unless the blueprint is an example) that every model is
-// supported; references are resolved only by Apply.
+// tags; whether the models are supported is the registry's answer, which
+// Apply checks before it writes. References are resolved only by Apply.
 func Parse(name string, data []byte) (*Blueprint, error) {
 	fail := func(line int, err error) error { return &Error{Blueprint: name, Index: -1, Line: line, Err: err} }
 	if len(data) > MaxSize {
@@ -198,18 +198,13 @@ func Parse(name string, data []byte) (*Blueprint, error) {
 		if err != nil {
 			return nil, &Error{Blueprint: name, Index: i, Model: e.Model, Line: n.Line, Err: err}
 		}
-		if bp.Instantiate() {
-			if _, ok := lookupModel(e.Model); !ok {
-				return nil, &Error{Blueprint: name, Index: i, Model: e.Model, Line: n.Line, Err: errUnknownModel(e.Model)}
-			}
-		}
 		bp.Entries = append(bp.Entries, e)
 	}
 	return bp, nil
 }
 
-func errUnknownModel(m string) error {
-	return fmt.Errorf("model %q is not supported (supported: %s)", m, strings.Join(Models(), ", "))
+func errUnknownModel(r *Registry, m string) error {
+	return fmt.Errorf("model %q is not supported (supported: %s)", m, strings.Join(r.Names(), ", "))
 }
 
 func parseMetadata(n *yaml.Node, m *Metadata) error {

@@ -42,48 +42,55 @@ type PolicyTarget interface {
 	Exists(ctx context.Context, tx *Tx, id uuid.UUID) (bool, error)
 }
 
-var registry = struct {
-	sync.RWMutex
+// Registry is the models blueprints may name, by Authentik model name:
+// the built-in ones (NewRegistry) and those the composition root adds for
+// what it wires beside them (a provider kind's model, notification rules).
+// It is filled at start-up, before the first apply, and only read after:
+// nothing registers itself from init, so what a server accepts is what
+// internal/app lists.
+type Registry struct {
 	models map[string]Model
-}{models: map[string]Model{}}
-
-// Register makes a model available to blueprints under its Authentik name
-// (e.g. "authentik_providers_oauth2.oauth2provider"). It panics if the name
-// is taken: registration happens at start-up, and a clash is a bug.
-func Register(name string, m Model) {
-	registry.Lock()
-	defer registry.Unlock()
-	if _, dup := registry.models[name]; dup {
-		panic("blueprint: model " + name + " registered twice")
-	}
-	registry.models[name] = m
 }
 
-func lookupModel(name string) (Model, bool) {
-	registry.RLock()
-	defer registry.RUnlock()
-	m, ok := registry.models[name]
+// NewRegistry returns the built-in models: core objects, flows and their
+// bindings, stages, policies, prompts, applications, key pairs and scope
+// mappings.
+func NewRegistry() *Registry {
+	r := &Registry{models: map[string]Model{}}
+	registerCoreModels(r)
+	registerAppModels(r)
+	registerFlowModels(r)
+	registerObjectModels(r)
+	return r
+}
+
+// builtinRegistry serves applies whose Options name no registry.
+var builtinRegistry = sync.OnceValue(NewRegistry)
+
+// Register makes a model available under its Authentik name (e.g.
+// "authentik_providers_oauth2.oauth2provider"). It panics if the name is
+// taken: registration happens at start-up, and a clash is a bug.
+func (r *Registry) Register(name string, m Model) {
+	if _, dup := r.models[name]; dup {
+		panic("blueprint: model " + name + " registered twice")
+	}
+	r.models[name] = m
+}
+
+func (r *Registry) lookup(name string) (Model, bool) {
+	m, ok := r.models[name]
 	return m, ok
 }
 
-// Models lists the supported model names, sorted.
-func Models() []string {
-	registry.RLock()
-	defer registry.RUnlock()
-	out := make([]string, 0, len(registry.models))
-	for k := range registry.models {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
+// Names lists the supported model names, sorted.
+func (r *Registry) Names() []string {
+	return slices.Sorted(maps.Keys(r.models))
 }
 
-func policyTargets() []PolicyTarget {
-	registry.RLock()
-	defer registry.RUnlock()
+func (r *Registry) policyTargets() []PolicyTarget {
 	var out []PolicyTarget
-	for _, name := range slices.Sorted(maps.Keys(registry.models)) {
-		if t, ok := registry.models[name].(PolicyTarget); ok {
+	for _, name := range r.Names() {
+		if t, ok := r.models[name].(PolicyTarget); ok {
 			out = append(out, t)
 		}
 	}
@@ -104,6 +111,14 @@ const (
 type Tx struct {
 	Scope store.Scope
 	opt   *Options
+}
+
+// models is the registry the apply reads models from.
+func (t *Tx) models() *Registry {
+	if t.opt == nil || t.opt.Models == nil {
+		return builtinRegistry()
+	}
+	return t.opt.Models
 }
 
 // ValidateConfig checks a stage, policy or prompt configuration with the

@@ -13,9 +13,9 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/store"
 )
 
-func init() {
-	Register("authentik_core.application", applicationModel{})
-	Register("authentik_crypto.certificatekeypair", keyPairModel{})
+func registerAppModels(r *Registry) {
+	r.Register("authentik_core.application", applicationModel{})
+	r.Register("authentik_crypto.certificatekeypair", keyPairModel{})
 }
 
 // applicationModel is authentik_core.application. Policies, groups and

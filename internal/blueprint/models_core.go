@@ -10,10 +10,10 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/store"
 )
 
-func init() {
-	Register("authentik_core.group", groupModel{})
-	Register("authentik_core.user", userModel{})
-	Register("authentik_stages_invitation.invitation", invitationModel{})
+func registerCoreModels(r *Registry) {
+	r.Register("authentik_core.group", groupModel{})
+	r.Register("authentik_core.user", userModel{})
+	r.Register("authentik_stages_invitation.invitation", invitationModel{})
 }
 
 // byKeys loads the object a lookup names by the first of keys it gives

@@ -12,10 +12,10 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/store"
 )
 
-func init() {
-	Register("authentik_flows.flow", flowModel{})
-	Register("authentik_flows.flowstagebinding", stageBindingModel{})
-	Register("authentik_policies.policybinding", policyBindingModel{})
+func registerFlowModels(r *Registry) {
+	r.Register("authentik_flows.flow", flowModel{})
+	r.Register("authentik_flows.flowstagebinding", stageBindingModel{})
+	r.Register("authentik_policies.policybinding", policyBindingModel{})
 }
 
 // found turns a store lookup into (value, found, error): not-found is not
@@ -350,7 +350,7 @@ func checkPolicyBinding(ctx context.Context, tx *Tx, b *store.PolicyBinding) err
 		return err
 	}
 	ok := false
-	for _, t := range policyTargets() {
+	for _, t := range tx.models().policyTargets() {
 		exists, err := t.Exists(ctx, tx, b.TargetID)
 		if err != nil {
 			return err

@@ -39,15 +39,15 @@ var (
 	}
 )
 
-func init() {
+func registerObjectModels(r *Registry) {
 	for model, kind := range stageKinds {
-		Register(model, objectModel{family: FamilyStage, kind: kind})
+		r.Register(model, objectModel{family: FamilyStage, kind: kind})
 	}
 	for model, kind := range policyKinds {
-		Register(model, objectModel{family: FamilyPolicy, kind: kind})
+		r.Register(model, objectModel{family: FamilyPolicy, kind: kind})
 	}
-	Register("authentik_stages_prompt.prompt", objectModel{family: FamilyPrompt})
-	Register("authentik_providers_oauth2.scopemapping", objectModel{family: FamilyMapping, kind: "scope"})
+	r.Register("authentik_stages_prompt.prompt", objectModel{family: FamilyPrompt})
+	r.Register("authentik_providers_oauth2.scopemapping", objectModel{family: FamilyMapping, kind: "scope"})
 }
 
 // objectModel maps a stage, policy or prompt model onto the store's

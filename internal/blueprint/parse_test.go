@@ -47,14 +47,6 @@ entries:
 	- model: authentik_flows.flow
 		identifers: {slug: a}
 `, []string{"entries[0]", "line 4", `unknown key "identifers"`}},
-		{"unknown model", `
-version: 1
-entries:
-	- model: authentik_flows.flow
-		identifiers: {slug: a}
-	- model: authentik_sources_oauth.oauthsource
-		identifiers: {slug: app}
-`, []string{"entries[1] (authentik_sources_oauth.oauthsource)", "line 5", `model "authentik_sources_oauth.oauthsource" is not supported`}},
 		{"unknown tag", `
 version: 1
 entries:

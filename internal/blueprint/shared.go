@@ -50,9 +50,7 @@ func CheckPolicyBinding(ctx context.Context, sc store.Scope, b *store.PolicyBind
 // ("identification" stages: "authentik_stages_identification.identificationstage").
 // Prompts have the kind "".
 func ObjectModel(family, kind string) (string, bool) {
-	registry.RLock()
-	defer registry.RUnlock()
-	for name, m := range registry.models {
+	for name, m := range builtinRegistry().models {
 		if om, ok := m.(objectModel); ok && om.family == family && om.kind == kind {
 			return name, true
 		}

@@ -220,9 +220,9 @@ func (ev *evaluator) find(n *yaml.Node, a []*yaml.Node) (any, error) {
 		return nil, err
 	}
 	name, _ := mv.(string)
-	m, ok := lookupModel(strings.ToLower(name))
+	m, ok := ev.tx.models().lookup(strings.ToLower(name))
 	if !ok {
-		return nil, atLine(n, "!Find: %v", errUnknownModel(name))
+		return nil, atLine(n, "!Find: %v", errUnknownModel(ev.tx.models(), name))
 	}
 	by := Values{}
 	for _, p := range a[1:] {

@@ -21,10 +21,12 @@ const (
 	MappingModel   = "authentik_events.notificationwebhookmapping"
 )
 
-func init() {
-	blueprint.Register(RuleModel, ruleModel{})
-	blueprint.Register(TransportModel, transportModel{})
-	blueprint.Register(MappingModel, mappingModel{})
+// RegisterBlueprint adds the rule, transport and webhook mapping models to
+// r; the composition root calls it.
+func RegisterBlueprint(r *blueprint.Registry) {
+	r.Register(RuleModel, ruleModel{})
+	r.Register(TransportModel, transportModel{})
+	r.Register(MappingModel, mappingModel{})
 }
 
 // fieldErrors merges the validation errors of an entry's fields, so it

@@ -21,7 +21,9 @@ func (e *env) apply(src string) (blueprint.Result, error) {
 		e.t.Fatal(err)
 	}
 	engine := policy.NewEngine(policy.Kinds(nil), policy.Hooks{}, nil)
-	return blueprint.Apply(e.t.Context(), e.sc, bp, blueprint.Options{Box: e.box,
+	models := blueprint.NewRegistry()
+	RegisterBlueprint(models)
+	return blueprint.Apply(e.t.Context(), e.sc, bp, blueprint.Options{Box: e.box, Models: models,
 		Env: func(k string) (string, bool) { return docSecret, k == "NOTIFY_WEBHOOK_SECRET" },
 		ValidateConfig: func(family, kind string, config []byte) error {
 			if family == blueprint.FamilyPolicy {

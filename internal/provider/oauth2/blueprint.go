@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"maps"
-	"reflect"
 	"slices"
 	"strings"
 
@@ -14,13 +13,17 @@ import (
 
 	"github.com/gatehouse-id/gatehouse/internal/blueprint"
 	"github.com/gatehouse-id/gatehouse/internal/crypto"
+	"github.com/gatehouse-id/gatehouse/internal/provider"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 )
 
 // BlueprintModel is the Authentik model name of OAuth2 providers.
 const BlueprintModel = "authentik_providers_oauth2.oauth2provider"
 
-func init() { blueprint.Register(BlueprintModel, providerModel{}) }
+// RegisterBlueprint adds the provider model to r.
+func (s *Service) RegisterBlueprint(r *blueprint.Registry) {
+	r.Register(BlueprintModel, providerModel{})
+}
 
 // providerModel is authentik_providers_oauth2.oauth2provider. A new
 // provider gets what `gatehouse app create` gives (the default flows and
@@ -31,18 +34,7 @@ type providerModel struct{}
 // configFields are the settings a blueprint may give: Config's JSON names,
 // which are Authentik's, read from the struct so that a setting added to
 // Config is accepted here without a second list to keep in step.
-var configFields = func() []string {
-	var out []string
-	t := reflect.TypeFor[Config]()
-	for i := range t.NumField() {
-		f := t.Field(i)
-		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
-		if f.IsExported() && name != "" && name != "-" {
-			out = append(out, name)
-		}
-	}
-	return out
-}()
+var configFields = provider.SettingNames(Config{})
 
 // ownFields are the provider's columns; the other fields are its settings.
 var ownFields = []string{"name", "client_id", "client_secret"}
@@ -235,7 +227,7 @@ func (providerModel) build(ctx context.Context, tx *blueprint.Tx, p *store.Provi
 		return err
 	}
 	if c != nil && c.AuthorizationFlow == "" {
-		errs.Add("authorization_flow", "is required (there is no %s flow to default to)", DefaultAuthorizationFlow)
+		errs.Add("authorization_flow", "is required (there is no %s flow to default to)", provider.DefaultAuthorizationFlow)
 	}
 	if err := errs.Err(); err != nil {
 		return err

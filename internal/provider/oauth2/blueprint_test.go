@@ -11,6 +11,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/blueprint"
 	"github.com/gatehouse-id/gatehouse/internal/crypto/keys"
 	"github.com/gatehouse-id/gatehouse/internal/crypto/secretbox"
+	"github.com/gatehouse-id/gatehouse/internal/provider"
 	"github.com/gatehouse-id/gatehouse/internal/provider/oauth2"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 	"github.com/gatehouse-id/gatehouse/internal/store/sqlstore"
@@ -25,6 +26,8 @@ type bpEnv struct {
 	sc  store.Scope
 	box *secretbox.Box
 	key *store.CertificateKeyPair
+	// models are the built-in blueprint models and this provider's.
+	models *blueprint.Registry
 }
 
 func newBPEnv(t *testing.T) *bpEnv {
@@ -34,7 +37,8 @@ func newBPEnv(t *testing.T) *bpEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &bpEnv{t: t, db: db, box: box}
+	e := &bpEnv{t: t, db: db, box: box, models: blueprint.NewRegistry()}
+	oauth2.New(&provider.Env{}, nil).RegisterBlueprint(e.models)
 	e.sc = e.tenant("a")
 	return e
 }
@@ -54,7 +58,7 @@ func (e *bpEnv) tenant(name string) store.Scope {
 	if e.key == nil {
 		e.key = key
 	}
-	if _, err := blueprint.ApplyDefaults(ctx, sc, blueprint.Options{Box: e.box}); err != nil {
+	if _, err := blueprint.ApplyDefaults(ctx, sc, blueprint.Options{Box: e.box, Models: e.models}); err != nil {
 		e.t.Fatal(err)
 	}
 	return sc
@@ -66,7 +70,7 @@ func (e *bpEnv) apply(src string) (blueprint.Result, error) {
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	return blueprint.Apply(context.Background(), e.sc, bp, blueprint.Options{Box: e.box})
+	return blueprint.Apply(context.Background(), e.sc, bp, blueprint.Options{Box: e.box, Models: e.models})
 }
 
 func (e *bpEnv) mustApply(src string) blueprint.Result {
@@ -135,7 +139,7 @@ func TestBlueprintProviderFromAnExport(t *testing.T) {
 	if strings.Contains(p.SecretEnc, secret) || strings.Contains(string(p.Config), secret) {
 		t.Errorf("the client secret is stored in plain text")
 	}
-	implicit, _ := e.sc.Flows().GetBySlug(ctx, oauth2.DefaultAuthorizationFlow)
+	implicit, _ := e.sc.Flows().GetBySlug(ctx, provider.DefaultAuthorizationFlow)
 	invalidation, _ := e.sc.Flows().GetBySlug(ctx, "default-provider-invalidation-flow")
 	if cfg.AuthorizationFlow != implicit.ID.String() || cfg.InvalidationFlow != invalidation.ID.String() {
 		t.Errorf("flows = %q, %q; want the default flows", cfg.AuthorizationFlow, cfg.InvalidationFlow)
@@ -272,7 +276,7 @@ entries:
 func TestBlueprintProviderRefusals(t *testing.T) {
 	e := newBPEnv(t)
 	other := e.tenant("b")
-	foreign, err := other.Flows().GetBySlug(context.Background(), oauth2.DefaultAuthorizationFlow)
+	foreign, err := other.Flows().GetBySlug(context.Background(), provider.DefaultAuthorizationFlow)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -323,11 +327,11 @@ entries:
 
 	// Without a secret box a confidential client cannot be stored.
 	bp, _ := blueprint.Parse("t.yaml", []byte("version: 1\nentries:\n  - model: "+oauth2.BlueprintModel+"\n    identifiers: {name: nobox}\n"))
-	if _, err := blueprint.Apply(context.Background(), e.sc, bp, blueprint.Options{}); err == nil ||
+	if _, err := blueprint.Apply(context.Background(), e.sc, bp, blueprint.Options{Models: e.models}); err == nil ||
 		!strings.Contains(err.Error(), "client_secret: cannot be stored") {
 		t.Errorf("without a box: %v", err)
 	}
-	if !slices.Contains(blueprint.Models(), oauth2.BlueprintModel) {
+	if !slices.Contains(e.models.Names(), oauth2.BlueprintModel) {
 		t.Errorf("the model is not registered")
 	}
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/gatehouse-id/gatehouse/internal/flow"
 	"github.com/gatehouse-id/gatehouse/internal/policy"
 	"github.com/gatehouse-id/gatehouse/internal/policy/expression"
 	"github.com/gatehouse-id/gatehouse/internal/store"
@@ -118,14 +119,19 @@ func (c *client) grantable(requested []string) []string {
 	return out
 }
 
-// description is what the consent page shows for a scope.
-func (c *client) description(scope string) string {
-	for _, m := range c.mappings {
-		if m.ScopeName == scope && m.Description != "" {
-			return m.Description
+// permissions are what the consent page lists for scopes: those whose
+// mapping has a description, with it.
+func (c *client) permissions(scopes []string) []flow.ConsentPermission {
+	var out []flow.ConsentPermission
+	for _, sc := range scopes {
+		for _, m := range c.mappings {
+			if m.ScopeName == sc && m.Description != "" {
+				out = append(out, flow.ConsentPermission{ID: sc, Name: m.Description})
+				break
+			}
 		}
 	}
-	return ""
+	return out
 }
 
 type builtinFn func(ctx context.Context, sc store.Scope, u *store.User) (map[string]any, error)

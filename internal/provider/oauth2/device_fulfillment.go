@@ -20,16 +20,11 @@ type deviceFulfillment struct {
 	ClientID string    `json:"client_id"`
 }
 
-func (s *Service) newDeviceFulfillment(cfg json.RawMessage) (flow.Stage, error) {
-	f := &deviceFulfillment{s: s}
-	return f, json.Unmarshal(cfg, f)
-}
-
 // Denied records a refusal when the authorization flow is denied before
 // the approval (the consent page's Deny, or a stage that refuses), so the
 // device stops polling with access_denied instead of waiting for the code
 // to expire. The flow's own access-denied page then tells the user.
-func (f *deviceFulfillment) Denied(ctx context.Context, x *flow.Execution, code, _ string) (flow.Outcome, bool) {
+func (f *deviceFulfillment) Denied(ctx context.Context, x *flow.Execution, reason string) (flow.Outcome, bool) {
 	s := f.s
 	c, err := s.byClientID(ctx, x.Scope, f.ClientID)
 	if err != nil {
@@ -44,24 +39,13 @@ func (f *deviceFulfillment) Denied(ctx context.Context, x *flow.Execution, code,
 			return flow.Fail(err), true
 		}
 	}
-	reason := "flow"
-	if code == i18n.ConsentDenied {
-		reason = "consent"
-	}
 	s.event(stageRequest(ctx), x.Scope, "authorize_application", x.User, c, map[string]any{"authorized": false,
 		"reason": reason, "flow": x.Flow.Slug, "grant_type": grantDeviceCode})
 	return flow.Outcome{}, false
 }
 
-func (f *deviceFulfillment) Respond(ctx context.Context, x *flow.Execution, _ flow.Response) flow.Outcome {
-	return f.Challenge(ctx, x)
-}
-
-func (f *deviceFulfillment) Challenge(ctx context.Context, x *flow.Execution) flow.Outcome {
+func (f *deviceFulfillment) Fulfil(ctx context.Context, x *flow.Execution) flow.Outcome {
 	s := f.s
-	if x.User == nil {
-		return flow.Deny(i18n.FlowNotApplicable, "You are not logged in.")
-	}
 	c, err := s.byClientID(ctx, x.Scope, f.ClientID)
 	if err != nil {
 		return flow.Fail(err)

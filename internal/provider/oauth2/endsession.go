@@ -16,6 +16,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/flow"
 	"github.com/gatehouse-id/gatehouse/internal/flowhttp"
 	"github.com/gatehouse-id/gatehouse/internal/httpx"
+	"github.com/gatehouse-id/gatehouse/internal/provider"
 	"github.com/gatehouse-id/gatehouse/internal/session/sessionhttp"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 )
@@ -61,7 +62,7 @@ func (s *Service) endSession(w http.ResponseWriter, r *http.Request) {
 		s.logoutRefused(w, r, http.StatusBadRequest, problem)
 		return
 	}
-	sess, user, err := s.browserSession(ctx, r, sc)
+	sess, user, err := s.BrowserSession(ctx, r, sc)
 	if err != nil {
 		s.serverError(w, r, err)
 		return
@@ -72,7 +73,7 @@ func (s *Service) endSession(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	slug := s.flowSlug(ctx, sc, c.cfg.InvalidationFlow)
+	slug := provider.FlowSlug(ctx, sc, c.cfg.InvalidationFlow)
 	if slug == "" {
 		slug = DefaultInvalidationFlow
 	}

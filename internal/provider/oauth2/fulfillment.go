@@ -11,7 +11,7 @@ import (
 
 	"github.com/gatehouse-id/gatehouse/internal/crypto"
 	"github.com/gatehouse-id/gatehouse/internal/flow"
-	"github.com/gatehouse-id/gatehouse/internal/i18n"
+	"github.com/gatehouse-id/gatehouse/internal/provider"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 )
 
@@ -24,33 +24,27 @@ func (s *Service) StageKinds() map[string]flow.Factory {
 	return map[string]flow.Factory{
 		FulfillmentKind: func(cfg json.RawMessage) (flow.Stage, error) {
 			f := &fulfillment{s: s}
-			return f, json.Unmarshal(cfg, &f.ar)
+			return provider.FulfilStage(f), json.Unmarshal(cfg, &f.ar)
 		},
-		DeviceFulfillmentKind: s.newDeviceFulfillment,
-		promptConsentKind: func(cfg json.RawMessage) (flow.Stage, error) {
-			k := &consentCheck{s: s}
-			return k, json.Unmarshal(cfg, k)
+		DeviceFulfillmentKind: func(cfg json.RawMessage) (flow.Stage, error) {
+			f := &deviceFulfillment{s: s}
+			return provider.FulfilStage(f), json.Unmarshal(cfg, f)
 		},
 	}
 }
 
+// fulfillment answers an authorization request: the code or tokens, or
+// access_denied, go to the client's redirect URI.
 type fulfillment struct {
 	s  *Service
 	ar authRequest
 }
 
-func (f *fulfillment) Respond(ctx context.Context, x *flow.Execution, _ flow.Response) flow.Outcome {
-	return f.Challenge(ctx, x)
-}
-
-func (f *fulfillment) Challenge(ctx context.Context, x *flow.Execution) flow.Outcome {
+func (f *fulfillment) Fulfil(ctx context.Context, x *flow.Execution) flow.Outcome {
 	s, ar := f.s, &f.ar
 	c, err := s.byClientID(ctx, x.Scope, ar.ClientID)
 	if err != nil {
 		return flow.Fail(err)
-	}
-	if x.User == nil {
-		return flow.Deny("flow.not_applicable", "You are not logged in.")
 	}
 	r := stageRequest(ctx)
 	g := &grant{c: c, user: x.User, scopes: ar.Scopes, nonce: ar.Nonce, authTime: x.Session.Data.AuthTime,
@@ -99,15 +93,15 @@ func (f *fulfillment) Challenge(ctx context.Context, x *flow.Execution) flow.Out
 // redirect URI, with the state, in the request's response mode; leaving
 // the user on our access-denied page would strand them outside the
 // application, which never learns the request ended.
-func (f *fulfillment) Denied(ctx context.Context, x *flow.Execution, code, _ string) (flow.Outcome, bool) {
+func (f *fulfillment) Denied(ctx context.Context, x *flow.Execution, reason string) (flow.Outcome, bool) {
 	s, ar := f.s, &f.ar
 	c, err := s.byClientID(ctx, x.Scope, ar.ClientID)
 	if err != nil {
 		return flow.Fail(err), true
 	}
-	reason, desc := "flow", "the authorization flow denied the request"
-	if code == i18n.ConsentDenied {
-		reason, desc = "consent", "the user denied the request"
+	desc := "the authorization flow denied the request"
+	if reason == "consent" {
+		desc = "the user denied the request"
 	}
 	s.event(stageRequest(ctx), x.Scope, "authorize_application", x.User, c, map[string]any{"authorized": false,
 		"reason": reason, "flow": x.Flow.Slug})

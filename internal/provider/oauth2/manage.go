@@ -10,6 +10,7 @@ import (
 
 	"github.com/gatehouse-id/gatehouse/internal/crypto"
 	"github.com/gatehouse-id/gatehouse/internal/crypto/secretbox"
+	"github.com/gatehouse-id/gatehouse/internal/provider"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 )
 
@@ -52,7 +53,7 @@ func LoadTenantDefaults(ctx context.Context, sc store.Scope, signingKey uuid.UUI
 	if signingKey != uuid.Nil {
 		d.SigningKey = signingKey.String()
 	}
-	for slug, dst := range map[string]*string{DefaultAuthorizationFlow: &d.AuthorizationFlow,
+	for slug, dst := range map[string]*string{provider.DefaultAuthorizationFlow: &d.AuthorizationFlow,
 		"default-provider-invalidation-flow": &d.InvalidationFlow} {
 		f, err := sc.Flows().GetBySlug(ctx, slug)
 		if err == nil {

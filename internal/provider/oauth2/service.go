@@ -5,23 +5,19 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
-	"log/slog"
 	"net/http"
-	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
 
-	"github.com/gatehouse-id/gatehouse/internal/core"
+	"github.com/gatehouse-id/gatehouse/internal/crypto/jwt"
+	"github.com/gatehouse-id/gatehouse/internal/crypto/keys"
 	"github.com/gatehouse-id/gatehouse/internal/crypto/secretbox"
-	"github.com/gatehouse-id/gatehouse/internal/flow"
 	"github.com/gatehouse-id/gatehouse/internal/httpx"
 	"github.com/gatehouse-id/gatehouse/internal/job"
-	"github.com/gatehouse-id/gatehouse/internal/policy"
-	"github.com/gatehouse-id/gatehouse/internal/session/sessionhttp"
+	"github.com/gatehouse-id/gatehouse/internal/provider"
 	"github.com/gatehouse-id/gatehouse/internal/store"
-	"github.com/gatehouse-id/gatehouse/internal/web"
 )
 
 // Signer signs tokens with one key.
@@ -38,43 +34,52 @@ type Keys interface {
 	HMAC(secret []byte) Signer
 }
 
-// Service is the OAuth 2.0 / OpenID Connect provider.
+// ManagedKeys signs with the key manager's keys (internal/crypto/keys), and
+// with the client secret for providers without a key.
+func ManagedKeys(m *keys.Manager) Keys { return managedKeys{m} }
+
+type managedKeys struct{ m *keys.Manager }
+
+func (k managedKeys) Signer(ctx context.Context, sc store.Scope, id uuid.UUID) (Signer, error) {
+	return k.m.Signer(ctx, sc, id)
+}
+
+func (k managedKeys) JWKS(ctx context.Context, sc store.Scope, ids ...uuid.UUID) ([]byte, error) {
+	return k.m.JWKS(ctx, sc, ids...)
+}
+
+func (k managedKeys) HMAC(secret []byte) Signer { return jwt.NewHMACSigner(secret) }
+
+// Service is the OAuth 2.0 / OpenID Connect provider kind.
 type Service struct {
-	Store    store.Store
-	Keys     Keys
-	Box      *secretbox.Box
-	Core     *core.Core
-	Executor *flow.Executor
-	Sessions *sessionhttp.Manager
-	Policies *policy.Engine
-	Web      *web.Renderer
-	Events   flow.EventWriter
-	Log      *slog.Logger
-	Now      func() time.Time
+	// Env is what every provider kind shares (internal/provider).
+	*provider.Env
+	Keys Keys
 	// Issued is told each token response, by provider name and grant type
 	// (for metrics); nil is fine.
 	Issued func(provider, grant string)
 
+	// grants are the token endpoint's grant types, by grant_type.
+	grants grantRegistry
 	// logoutQueue delivers back-channel logouts (EnableBackchannelLogout).
 	logoutQueue *job.Queue
 	device      deviceLimits
 
-	mu      sync.Mutex
-	clients map[clientKey]*client
+	clients provider.Cache[*client]
 	docs    docCache
 	origins tenantOrigins
 }
 
-func mustID(s string) uuid.UUID { return uuid.MustParse(s) }
-
-// clientTTL bounds how long a provider's settings are cached: the token
-// endpoint reads them on every request.
-const clientTTL = 5 * time.Second
-
-type clientKey struct {
-	tenant uuid.UUID
-	by     string // "id:<client_id>" or "slug:<app slug>"
+// New returns the provider kind, built on env (whose Executor may be set
+// later) and signing with keys.
+func New(env *provider.Env, keys Keys) *Service {
+	s := &Service{Env: env, Keys: keys}
+	s.clients = provider.Cache[*client]{Kind: Kind, Resolve: s.resolve, Now: func() time.Time { return s.Now() }}
+	s.grants = s.newGrantRegistry()
+	return s
 }
+
+func mustID(s string) uuid.UUID { return uuid.MustParse(s) }
 
 // client is a provider with everything a request needs, resolved once.
 type client struct {
@@ -83,7 +88,6 @@ type client struct {
 	app      *store.Application
 	secret   string
 	mappings []*mapping
-	loaded   time.Time
 	// account is the client_credentials service account, cached as long
 	// as the client is, so a machine token costs no user lookup.
 	account atomic.Pointer[store.User]
@@ -94,68 +98,28 @@ func SecretAAD(tenant, provider uuid.UUID) secretbox.AAD {
 	return secretbox.AAD{Tenant: tenant.String(), Table: "providers", Column: "secret_enc", Row: provider.String()}
 }
 
-var errNoClient = errors.New("unknown client")
+// errNoClient is an unknown client: no provider of this kind, or none with
+// an application.
+var errNoClient = provider.ErrUnknown
 
 // byClientID resolves a client by its client_id.
 func (s *Service) byClientID(ctx context.Context, sc store.Scope, clientID string) (*client, error) {
-	if clientID == "" || len(clientID) > 255 {
-		return nil, errNoClient
-	}
-	return s.cached(ctx, sc, "id:"+clientID, func() (*store.Provider, *store.Application, error) {
-		p, err := sc.Providers().GetByClientID(ctx, clientID)
-		if err != nil {
-			return nil, nil, err
-		}
-		app, err := sc.Applications().GetByProvider(ctx, p.ID)
-		if err != nil {
-			return nil, nil, err
-		}
-		return p, app, nil
-	})
+	return s.clients.ByClientID(ctx, sc, clientID)
 }
 
 // bySlug resolves the provider of an application slug (issuer paths).
 func (s *Service) bySlug(ctx context.Context, sc store.Scope, slug string) (*client, error) {
-	return s.cached(ctx, sc, "slug:"+slug, func() (*store.Provider, *store.Application, error) {
-		app, err := sc.Applications().GetBySlug(ctx, slug)
-		if err != nil {
-			return nil, nil, err
-		}
-		if !app.ProviderID.Valid {
-			return nil, nil, store.ErrNotFound
-		}
-		p, err := sc.Providers().Get(ctx, app.ProviderID.UUID)
-		if err != nil {
-			return nil, nil, err
-		}
-		return p, app, nil
-	})
+	return s.clients.BySlug(ctx, sc, slug)
 }
 
-func (s *Service) cached(ctx context.Context, sc store.Scope, by string, load func() (*store.Provider, *store.Application, error)) (*client, error) {
-	k := clientKey{sc.TenantID(), by}
-	now := s.Now()
-	s.mu.Lock()
-	c := s.clients[k]
-	s.mu.Unlock()
-	if c != nil && now.Sub(c.loaded) < clientTTL {
-		return c, nil
-	}
-	p, app, err := load()
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, errNoClient
-	}
-	if err != nil {
-		return nil, err
-	}
-	if p.Kind != Kind {
-		return nil, errNoClient
-	}
+// resolve reads what the endpoints need of a provider once per cache
+// lifetime: its settings, its unsealed secret, its scope mappings.
+func (s *Service) resolve(ctx context.Context, sc store.Scope, p *store.Provider, app *store.Application) (*client, error) {
 	cfg, err := ParseConfig(p.Config)
 	if err != nil {
 		return nil, err
 	}
-	c = &client{provider: p, cfg: cfg, app: app, loaded: now}
+	c := &client{provider: p, cfg: cfg, app: app}
 	if p.SecretEnc != "" {
 		if c.secret, err = s.Box.OpenString(p.SecretEnc, SecretAAD(sc.TenantID(), p.ID)); err != nil {
 			return nil, err
@@ -164,12 +128,6 @@ func (s *Service) cached(ctx context.Context, sc store.Scope, by string, load fu
 	if c.mappings, err = loadMappings(ctx, sc, cfg.PropertyMappings); err != nil {
 		return nil, err
 	}
-	s.mu.Lock()
-	if s.clients == nil || len(s.clients) > 10_000 {
-		s.clients = map[clientKey]*client{}
-	}
-	s.clients[k] = c
-	s.mu.Unlock()
 	return c, nil
 }
 
@@ -178,13 +136,7 @@ func (s *Service) cached(ctx context.Context, sc store.Scope, by string, load fu
 // composition root subscribes it to invalidate.Providers.
 func (s *Service) Invalidate(tenant uuid.UUID) {
 	s.origins.forget(tenant)
-	s.mu.Lock()
-	for k := range s.clients {
-		if k.tenant == tenant || tenant == uuid.Nil {
-			delete(s.clients, k)
-		}
-	}
-	s.mu.Unlock()
+	s.clients.Invalidate(tenant)
 	// A document's key names the provider's version, but not its mappings'
 	// (scopes_supported) nor its key's (the signing algorithm).
 	s.docs.drop(tenant)

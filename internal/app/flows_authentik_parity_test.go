@@ -67,7 +67,7 @@ func (e *testEnv) tryYAML(src string) error {
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	_, err = blueprint.Apply(context.Background(), e.sc, bp, blueprint.Options{ValidateConfig: e.app.svc.validateConfig})
+	_, err = blueprint.Apply(context.Background(), e.sc, bp, blueprint.Options{Models: e.app.svc.blueprints, ValidateConfig: e.app.svc.validateConfig})
 	e.app.Executor().Invalidate(e.sc.TenantID())
 	return err
 }

@@ -11,26 +11,14 @@ import (
 	"slices"
 	"strings"
 	"time"
-	"unicode"
 
 	jose "github.com/go-jose/go-jose/v4"
 
-	"github.com/gatehouse-id/gatehouse/internal/core"
 	"github.com/gatehouse-id/gatehouse/internal/crypto"
 	"github.com/gatehouse-id/gatehouse/internal/crypto/jwt"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 )
 
-// Machine-to-machine grants, as Authentik has them:
-//
-//   - client_credentials with the client's own credentials (a secret or a
-//     client assertion) mints tokens for a service account that belongs to
-//     the provider, created on first use;
-//   - client_credentials with username and password form fields mints
-//     tokens for that user, the password being one of its app passwords;
-//   - password is the same grant under another name (Authentik never
-//     checks a real password at the token endpoint).
-//
 // Client assertions (RFC 7523 §2.2) authenticate the client on every
 // grant of the token endpoint: client_secret_jwt (HMAC with the client
 // secret) and private_key_jwt (a key of the provider's client_jwks).
@@ -59,156 +47,6 @@ var (
 	hmacAlgs = []jose.SignatureAlgorithm{jose.HS256, jose.HS384, jose.HS512}
 	keyAlgs  = []jose.SignatureAlgorithm{jose.RS256, jose.RS384, jose.RS512, jose.ES256, jose.ES384, jose.EdDSA}
 )
-
-// Attributes of the generated service account. The first is Authentik's;
-// the second ties the account to its provider, so a renamed provider or
-// two names that sanitize alike never share an account.
-const (
-	attrGenerated = "goauthentik.io/user/generated"
-	attrClientOf  = "gatehouse/oauth2/client_credentials_provider"
-)
-
-// clientGrants are client_credentials and password: one handler, two names.
-func (s *Service) clientGrants() map[string]grantHandler {
-	return map[string]grantHandler{"client_credentials": s.grantClientCredentials, "password": s.grantClientCredentials}
-}
-
-// machineLogin says how a machine grant authenticated its user, for the
-// login event and the token's amr.
-type machineLogin struct {
-	method string
-	args   map[string]any
-	amr    []string
-}
-
-func (s *Service) grantClientCredentials(ctx context.Context, r *http.Request, sc store.Scope, c *client) (*tokenResponse, *Error) {
-	gt := r.PostForm.Get("grant_type")
-	if c.cfg.Public() {
-		// RFC 6749 §4.4: the client's credentials are the grant, and a
-		// public client has none.
-		return nil, errUnauthorized("public clients cannot use the " + gt + " grant; make the provider confidential")
-	}
-	u, how, e := s.grantUser(ctx, r, sc, c)
-	if e != nil {
-		return nil, e
-	}
-	ok, err := s.allowed(ctx, r, sc, c, u)
-	if err != nil {
-		return nil, errServer(fmt.Errorf("token: evaluating application policies: %w", err))
-	}
-	if !ok {
-		s.event(r, sc, "authorize_application", u, c, map[string]any{"authorized": false, "reason": "policy", "grant_type": gt})
-		return nil, errInvalidGrant(fmt.Sprintf("user %q is denied access to application %q by its policy bindings", u.Username, c.app.Slug))
-	}
-	scopes := machineScopes(c, r.PostForm.Get("scope"))
-	g := &grant{c: c, user: u, scopes: scopes, authTime: s.Now(), amr: how.amr, accessToken: true,
-		idToken: slices.Contains(scopes, "openid")}
-	resp, err := s.issue(ctx, r, sc, g)
-	if err != nil {
-		return nil, errServer(fmt.Errorf("token: issuing: %w", err))
-	}
-	data := map[string]any{"auth_method": how.method, "grant_type": gt, "scopes": scopes}
-	if how.args != nil {
-		data["auth_method_args"] = how.args
-	}
-	s.event(r, sc, "login", u, c, data)
-	return resp, nil
-}
-
-// machineScopes are the requested scopes the provider has mappings for.
-// Unlike at the authorization endpoint, asking for nothing grants nothing
-// (as Authentik), and offline_access is dropped: no refresh token is issued
-// (RFC 6749 §4.4.3), the client just asks again.
-func machineScopes(c *client, requested string) []string {
-	req := strings.Fields(requested)
-	if len(req) == 0 {
-		return nil
-	}
-	return slices.DeleteFunc(c.grantable(req), func(s string) bool { return s == "offline_access" })
-}
-
-// grantUser is whom the tokens are for: the user whose app password came
-// in the username and password fields, or else the client's own service
-// account.
-func (s *Service) grantUser(ctx context.Context, r *http.Request, sc store.Scope, c *client) (*store.User, machineLogin, *Error) {
-	username, password := r.PostForm.Get("username"), r.PostForm.Get("password")
-	if username == "" && password == "" {
-		method := "oauth_client_secret"
-		if r.PostForm.Get("client_assertion") != "" {
-			method = "oauth_client_assertion"
-		}
-		u, e := s.serviceAccount(ctx, sc, c)
-		return u, machineLogin{method: method}, e
-	}
-	if username == "" || password == "" {
-		return nil, machineLogin{}, errInvalidRequest("username and password go together: the password is an app password of that user")
-	}
-	// The token is looked up by its secret and only then compared with the
-	// username, so an unknown user and a wrong password take the same path
-	// and get the same answer.
-	t, u, err := s.Core.AuthenticateToken(ctx, sc, password, store.IntentAppPassword)
-	if err != nil && !errors.Is(err, core.ErrBadToken) {
-		return nil, machineLogin{}, errServer(fmt.Errorf("token: checking an app password: %w", err))
-	}
-	if err != nil || !strings.EqualFold(u.Username, username) {
-		s.event(r, sc, "login_failed", nil, c, map[string]any{"username": username, "auth_method": "token"})
-		return nil, machineLogin{}, errInvalidGrant("invalid username or app password")
-	}
-	return u, machineLogin{method: "token", args: map[string]any{"identifier": t.Identifier}, amr: []string{"pwd", "app_password"}}, nil
-}
-
-// serviceAccount returns the provider's own user, Authentik's
-// ak-<provider>-client_credentials, creating it on first use. Replicas
-// racing to create it both end up with the one that won.
-func (s *Service) serviceAccount(ctx context.Context, sc store.Scope, c *client) (*store.User, *Error) {
-	if u := c.account.Load(); u != nil {
-		return u, nil
-	}
-	name := serviceAccountName(c.provider.Name)
-	u, err := sc.Users().GetByUsername(ctx, name)
-	if errors.Is(err, store.ErrNotFound) {
-		u = &store.User{Username: name, Type: store.UserServiceAccount, IsActive: true,
-			Name:       "Autogenerated user from application " + c.app.Name + " (client credentials)",
-			Path:       "goauthentik.io/apps/" + c.app.Slug,
-			Attributes: store.Attributes{attrGenerated: true, attrClientOf: c.provider.ID.String()}}
-		if err = sc.Users().Create(ctx, u); errors.Is(err, store.ErrConflict) {
-			u, err = sc.Users().GetByUsername(ctx, name)
-		}
-	}
-	if err != nil {
-		return nil, errServer(fmt.Errorf("loading the client_credentials service account %q: %w", name, err))
-	}
-	if u.Attributes[attrClientOf] != c.provider.ID.String() {
-		s.Log.Warn("client_credentials: the service account's name is taken by another user", "user", name,
-			"provider", c.provider.ID)
-		return nil, errInvalidGrant(fmt.Sprintf("the service account name %q is taken by a user that does not belong to this provider; rename the provider or that user", name))
-	}
-	if !u.IsActive {
-		return nil, errInvalidGrant(fmt.Sprintf("the service account %q is deactivated", name))
-	}
-	c.account.Store(u)
-	return u, nil
-}
-
-// serviceAccountName is Authentik's, with the provider name cut so the
-// whole fits in 150 characters and with characters a username cannot hold
-// replaced by "-".
-func serviceAccountName(provider string) string {
-	const prefix, suffix = "ak-", "-client_credentials"
-	var b strings.Builder
-	n := 0
-	for _, r := range provider {
-		if n == store.MaxUsernameLen-len(prefix)-len(suffix) {
-			break
-		}
-		if !unicode.IsLetter(r) && !unicode.IsNumber(r) && !strings.ContainsRune("_.@+-", r) {
-			r = '-'
-		}
-		b.WriteRune(r)
-		n++
-	}
-	return prefix + b.String() + suffix
-}
 
 // authenticateAssertion authenticates a client by a JWT assertion
 // (RFC 7523 §2.2, OpenID Connect Core §9): client_secret_jwt or
