@@ -1,6 +1,7 @@
 package core
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -79,14 +80,8 @@ func (w Writer) UpdateApplication(ctx context.Context, sc store.Scope, id uuid.U
 		if err := checkApplicationProvider(ctx, tx, &next); err != nil {
 			return nil, err
 		}
-		var before json.RawMessage
-		a, err := tx.Applications().Update(ctx, id, func(a *store.Application) error {
-			if version != 0 && version != a.Version {
-				return store.ErrConflict
-			}
-			before = encode(applicationFields(a))
-			return change(a)
-		})
+		a, before, err := updated(ctx, id, version, tx.Applications().Update,
+			func(a *store.Application) int64 { return a.Version }, applicationFields, change)
 		if err != nil {
 			return nil, err
 		}
@@ -99,14 +94,8 @@ func (w Writer) UpdateApplication(ctx context.Context, sc store.Scope, id uuid.U
 // DeleteApplication deletes an application (its policy bindings go with it).
 func (w Writer) DeleteApplication(ctx context.Context, sc store.Scope, id uuid.UUID) error {
 	return w.write(ctx, sc, func(tx store.Scope) ([]*store.Event, error) {
-		a, err := tx.Applications().Get(ctx, id)
-		if err != nil {
-			return nil, err
-		}
-		if err := tx.Applications().Delete(ctx, id); err != nil {
-			return nil, err
-		}
-		return []*store.Event{ModelEvent("model_deleted", ModelApplication, id, a.Name, nil)}, nil
+		return deleted(ctx, ModelApplication, id, tx.Applications().Get, func(a *store.Application) string { return a.Name },
+			tx.Applications().Delete)
 	})
 }
 
@@ -164,20 +153,16 @@ func (w Writer) UpdateProvider(ctx context.Context, sc store.Scope, k ProviderKi
 	change func(tx store.Scope, p *store.Provider) error) (*store.Provider, error) {
 	var out *store.Provider
 	err := w.write(ctx, sc, func(tx store.Scope) ([]*store.Event, error) {
-		var before json.RawMessage
-		p, err := tx.Providers().Update(ctx, id, func(p *store.Provider) error {
-			switch {
-			case p.Kind != k.Kind:
-				return store.ErrNotFound
-			case version != 0 && version != p.Version:
-				return store.ErrConflict
-			}
-			before = encode(providerFields(p))
-			if err := change(tx, p); err != nil {
-				return err
-			}
-			return k.validate(ctx, tx, p)
-		})
+		if cur, err := tx.Providers().Get(ctx, id); err != nil || cur.Kind != k.Kind {
+			return nil, cmp.Or(err, store.ErrNotFound)
+		}
+		p, before, err := updated(ctx, id, version, tx.Providers().Update, func(p *store.Provider) int64 { return p.Version },
+			providerFields, func(p *store.Provider) error {
+				if err := change(tx, p); err != nil {
+					return err
+				}
+				return k.validate(ctx, tx, p)
+			})
 		if err != nil {
 			return nil, err
 		}
@@ -190,16 +175,13 @@ func (w Writer) UpdateProvider(ctx context.Context, sc store.Scope, k ProviderKi
 // DeleteProvider deletes a provider of kind k.
 func (w Writer) DeleteProvider(ctx context.Context, sc store.Scope, k ProviderKind, id uuid.UUID) error {
 	return w.write(ctx, sc, func(tx store.Scope) ([]*store.Event, error) {
-		p, err := tx.Providers().Get(ctx, id)
-		if err == nil && p.Kind != k.Kind {
-			err = store.ErrNotFound
+		get := func(ctx context.Context, id uuid.UUID) (*store.Provider, error) {
+			p, err := tx.Providers().Get(ctx, id)
+			if err == nil && p.Kind != k.Kind {
+				return nil, store.ErrNotFound // another kind's code writes it
+			}
+			return p, err
 		}
-		if err != nil {
-			return nil, err
-		}
-		if err := tx.Providers().Delete(ctx, id); err != nil {
-			return nil, err
-		}
-		return []*store.Event{ModelEvent("model_deleted", k.Model, id, p.Name, nil)}, nil
+		return deleted(ctx, k.Model, id, get, func(p *store.Provider) string { return p.Name }, tx.Providers().Delete)
 	})
 }

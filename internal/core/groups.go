@@ -96,14 +96,7 @@ func (w Writer) UpdateGroup(ctx context.Context, sc store.Scope, id uuid.UUID, v
 // groups move to the top level.
 func (w Writer) DeleteGroup(ctx context.Context, sc store.Scope, id uuid.UUID) error {
 	return w.write(ctx, sc, func(tx store.Scope) ([]*store.Event, error) {
-		g, err := tx.Groups().Get(ctx, id)
-		if err != nil {
-			return nil, err
-		}
-		if err := tx.Groups().Delete(ctx, id); err != nil {
-			return nil, err
-		}
-		return []*store.Event{ModelEvent("model_deleted", ModelGroup, id, g.Name, nil)}, nil
+		return deleted(ctx, ModelGroup, id, tx.Groups().Get, func(g *store.Group) string { return g.Name }, tx.Groups().Delete)
 	}, OnGroup(id), OnMembersOf(id))
 }
 

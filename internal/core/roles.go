@@ -97,14 +97,7 @@ func (w Writer) UpdateRole(ctx context.Context, sc store.Scope, id uuid.UUID, na
 // DeleteRole deletes a role: taking away, which the rule does not limit.
 func (w Writer) DeleteRole(ctx context.Context, sc store.Scope, id uuid.UUID) error {
 	return w.write(ctx, sc, func(tx store.Scope) ([]*store.Event, error) {
-		r, err := tx.Roles().Get(ctx, id)
-		if err != nil {
-			return nil, err
-		}
-		if err := tx.Roles().Delete(ctx, id); err != nil {
-			return nil, err
-		}
-		return []*store.Event{ModelEvent("model_deleted", ModelRole, id, r.Name, nil)}, nil
+		return deleted(ctx, ModelRole, id, tx.Roles().Get, func(r *store.Role) string { return r.Name }, tx.Roles().Delete)
 	})
 }
 

@@ -2,7 +2,6 @@ package core
 
 import (
 	"context"
-	"encoding/json"
 
 	"github.com/google/uuid"
 
@@ -54,14 +53,7 @@ func (w Writer) updateUser(ctx context.Context, sc store.Scope, id uuid.UUID, ve
 	var out *store.User
 	var ended int
 	err := w.write(ctx, sc, func(tx store.Scope) ([]*store.Event, error) {
-		var before json.RawMessage
-		u, err := tx.Users().Update(ctx, id, func(u *store.User) error {
-			if version != 0 && version != u.Version {
-				return store.ErrConflict
-			}
-			before = encode(userFields(u))
-			return change(u)
-		})
+		u, before, err := updated(ctx, id, version, tx.Users().Update, func(u *store.User) int64 { return u.Version }, userFields, change)
 		if err != nil {
 			return nil, err
 		}
@@ -80,14 +72,7 @@ func (w Writer) updateUser(ctx context.Context, sc store.Scope, id uuid.UUID, ve
 // DeleteUser deletes a user (acting on them).
 func (w Writer) DeleteUser(ctx context.Context, sc store.Scope, id uuid.UUID) error {
 	return w.write(ctx, sc, func(tx store.Scope) ([]*store.Event, error) {
-		u, err := tx.Users().Get(ctx, id)
-		if err != nil {
-			return nil, err
-		}
-		if err := tx.Users().Delete(ctx, id); err != nil {
-			return nil, err
-		}
-		return []*store.Event{ModelEvent("model_deleted", ModelUser, id, u.Username, nil)}, nil
+		return deleted(ctx, ModelUser, id, tx.Users().Get, func(u *store.User) string { return u.Username }, tx.Users().Delete)
 	}, OnUser(id))
 }
 

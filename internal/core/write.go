@@ -178,6 +178,37 @@ func (c *Core) announce(ctx context.Context, tx store.Scope) error {
 	return nil
 }
 
+// updated applies change, through the store's update, to the object whose
+// version is version (any when 0; store.ErrConflict otherwise), and
+// returns it with its fields as they were, for the event's changes.
+func updated[T any](ctx context.Context, id uuid.UUID, version int64,
+	update func(context.Context, uuid.UUID, func(*T) error) (*T, error),
+	versionOf func(*T) int64, fields func(*T) map[string]any, change func(*T) error) (*T, json.RawMessage, error) {
+	var before json.RawMessage
+	obj, err := update(ctx, id, func(x *T) error {
+		if version != 0 && version != versionOf(x) {
+			return store.ErrConflict
+		}
+		before = encode(fields(x))
+		return change(x)
+	})
+	return obj, before, err
+}
+
+// deleted deletes the object id, read first (get) for the name its
+// model_deleted event gives it.
+func deleted[T any](ctx context.Context, model string, id uuid.UUID, get func(context.Context, uuid.UUID) (*T, error),
+	name func(*T) string, del func(context.Context, uuid.UUID) error) ([]*store.Event, error) {
+	obj, err := get(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if err := del(ctx, id); err != nil {
+		return nil, err
+	}
+	return []*store.Event{ModelEvent("model_deleted", model, id, name(obj), nil)}, nil
+}
+
 // ModelEvent is Authentik's model_created, model_updated or model_deleted
 // event about one object: its model ("authentik_core.user"), ID and name
 // (what Authentik's str() gives: a username, a name, an identifier), and
