@@ -11,6 +11,7 @@ import (
 	"github.com/google/uuid"
 
 	gapp "github.com/gatehouse-id/gatehouse/internal/app"
+	"github.com/gatehouse-id/gatehouse/internal/audit"
 	"github.com/gatehouse-id/gatehouse/internal/config"
 	"github.com/gatehouse-id/gatehouse/internal/core"
 	"github.com/gatehouse-id/gatehouse/internal/invalidate"
@@ -57,7 +58,13 @@ func (a *cli) open(ctx context.Context) (*app, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &app{cfg: cfg, log: log, db: db, core: gapp.NewCore(db, cfg, log)}, nil
+	c := gapp.NewCore(db, cfg, log)
+	// The writer is never started: each event is stored before the
+	// command ends. Running servers hear of the command's writes on
+	// PostgreSQL at once; a server on SQLite, another process, sees them
+	// within its caches' TTLs.
+	c.Events, c.Bus = (&audit.Writer{Store: db, Log: log}).Record, invalidate.New(db, log)
+	return &app{cfg: cfg, log: log, db: db, core: c}, nil
 }
 
 // openFull builds the whole product (default flows, keys, providers)
@@ -76,8 +83,9 @@ func (a *cli) openFull(ctx context.Context) (*app, error) {
 
 // bus announces the command's writes to the caches of running servers:
 // on PostgreSQL they hear it at once; a server on SQLite, another
-// process, sees the change within its caches' TTLs.
-func (x *app) bus() *invalidate.Bus { return invalidate.New(x.db, x.log) }
+// process, sees the change within its caches' TTLs. The domain writes
+// announce theirs through it too.
+func (x *app) bus() *invalidate.Bus { return x.core.Bus }
 
 // Close releases the store; the whole product, when open, first stores
 // the events still queued.

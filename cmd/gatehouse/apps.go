@@ -67,12 +67,10 @@ func runAppCreate(ctx context.Context, a *cli, args []string) error {
 		if *public {
 			n.ClientType = "public"
 		}
-		c, err := x.full.CreateOAuth2App(ctx, sc, n)
+		c, err := x.full.CreateOAuth2App(ctx, sc, cliActor, n)
 		if err != nil {
 			return describe(err, appFlags)
 		}
-		x.modelEvent(ctx, sc, "model_created", "authentik_providers_oauth2.oauth2provider", c.Provider.ID, c.Provider.Name, nil)
-		x.modelEvent(ctx, sc, "model_created", "authentik_core.application", c.App.ID, c.App.Name, nil)
 		if len(redirects) == 0 {
 			fmt.Fprintln(a.stderr, "note: no --redirect-uri given; browser logins need one (machine-to-machine and device logins work without)")
 		}

@@ -2,33 +2,31 @@ package main
 
 import (
 	"context"
-	"strings"
 
 	"github.com/google/uuid"
 
-	"github.com/gatehouse-id/gatehouse/internal/audit"
+	"github.com/gatehouse-id/gatehouse/internal/core"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 )
 
+// cliActor is who the commands act as: the system (whoever can run them
+// can already read and write every row), named in events via "cli".
+var cliActor = core.System("cli")
+
+// as is the domain write path as the CLI: every command that writes a
+// user, group, token, application or provider goes through it, and it
+// records the command's events.
+func (x *app) as() core.Writer { return x.core.As(cliActor) }
+
 // record stores an event about what a command did (via: cli), before the
-// command ends: the CLI's writer is never started, so it writes at once.
+// command ends, through the same writer as the domain writes.
 func (x *app) record(ctx context.Context, sc store.Scope, e *store.Event) {
-	if e.Context == nil {
-		e.Context = map[string]any{}
-	}
-	e.Context["via"] = "cli"
-	(&audit.Writer{Store: x.db, Log: x.log}).Record(ctx, sc, e)
+	x.as().Record(ctx, sc, e)
 }
 
-// modelEvent records a write as the API records its own: model_created,
-// model_updated or model_deleted with Authentik's context shape (and the
-// changed fields for an update), so the CLI's writes read the same in the
-// event log.
+// modelEvent records the model event of a write the domain layer does not
+// make itself (key pairs, tenant settings), in the shape of every model
+// event (core.ModelEvent).
 func (x *app) modelEvent(ctx context.Context, sc store.Scope, action, model string, id uuid.UUID, name string, changes map[string]any) {
-	app, modelName, _ := strings.Cut(model, ".")
-	data := map[string]any{"model": map[string]any{"app": app, "model_name": modelName, "pk": id.String(), "name": name}}
-	if changes != nil {
-		data["changes"] = changes
-	}
-	x.record(ctx, sc, &store.Event{Action: action, Context: data})
+	x.record(ctx, sc, core.ModelEvent(action, model, id, name, changes))
 }

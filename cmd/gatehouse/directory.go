@@ -14,7 +14,6 @@ import (
 
 	"github.com/gatehouse-id/gatehouse/internal/config"
 	"github.com/gatehouse-id/gatehouse/internal/core"
-	"github.com/gatehouse-id/gatehouse/internal/invalidate"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 )
 
@@ -66,31 +65,26 @@ func runUserCreate(ctx context.Context, a *cli, args []string) error {
 	}
 	return a.withScope(ctx, *tenant, func(x *app, sc store.Scope) error {
 		u := &store.User{Username: *username, Email: *email, Name: *name, Type: store.UserType(*typ), Path: *path, IsActive: true}
-		var admins *store.Group // the superuser group joined, for the event
+		w := x.as()
 		err := sc.Tx(ctx, func(tx store.Scope) error {
-			if err := x.core.CreateUser(ctx, tx, u, pw); err != nil {
+			if err := w.CreateUser(ctx, tx, u, pw); err != nil {
 				return err
 			}
 			if !*superuser {
 				return nil
 			}
-			g, err := tx.Groups().GetByName(ctx, "gatehouse Admins")
+			g, err := tx.Groups().GetByName(ctx, core.AdminGroupName)
 			if errors.Is(err, store.ErrNotFound) {
-				g = &store.Group{Name: "gatehouse Admins", IsSuperuser: true}
-				err = tx.Groups().Create(ctx, g)
+				g = &store.Group{Name: core.AdminGroupName, IsSuperuser: true}
+				err = w.CreateGroup(ctx, tx, g, nil)
 			}
 			if err != nil {
 				return err
 			}
-			admins = g
-			return tx.Groups().AddMember(ctx, g.ID, u.ID)
+			return w.AddMember(ctx, tx, g.ID, u.ID)
 		})
 		if err != nil {
 			return describe(err, userFlags)
-		}
-		x.modelEvent(ctx, sc, "model_created", "authentik_core.user", u.ID, u.Username, nil)
-		if admins != nil {
-			x.modelEvent(ctx, sc, "model_updated", "authentik_core.group", admins.ID, admins.Name, map[string]any{"users_added": []any{u.Username}})
 		}
 		fmt.Fprintf(a.stdout, "created user %s (%s)\n", u.Username, u.ID)
 		return nil
@@ -176,10 +170,9 @@ func runUserSetPassword(ctx context.Context, a *cli, args []string) error {
 			return err
 		}
 		// This command has no --password-stdin flag: name the password itself.
-		if err := x.core.SetPassword(ctx, sc, u.ID, pw, core.PasswordWrite{Reset: true}); err != nil {
+		if err := x.as().ResetPassword(ctx, sc, u.ID, pw, uuid.Nil); err != nil {
 			return describe(err, nil)
 		}
-		x.record(ctx, sc, &store.Event{Action: "password_set", UserID: uuid.NullUUID{UUID: u.ID, Valid: true}, Username: u.Username})
 		fmt.Fprintf(a.stdout, "password set for %s\n", u.Username)
 		return nil
 	})
@@ -197,21 +190,12 @@ func runUserDeactivate(ctx context.Context, a *cli, args []string) error {
 		if err != nil {
 			return err
 		}
-		var ended int
-		err = sc.Tx(ctx, func(tx store.Scope) error {
-			if _, err := tx.Users().Update(ctx, u.ID, func(u *store.User) error { u.IsActive = false; return nil }); err != nil {
-				return err
-			}
-			if ended, err = tx.Sessions().DeleteForUser(ctx, u.ID, uuid.Nil); err != nil {
-				return err
-			}
-			// Service accounts are cached with their OAuth2 client.
-			return x.bus().PublishTx(ctx, tx, invalidate.Providers)
-		})
+		// The domain write announces it too: service accounts are
+		// cached with their OAuth2 client.
+		ended, err := x.as().DeactivateUser(ctx, sc, u.ID)
 		if err != nil {
 			return err
 		}
-		x.modelEvent(ctx, sc, "model_updated", "authentik_core.user", u.ID, u.Username, map[string]any{"is_active": false})
 		fmt.Fprintf(a.stdout, "deactivated %s (%d sessions ended)\n", u.Username, ended)
 		return nil
 	})
@@ -241,10 +225,9 @@ func runGroupCreate(ctx context.Context, a *cli, args []string) error {
 			}
 			g.ParentID = uuid.NullUUID{UUID: p.ID, Valid: true}
 		}
-		if err := sc.Groups().Create(ctx, g); err != nil {
+		if err := x.as().CreateGroup(ctx, sc, g, nil); err != nil {
 			return describe(err, map[string]string{"name": "--name", "parent": "--parent", "attributes": "--attributes"})
 		}
-		x.modelEvent(ctx, sc, "model_created", "authentik_core.group", g.ID, g.Name, nil)
 		fmt.Fprintf(a.stdout, "created group %s (%s)\n", g.Name, g.ID)
 		return nil
 	})
@@ -273,10 +256,9 @@ func runGroupAddMember(ctx context.Context, a *cli, args []string) error {
 		if err != nil {
 			return err
 		}
-		if err := sc.Groups().AddMember(ctx, g.ID, u.ID); err != nil {
+		if err := x.as().AddMember(ctx, sc, g.ID, u.ID); err != nil {
 			return err
 		}
-		x.modelEvent(ctx, sc, "model_updated", "authentik_core.group", g.ID, g.Name, map[string]any{"users_added": []any{u.Username}})
 		fmt.Fprintf(a.stdout, "added %s to %s\n", u.Username, g.Name)
 		return nil
 	})
@@ -296,25 +278,28 @@ func runTokenCreate(ctx context.Context, a *cli, args []string) error {
 	if *intent != string(store.IntentAPI) && *intent != string(store.IntentAppPassword) {
 		return usagef("--intent: must be api or app_password, not %q", *intent)
 	}
-	t := &store.Token{Identifier: *identifier, Intent: store.TokenIntent(*intent), Description: *description}
+	// Without --expires the token never expires, as before; the API's
+	// default (one day) is for tokens made without saying.
+	never := false
+	n := core.NewToken{Identifier: *identifier, Intent: store.TokenIntent(*intent), Description: *description, Expiring: &never}
 	if *expires != "" {
 		d, err := config.ParseDuration(*expires)
 		if err != nil || d <= 0 {
 			return usagef("--expires: %q is not a positive duration (e.g. 720h, days=30)", *expires)
 		}
-		t.Expires = time.Now().Add(d)
+		at := time.Now().Add(d)
+		n.Expires, n.Expiring = &at, nil
 	}
 	return a.withScope(ctx, *tenant, func(x *app, sc store.Scope) error {
 		u, err := findUser(ctx, sc, *username)
 		if err != nil {
 			return err
 		}
-		t.UserID = u.ID
-		secret, err := x.core.CreateToken(ctx, sc, t, "")
+		n.Owner = u.ID
+		t, secret, err := x.as().CreateToken(ctx, sc, n)
 		if err != nil {
-			return describe(err, map[string]string{"identifier": "--identifier", "description": "--description"})
+			return describe(err, map[string]string{"identifier": "--identifier", "description": "--description", "expires": "--expires"})
 		}
-		x.modelEvent(ctx, sc, "model_created", "authentik_core.token", t.ID, t.Identifier, nil)
 		fmt.Fprintf(a.stderr, "created token %s for %s; the secret below is shown only now:\n", t.Identifier, u.Username)
 		fmt.Fprintln(a.stdout, secret)
 		return nil

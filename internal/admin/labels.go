@@ -153,6 +153,14 @@ func apiMessage(l i18n.Lang, msg string) string {
 	if perm, ok := strings.CutPrefix(msg, core.MsgNotHeld); ok {
 		return tr(l, "admin.api.perm_not_held", map[string]any{"perm": strings.TrimSuffix(perm, ")")})
 	}
+	// An application's provider, checked by the domain layer
+	// (core.Writer.CreateApplication).
+	if strings.HasPrefix(msg, "no provider with ID ") && strings.HasSuffix(msg, " exists") {
+		return tr(l, "admin.api.no_provider", nil)
+	}
+	if app, ok := strings.CutPrefix(msg, "is already the provider of application "); ok {
+		return tr(l, "admin.api.provider_taken", map[string]any{"app": strings.Trim(app, `"`)})
+	}
 	if id, ok := strings.CutPrefix(msg, "no such role: "); ok {
 		return tr(l, "admin.api.no_role", map[string]any{"role": id})
 	}

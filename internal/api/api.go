@@ -8,6 +8,12 @@
 // cannot drift from the implementation (a test validates real traffic
 // against it).
 //
+// Users, groups, roles, tokens, applications and providers are written
+// through the domain layer (internal/core, Caller.Actor), which applies
+// the rule of who may act on whom, records their events and invalidates
+// caches; this package decodes, checks the endpoint's permission and
+// answers.
+//
 // Callers authenticate with "Authorization: Bearer <API token>" or with
 // the session cookie of a logged-in user; a session must also send the
 // session's CSRF token in X-CSRFToken on every unsafe method, because a
@@ -51,10 +57,6 @@ type API struct {
 	// UID computes Authentik's user uid (it lives with the OAuth2 subject
 	// code; passed in so this package imports no protocol).
 	UID func(tenant, user uuid.UUID) string
-	// Changed is told after every successful write in tenant, once the
-	// write has committed, to drop the caches of the tenant's flows and
-	// providers on every replica (internal/invalidate).
-	Changed func(ctx context.Context, tenant uuid.UUID)
 	// ValidateConfig checks stage, policy, prompt and property mapping
 	// settings with the code that runs them (family is blueprint.Family*):
 	// the hook blueprints use, so neither can store what cannot run, and
@@ -176,16 +178,28 @@ func (c *Caller) CanObject(perm string, id uuid.UUID) bool {
 	return c.Superuser || c.powers != nil && c.powers.CanObject(perm, id)
 }
 
-// guard runs write as the caller, by the rule of who may act on whom
-// (core.Guard): nothing in it may reach a user or group the caller may not
-// act on, or give anyone what the caller does not hold.
-func (a *API) guard(ctx context.Context, c *Caller, write func(tx store.Scope) error, on ...core.Subject) error {
-	actor := c.powers
-	if actor == nil {
-		// A nil actor is the system to Guard; a caller never is.
-		actor = &core.Powers{Superuser: c.Superuser}
+// Actor is the caller as the domain layer (internal/core) sees them:
+// what they hold, who they are, the admin impersonating them, and the API
+// as the front end, named in the events of their writes.
+func (c *Caller) Actor() *core.Actor {
+	powers := c.powers
+	if powers == nil {
+		// A nil Powers is the system to core; a caller never is.
+		powers = &core.Powers{Superuser: c.Superuser}
 	}
-	return a.Core.Guard(ctx, c.Scope, actor, write, on...)
+	return &core.Actor{Powers: powers, User: c.User, Impersonator: c.impersonator, Context: map[string]any{"via": "api"}}
+}
+
+// as is the domain write path acting as the caller: every write of a
+// user, group, role, token, application or provider goes through it.
+func (a *API) as(c *Caller) core.Writer { return a.Core.As(c.Actor()) }
+
+// guard runs write as the caller, by the rule of who may act on whom
+// (core.Guard), for the writes outside the domain layer's (sessions,
+// impersonation): nothing in it may reach a user or group the caller may
+// not act on, or give anyone what the caller does not hold.
+func (a *API) guard(ctx context.Context, c *Caller, write func(tx store.Scope) error, on ...core.Subject) error {
+	return a.Core.Guard(ctx, c.Scope, c.Actor().Powers, write, on...)
 }
 
 func (a *API) uid(tenant, user uuid.UUID) string {

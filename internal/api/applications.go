@@ -2,7 +2,6 @@ package api
 
 import (
 	"context"
-	"errors"
 
 	"github.com/google/uuid"
 
@@ -60,19 +59,6 @@ func (in *ApplicationRequest) apply(a *store.Application) {
 	set(&a.PolicyEngineMode, in.PolicyEngineMode)
 }
 
-// checkProvider turns a provider reference that names nothing in this
-// tenant into a field error (not a 500 from the foreign key).
-func checkProvider(ctx context.Context, sc store.Scope, id uuid.NullUUID) error {
-	if !id.Valid {
-		return nil
-	}
-	if _, err := sc.Providers().Get(ctx, id.UUID); errors.Is(err, store.ErrNotFound) {
-		return store.Invalid("provider", "no such provider")
-	} else if err != nil {
-		return err
-	}
-	return nil
-}
 
 func (a *API) registerApplications() {
 	Register(a, Resource[Application, ApplicationRequest]{
@@ -104,34 +90,21 @@ func (a *API) registerApplications() {
 		Create: func(ctx context.Context, c *Caller, in *ApplicationRequest) (Application, error) {
 			x := &store.Application{PolicyEngineMode: "any"}
 			in.apply(x)
-			if err := checkProvider(ctx, c.Scope, x.ProviderID); err != nil {
-				return Application{}, err
-			}
-			if err := c.Scope.Applications().Create(ctx, x); err != nil {
+			if err := a.as(c).CreateApplication(ctx, c.Scope, x); err != nil {
 				return Application{}, err
 			}
 			return applicationOut(x), nil
 		},
 		Update: func(ctx context.Context, c *Caller, id uuid.UUID, version int64, in *ApplicationRequest) (Application, error) {
-			if in.Provider != nil {
-				if err := checkProvider(ctx, c.Scope, *in.Provider); err != nil {
-					return Application{}, err
-				}
-			}
-			x, err := c.Scope.Applications().Update(ctx, id, func(x *store.Application) error {
-				if err := checkVersion(version, x.Version); err != nil {
-					return err
-				}
-				in.apply(x)
-				return nil
-			})
+			x, err := a.as(c).UpdateApplication(ctx, c.Scope, id, version, func(x *store.Application) error { in.apply(x); return nil })
 			if err != nil {
 				return Application{}, err
 			}
 			return applicationOut(x), nil
 		},
 		Delete: func(ctx context.Context, c *Caller, id uuid.UUID) error {
-			return c.Scope.Applications().Delete(ctx, id)
+			return a.as(c).DeleteApplication(ctx, c.Scope, id)
 		},
+		DomainWrites: true,
 	})
 }

@@ -8,7 +8,6 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/gatehouse-id/gatehouse/internal/core"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 )
 
@@ -144,28 +143,13 @@ func (a *API) registerUsers() {
 		Create: func(ctx context.Context, c *Caller, in *UserRequest) (User, error) {
 			u := &store.User{IsActive: true, Type: store.UserInternal, Path: "users"}
 			in.apply(u)
-			if err := a.Core.CreateUser(ctx, c.Scope, u, ""); err != nil {
+			if err := a.as(c).CreateUser(ctx, c.Scope, u, ""); err != nil {
 				return User{}, err
 			}
 			return a.userOut(c.Scope, u), nil
 		},
 		Update: func(ctx context.Context, c *Caller, id uuid.UUID, version int64, in *UserRequest) (User, error) {
-			var u *store.User
-			err := a.guard(ctx, c, func(tx store.Scope) error {
-				var err error
-				u, err = tx.Users().Update(ctx, id, func(u *store.User) error {
-					if err := checkVersion(version, u.Version); err != nil {
-						return err
-					}
-					in.apply(u)
-					return nil
-				})
-				if err == nil && !u.IsActive {
-					// A deactivated user's sessions end now, not at expiry.
-					_, err = tx.Sessions().DeleteForUser(ctx, u.ID, uuid.Nil)
-				}
-				return err
-			}, core.OnUser(id))
+			u, err := a.as(c).UpdateUser(ctx, c.Scope, id, version, func(u *store.User) error { in.apply(u); return nil })
 			if err != nil {
 				return User{}, err
 			}
@@ -175,8 +159,9 @@ func (a *API) registerUsers() {
 			if id == c.User.ID {
 				return Errorf(http.StatusBadRequest, "you cannot delete yourself")
 			}
-			return a.guard(ctx, c, func(tx store.Scope) error { return tx.Users().Delete(ctx, id) }, core.OnUser(id))
+			return a.as(c).DeleteUser(ctx, c.Scope, id)
 		},
+		DomainWrites: true,
 	})
 	Action(a, http.MethodPost, "core/users/{id}/set_password/", "core", "core_users_set_password_create",
 		"Set a user's password", "authentik_core.reset_user_password", http.StatusNoContent,
@@ -188,26 +173,13 @@ func (a *API) registerUsers() {
 			if in.Password == nil || *in.Password == "" {
 				return nil, store.Invalid("password", "this field is required")
 			}
-			if _, err := c.Scope.Users().Get(ctx, id); err != nil {
-				return nil, err
-			}
-			// Asked apart from the write: hashing inside its transaction
-			// would hold SQLite's single writer for the hash's duration.
-			if err := a.guard(ctx, c, nil, core.OnUser(id)); err != nil {
-				return nil, err
-			}
 			// Set by someone else than the user (or by them without the
 			// old password): a reset. The caller's own session is kept.
-			w := core.PasswordWrite{Reset: true}
+			keep := uuid.Nil
 			if c.session != nil {
-				w.Session = c.session.ID()
+				keep = c.session.ID()
 			}
-			if err := a.Core.SetPassword(ctx, c.Scope, id, *in.Password, w); err != nil {
-				return nil, err
-			}
-			a.Events(ctx, c.Scope, &store.Event{Action: "password_set", UserID: nullID(id),
-				Context: map[string]any{"by": c.User.Username, "via": "api"}})
-			return nil, nil
+			return nil, a.as(c).ResetPassword(ctx, c.Scope, id, *in.Password, keep)
 		})
 	Action(a, http.MethodGet, "core/users/me/", "core", "core_users_me_retrieve", "The authenticated user", "", http.StatusOK,
 		func(ctx context.Context, c *Caller, r *http.Request, _ *struct{}) (*MeResponse, error) {
@@ -317,57 +289,35 @@ func (a *API) registerGroups() {
 		Get: func(ctx context.Context, c *Caller, id uuid.UUID) (Group, error) {
 			return readGroup(ctx, c.Scope, id)
 		},
-		// Each write is one guarded transaction: a refused role, parent
-		// or superuser flag leaves the group as it was, and the group's
-		// roles (global and on single objects) and superuser rights,
-		// inherited ones included, are compared before and after it.
+		// Each write is one guarded transaction in the domain layer: a
+		// refused role, parent or superuser flag leaves the group as it
+		// was, and the group's roles (global and on single objects) and
+		// superuser rights, inherited ones included, are compared before
+		// and after it.
 		Create: func(ctx context.Context, c *Caller, in *GroupRequest) (Group, error) {
 			g := &store.Group{}
 			in.apply(g)
-			var out Group
-			err := a.guard(ctx, c, func(tx store.Scope) error {
-				if err := tx.Groups().Create(ctx, g); err != nil {
-					return err
-				}
-				if in.Roles != nil {
-					if err := tx.Roles().SetForGroup(ctx, g.ID, *in.Roles); err != nil {
-						return err
-					}
-				}
-				var err error
-				out, err = readGroup(ctx, tx, g.ID)
-				return err
-			}, core.OnNewGroup(&g.ID))
-			return out, err
+			var roles []uuid.UUID
+			if in.Roles != nil {
+				roles = *in.Roles
+			}
+			if err := a.as(c).CreateGroup(ctx, c.Scope, g, roles); err != nil {
+				return Group{}, err
+			}
+			return readGroup(ctx, c.Scope, g.ID)
 		},
 		Update: func(ctx context.Context, c *Caller, id uuid.UUID, version int64, in *GroupRequest) (Group, error) {
-			var out Group
-			err := a.guard(ctx, c, func(tx store.Scope) error {
-				_, err := tx.Groups().Update(ctx, id, func(g *store.Group) error {
-					if err := checkVersion(version, g.Version); err != nil {
-						return err
-					}
-					in.apply(g)
-					return nil
-				})
-				if err != nil {
-					return err
-				}
-				if in.Roles != nil {
-					if err := tx.Roles().SetForGroup(ctx, id, *in.Roles); err != nil {
-						return err
-					}
-				}
-				out, err = readGroup(ctx, tx, id)
-				return err
-			}, core.OnGroup(id))
-			return out, err
+			_, err := a.as(c).UpdateGroup(ctx, c.Scope, id, version, func(g *store.Group) error { in.apply(g); return nil }, in.Roles)
+			if err != nil {
+				return Group{}, err
+			}
+			return readGroup(ctx, c.Scope, id)
 		},
 		// Deleting a group takes each of its members out of it.
 		Delete: func(ctx context.Context, c *Caller, id uuid.UUID) error {
-			return a.guard(ctx, c, func(tx store.Scope) error { return tx.Groups().Delete(ctx, id) },
-				core.OnGroup(id), core.OnMembersOf(id))
+			return a.as(c).DeleteGroup(ctx, c.Scope, id)
 		},
+		DomainWrites: true,
 	})
 	for _, op := range []struct{ path, verb string }{{"add_user", "Add"}, {"remove_user", "Remove"}} {
 		Action(a, http.MethodPost, "core/groups/{id}/"+op.path+"/", "core", "core_groups_"+op.path+"_create",
@@ -390,14 +340,11 @@ func (a *API) registerGroups() {
 					}
 					return nil, err
 				}
-				change := store.Groups.AddMember
+				change := a.as(c).AddMember
 				if op.path == "remove_user" {
-					change = store.Groups.RemoveMember
+					change = a.as(c).RemoveMember
 				}
-				// A membership is the group's and the user's: both are
-				// acted on, and what the user gains is compared.
-				return nil, a.guard(ctx, c, func(tx store.Scope) error { return change(tx.Groups(), ctx, gid, uid) },
-					core.OnGroup(gid), core.OnUser(uid))
+				return nil, change(ctx, c.Scope, gid, uid)
 			})
 	}
 }

@@ -1,7 +1,6 @@
 package api
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -15,6 +14,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/gatehouse-id/gatehouse/internal/core"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 )
 
@@ -255,46 +255,16 @@ func typeWord(t reflect.Type) string {
 	return "a valid value"
 }
 
-// changes lists the fields whose JSON differs between two encodings of an
-// object, with the new values: the context of a model_updated event (the
-// event writer masks secrets).
-func changes(before, after []byte) map[string]any {
-	var b, a map[string]any
-	if json.Unmarshal(before, &b) != nil || json.Unmarshal(after, &a) != nil {
-		return nil
-	}
-	out := map[string]any{}
-	for k, av := range a {
-		bj, _ := json.Marshal(b[k])
-		aj, _ := json.Marshal(av)
-		if !bytes.Equal(bj, aj) {
-			out[k] = av
-		}
-	}
-	return out
-}
-
-// modelEvent records model_created, model_updated or model_deleted with
-// Authentik's context shape.
+// modelEvent records model_created, model_updated or model_deleted for a
+// write of a model the domain layer does not write itself (settings
+// objects: flows, stages, policies, key pairs, ...), after the write, and
+// announces it to caches, as a domain write does (core.Writer.Written).
+// The write has committed: a failed announcement is logged, and the other
+// replicas catch up within their caches' TTLs.
 func (a *API) modelEvent(ctx context.Context, c *Caller, action, model string, m Meta, changed map[string]any) {
-	a.ObjectChanged(ctx, c)
-	if a.Events == nil {
-		return
-	}
-	app, name, _ := strings.Cut(model, ".")
-	data := map[string]any{"model": map[string]any{"app": app, "model_name": name, "pk": m.ID.String(), "name": m.Name}}
-	if changed != nil {
-		data["changes"] = changed
-	}
-	a.Events(ctx, c.Scope, c.Event(&store.Event{Action: action, Context: data}))
-}
-
-// ObjectChanged tells Changed that the caller's tenant changed. Writes
-// through Register's endpoints call it; an Action that writes calls it
-// itself.
-func (a *API) ObjectChanged(ctx context.Context, c *Caller) {
-	if a.Changed != nil {
-		a.Changed(ctx, c.Scope.TenantID())
+	err := a.as(c).Written(ctx, c.Scope, core.ModelEvent(action, model, m.ID, m.Name, changed))
+	if err != nil {
+		a.Log.Warn("an API write was not announced to the other replicas", "error", err)
 	}
 }
 

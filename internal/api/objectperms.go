@@ -128,43 +128,14 @@ func (a *API) assignObjectPermissions(ctx context.Context, c *Caller, r *http.Re
 		return err
 	}
 	// Handing out is the guard's question (the role's holders must gain
-	// nothing the caller lacks); taking away needs holding what is taken,
-	// so nobody strips a role of more than they could give it back.
-	for _, p := range perms {
-		if !assign && (global && !c.Can(p) || !global && !c.CanObject(p, *in.ObjectPK)) {
-			return Errorf(http.StatusForbidden, core.MsgNotHeld+p+")")
-		}
-	}
-	role, err := c.Scope.Roles().Get(ctx, roleID)
-	if err != nil {
-		return err
-	}
-	change := map[string]any{"permissions": perms}
+	// nothing the caller lacks); taking away needs holding what is taken
+	// (core.Writer.UnassignPermissions).
+	p := core.Permissions{Names: perms}
 	if !global {
-		change["model"], change["object_pk"] = *in.Model, in.ObjectPK.String()
+		p.Model, p.Object = *in.Model, uuid.NullUUID{UUID: *in.ObjectPK, Valid: true}
 	}
-	err = a.guard(ctx, c, func(tx store.Scope) error {
-		switch {
-		case global:
-			held := slices.Clone(role.Permissions)
-			if assign {
-				held = append(held, perms...)
-			} else {
-				held = slices.DeleteFunc(held, func(p string) bool { return slices.Contains(perms, p) })
-			}
-			return tx.Roles().SetPermissions(ctx, role.ID, held)
-		case assign:
-			return tx.Roles().AssignObjectPermissions(ctx, role.ID, *in.ObjectPK, perms)
-		}
-		return tx.Roles().UnassignObjectPermissions(ctx, role.ID, *in.ObjectPK, perms)
-	}, core.OnRole(role.ID))
-	if err != nil {
-		return err
-	}
-	verb := "unassigned"
 	if assign {
-		verb = "assigned"
+		return a.as(c).AssignPermissions(ctx, c.Scope, roleID, p)
 	}
-	a.modelEvent(ctx, c, "model_updated", "authentik_rbac.role", Meta{ID: role.ID, Name: role.Name}, map[string]any{verb: change})
-	return nil
+	return a.as(c).UnassignPermissions(ctx, c.Scope, roleID, p)
 }

@@ -11,27 +11,13 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/gatehouse-id/gatehouse/internal/core"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 )
 
-// Event stamps e with who acts: the caller, unless e already names the
-// user it is about, and the admin impersonating the caller, if one is.
-// The impersonator also goes into the context ("impersonator"), where
-// event consumers that predate the columns look.
-func (c *Caller) Event(e *store.Event) *store.Event {
-	if !e.UserID.Valid && e.Username == "" {
-		e.UserID, e.Username = nullID(c.User.ID), c.User.Username
-	}
-	if c.impersonator != nil {
-		e.ImpersonatorID, e.ImpersonatorUsername = nullID(c.impersonator.ID), c.impersonator.Username
-		if e.Context == nil {
-			e.Context = map[string]any{}
-		}
-		e.Context["impersonator"] = c.impersonator.Username
-	}
-	return e
-}
+// Event stamps e with who acts (core.Actor.Stamp): the caller, unless e
+// already names the user it is about, and the admin impersonating the
+// caller, if one is.
+func (c *Caller) Event(e *store.Event) *store.Event { return c.Actor().Stamp(e) }
 
 // record writes an event, if the API has a writer.
 func (a *API) record(ctx context.Context, sc store.Scope, e *store.Event) {
@@ -67,24 +53,6 @@ func (a *API) Permissions() []string {
 		}
 	}
 	sort.Strings(out)
-	return out
-}
-
-// expand turns a permission as a role may name it (with or without its
-// app label) into the full names it grants.
-func (a *API) expand(p string, catalog []string) []string {
-	if strings.Contains(p, ".") {
-		if slices.Contains(catalog, p) {
-			return []string{p}
-		}
-		return nil
-	}
-	var out []string
-	for _, full := range catalog {
-		if _, code, _ := strings.Cut(full, "."); code == p {
-			out = append(out, full)
-		}
-	}
 	return out
 }
 
@@ -167,19 +135,6 @@ func assignments(ctx context.Context, sc store.Scope) (map[uuid.UUID][]uuid.UUID
 	return nil, nil
 }
 
-// knownPermissions checks the permissions a write adds to a role: each
-// must be one the API checks, in either spelling. Whether the caller may
-// hand them out is the guard's question (core.MayGive).
-func (a *API) knownPermissions(added []string) error {
-	catalog := a.Permissions()
-	v := &store.ValidationError{}
-	for _, p := range added {
-		if len(a.expand(p, catalog)) == 0 {
-			v.Add("permissions", "%q is not a permission (see rbac/permissions/)", p)
-		}
-	}
-	return v.Err()
-}
 
 func (a *API) registerRBAC() {
 	get := func(ctx context.Context, c *Caller, id uuid.UUID) (Role, error) {
@@ -215,11 +170,7 @@ func (a *API) registerRBAC() {
 			if in.Permissions != nil {
 				r.Permissions = *in.Permissions
 			}
-			if err := a.knownPermissions(r.Permissions); err != nil {
-				return Role{}, err
-			}
-			err := a.guard(ctx, c, func(tx store.Scope) error { return tx.Roles().Create(ctx, r) }, core.OnNewRole(&r.ID))
-			if err != nil {
+			if err := a.as(c).CreateRole(ctx, c.Scope, r); err != nil {
 				return Role{}, err
 			}
 			return roleOut(r, nil), nil
@@ -232,38 +183,13 @@ func (a *API) registerRBAC() {
 			if err := checkVersion(version, roleVersion(cur)); err != nil {
 				return Role{}, err
 			}
-			if in.Permissions != nil {
-				var added []string
-				for _, p := range *in.Permissions {
-					if !slices.Contains(cur.Permissions, p) {
-						added = append(added, p)
-					}
-				}
-				if err := a.knownPermissions(added); err != nil {
-					return Role{}, err
-				}
-			}
-			err = a.guard(ctx, c, func(tx store.Scope) error {
-				if in.Name != nil && *in.Name != cur.Name {
-					ed, ok := tx.Roles().(store.RoleEditor)
-					if !ok {
-						return store.Invalid("name", "roles cannot be renamed on this store")
-					}
-					if err := ed.Rename(ctx, id, *in.Name); err != nil {
-						return err
-					}
-				}
-				if in.Permissions == nil {
-					return nil
-				}
-				return tx.Roles().SetPermissions(ctx, id, *in.Permissions)
-			}, core.OnRole(id))
-			if err != nil {
+			if _, err := a.as(c).UpdateRole(ctx, c.Scope, id, in.Name, in.Permissions); err != nil {
 				return Role{}, err
 			}
 			return get(ctx, c, id)
 		},
-		Delete: func(ctx context.Context, c *Caller, id uuid.UUID) error { return c.Scope.Roles().Delete(ctx, id) },
+		Delete:       func(ctx context.Context, c *Caller, id uuid.UUID) error { return a.as(c).DeleteRole(ctx, c.Scope, id) },
+		DomainWrites: true,
 	})
 	for _, op := range []struct{ path, verb string }{{"assign", "Assign the role to a group"}, {"unassign", "Take the role from a group"}} {
 		Action(a, http.MethodPost, "rbac/roles/{id}/"+op.path+"/", "rbac", "rbac_roles_"+op.path+"_create",
@@ -296,8 +222,7 @@ func (a *API) assignRole(ctx context.Context, c *Caller, r *http.Request, in *Ro
 	if in.Group == nil {
 		return store.Invalid("group", "this field is required")
 	}
-	role, err := c.Scope.Roles().Get(ctx, id)
-	if err != nil {
+	if _, err := c.Scope.Roles().Get(ctx, id); err != nil {
 		return err
 	}
 	g, err := c.Scope.Groups().Get(ctx, *in.Group)
@@ -306,18 +231,11 @@ func (a *API) assignRole(ctx context.Context, c *Caller, r *http.Request, in *Ro
 	} else if err != nil {
 		return err
 	}
-	change, write := "unassigned_from", store.Roles.UnassignFromGroup
-	if assign {
-		change, write = "assigned_to", store.Roles.AssignToGroup
-	}
 	// The group gains the role's permissions, global and on single objects.
-	err = a.guard(ctx, c, func(tx store.Scope) error { return write(tx.Roles(), ctx, id, g.ID) }, core.OnGroup(g.ID))
-	if err != nil {
-		return err
+	if assign {
+		return a.as(c).AssignRole(ctx, c.Scope, id, g.ID)
 	}
-	a.modelEvent(ctx, c, "model_updated", "authentik_rbac.role", Meta{ID: role.ID, Name: role.Name},
-		map[string]any{change: g.Name})
-	return nil
+	return a.as(c).UnassignRole(ctx, c.Scope, id, g.ID)
 }
 
 // slicePage cuts one page out of a list built in memory.

@@ -2,7 +2,6 @@ package api
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
@@ -15,6 +14,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/gatehouse-id/gatehouse/internal/core"
 	"github.com/gatehouse-id/gatehouse/internal/httpx"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 )
@@ -86,6 +86,13 @@ type Resource[Out Object, In any] struct {
 	// Authentik addresses by another unique field, KeyName (flows: slug).
 	Key     func(ctx context.Context, c *Caller, key string) (uuid.UUID, error)
 	KeyName string
+	// DomainWrites marks a model the domain layer writes (internal/core:
+	// users, groups, roles, tokens, applications, providers): Create,
+	// Update and Delete go through it, and it records their model events
+	// and announces them to caches itself, so the framework does neither.
+	// For the other models the framework records the events, through the
+	// same core function.
+	DomainWrites bool
 }
 
 // id reads a detail path's object: its UUID, or its Key.
@@ -173,7 +180,9 @@ func Register[Out Object, In any](a *API, r Resource[Out, In]) {
 				if err != nil {
 					return err
 				}
-				a.modelEvent(ctx, c, "model_created", r.Model, obj.Meta(), nil)
+				if !r.DomainWrites {
+					a.modelEvent(ctx, c, "model_created", r.Model, obj.Meta(), nil)
+				}
 				writeObject(w, http.StatusCreated, obj)
 				return nil
 			}})
@@ -223,10 +232,10 @@ func Register[Out Object, In any](a *API, r Resource[Out, In]) {
 					if err != nil {
 						return err
 					}
-					var before []byte
-					if r.Get != nil {
+					var before any
+					if r.Get != nil && !r.DomainWrites {
 						if old, err := r.Get(ctx, c, id); err == nil {
-							before, _ = json.Marshal(old)
+							before = old
 						}
 					}
 					obj, err := r.Update(ctx, c, id, version, body)
@@ -236,8 +245,9 @@ func Register[Out Object, In any](a *API, r Resource[Out, In]) {
 					if err != nil {
 						return err
 					}
-					after, _ := json.Marshal(obj)
-					a.modelEvent(ctx, c, "model_updated", r.Model, obj.Meta(), changes(before, after))
+					if !r.DomainWrites {
+						a.modelEvent(ctx, c, "model_updated", r.Model, obj.Meta(), core.Changes(before, obj))
+					}
 					writeObject(w, http.StatusOK, obj)
 					return nil
 				}})
@@ -252,7 +262,7 @@ func Register[Out Object, In any](a *API, r Resource[Out, In]) {
 					return err
 				}
 				meta := Meta{ID: id}
-				if r.Get != nil {
+				if r.Get != nil && !r.DomainWrites {
 					if old, err := r.Get(ctx, c, id); err == nil {
 						meta = old.Meta()
 					}
@@ -260,7 +270,9 @@ func Register[Out Object, In any](a *API, r Resource[Out, In]) {
 				if err := r.Delete(ctx, c, id); err != nil {
 					return err
 				}
-				a.modelEvent(ctx, c, "model_deleted", r.Model, meta, nil)
+				if !r.DomainWrites {
+					a.modelEvent(ctx, c, "model_deleted", r.Model, meta, nil)
+				}
 				w.WriteHeader(http.StatusNoContent)
 				return nil
 			}})

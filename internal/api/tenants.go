@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/google/uuid"
 
@@ -53,20 +52,7 @@ func tenantOut(t *store.Tenant) Tenant {
 	if d == nil {
 		d = []string{}
 	}
-	return Tenant{TenantUUID: t.ID, Name: t.Name, Default: t.Default, Domains: d, EventRetention: timedelta(t.EventRetention)}
-}
-
-// timedelta spells a duration the way Authentik's settings do.
-func timedelta(d time.Duration) string {
-	for _, u := range []struct {
-		name string
-		size time.Duration
-	}{{"days", 24 * time.Hour}, {"hours", time.Hour}, {"minutes", time.Minute}} {
-		if d%u.size == 0 {
-			return fmt.Sprintf("%s=%d", u.name, d/u.size)
-		}
-	}
-	return fmt.Sprintf("seconds=%d", d/time.Second)
+	return Tenant{TenantUUID: t.ID, Name: t.Name, Default: t.Default, Domains: d, EventRetention: config.FormatDuration(t.EventRetention)}
 }
 
 // RegisterTenants adds tenants/tenants/ and tenants/domains/. Tenants are

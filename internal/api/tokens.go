@@ -9,7 +9,6 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/gatehouse-id/gatehouse/internal/config"
 	"github.com/gatehouse-id/gatehouse/internal/core"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 )
@@ -41,31 +40,6 @@ type TokenRequest struct {
 	Description *string    `json:"description"`
 	Expires     *time.Time `json:"expires" doc:"when expiring; default one day from now (Authentik's default_token_duration); without authentik_core.add_token at most that far, or the owner's goauthentik.io/user/token-maximum-lifetime"`
 	Expiring    *bool      `json:"expiring" doc:"false for a token that never expires"`
-}
-
-// defaultTokenDuration is Authentik's default_token_duration (days=1).
-const defaultTokenDuration = 24 * time.Hour
-
-// attrTokenExpires is the user attribute that lets users without
-// add_token make tokens that never expire (Authentik's).
-const attrTokenExpires = "goauthentik.io/user/token-expires"
-
-// attrTokenMaxLifetime is the user attribute (Authentik's, a timedelta
-// such as "days=30") that raises how far ahead users without add_token
-// may set an expiry; without it, defaultTokenDuration.
-const attrTokenMaxLifetime = "goauthentik.io/user/token-maximum-lifetime"
-
-// maxTokenLifetime is how long a token may live when its maker lacks
-// add_token. Authentik reads the attribute from the user and their groups;
-// here only the user's counts, set by whoever may change the user, so
-// that change_group alone cannot lengthen its holder's tokens.
-func maxTokenLifetime(owner *store.User) time.Duration {
-	if v, ok := owner.Attributes[attrTokenMaxLifetime].(string); ok {
-		if d, err := config.ParseDuration(v); err == nil && d > 0 {
-			return d
-		}
-	}
-	return defaultTokenDuration
 }
 
 func tokenOut(t *store.Token) Token {
@@ -148,8 +122,9 @@ func (a *API) registerTokens() {
 			if t.UserID != c.User.ID && !c.Can("authentik_core.delete_token") {
 				return forbidden("authentik_core.delete_token")
 			}
-			return a.guard(ctx, c, func(tx store.Scope) error { return tx.Tokens().Delete(ctx, id) }, core.OnUser(t.UserID))
+			return a.as(c).DeleteToken(ctx, c.Scope, id)
 		},
+		DomainWrites: true,
 	})
 	a.ownable(from)
 }
@@ -174,64 +149,26 @@ func listTokens(ctx context.Context, sc store.Scope, q store.TokenQuery) ([]*sto
 	return slicePage(out, q.Page), len(out), err
 }
 
+// createToken mints a token through the domain layer, which applies the
+// lifetime rules of callers without add_token; minting for another user
+// needs add_token, and the rule of who may act on whom.
 func (a *API) createToken(ctx context.Context, c *Caller, in *TokenRequest) (Token, error) {
-	admin := c.Can("authentik_core.add_token")
-	owner := c.User
+	n := core.NewToken{Expires: in.Expires, Expiring: in.Expiring}
 	if in.User != nil && *in.User != c.User.ID {
-		if !admin {
+		if !c.Can("authentik_core.add_token") {
 			return Token{}, forbidden("authentik_core.add_token")
 		}
-		u, err := c.Scope.Users().Get(ctx, *in.User)
-		if errors.Is(err, store.ErrNotFound) {
-			return Token{}, store.Invalid("user", "no such user")
-		} else if err != nil {
-			return Token{}, err
-		}
-		owner = u
+		n.Owner = *in.User
 	}
-	t := &store.Token{UserID: owner.ID, Intent: store.IntentAPI}
-	set(&t.Identifier, in.Identifier)
-	set(&t.Description, in.Description)
+	set(&n.Identifier, in.Identifier)
+	set(&n.Description, in.Description)
 	if in.Intent != nil {
-		t.Intent = store.TokenIntent(*in.Intent)
-		if t.Intent != store.IntentAPI && t.Intent != store.IntentAppPassword {
+		n.Intent = store.TokenIntent(*in.Intent)
+		if n.Intent == "" {
 			return Token{}, store.Invalid("intent", "must be api or app_password")
 		}
 	}
-	expiring := true
-	set(&expiring, in.Expiring)
-	if !expiring && in.Expires != nil {
-		return Token{}, store.Invalid("expires", "must be absent when expiring is false")
-	}
-	if !admin {
-		// Authentik lets users make non-expiring tokens only when an
-		// admin allowed it on them.
-		if v, ok := owner.Attributes[attrTokenExpires].(bool); !ok || v {
-			expiring = true
-		}
-	}
-	now, limit := a.now(), maxTokenLifetime(owner)
-	switch {
-	case !expiring:
-	case in.Expires == nil && !admin:
-		t.Expires = now.Add(min(defaultTokenDuration, limit))
-	case in.Expires == nil:
-		t.Expires = now.Add(defaultTokenDuration)
-	case !in.Expires.After(now):
-		return Token{}, store.Invalid("expires", "must be in the future")
-	case !admin && in.Expires.After(now.Add(limit)):
-		return Token{}, store.Invalid("expires", "must be at most %s from now", timedelta(limit))
-	default:
-		t.Expires = *in.Expires
-	}
-	// A token is its owner's identity: minting one for someone is acting
-	// on them, and nobody may act on someone who may do more.
-	var secret string
-	err := a.guard(ctx, c, func(tx store.Scope) error {
-		var err error
-		secret, err = a.Core.CreateToken(ctx, tx, t, "")
-		return err
-	}, core.OnUser(owner.ID))
+	t, secret, err := a.as(c).CreateToken(ctx, c.Scope, n)
 	if err != nil {
 		return Token{}, err
 	}

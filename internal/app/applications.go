@@ -9,7 +9,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/gatehouse-id/gatehouse/internal/blueprint"
-	"github.com/gatehouse-id/gatehouse/internal/invalidate"
+	"github.com/gatehouse-id/gatehouse/internal/core"
 	"github.com/gatehouse-id/gatehouse/internal/provider/oauth2"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 )
@@ -36,9 +36,10 @@ type OAuth2AppCreated struct {
 }
 
 // CreateOAuth2App stores the provider and the application in one
-// transaction, with the tenant's default flows, signing key and scope
-// mappings, so a failure on either leaves nothing behind.
-func (a *App) CreateOAuth2App(ctx context.Context, sc store.Scope, n NewOAuth2App) (*OAuth2AppCreated, error) {
+// transaction, as actor, through the domain layer, with the tenant's
+// default flows, signing key and scope mappings, so a failure on either
+// leaves nothing behind.
+func (a *App) CreateOAuth2App(ctx context.Context, sc store.Scope, actor *core.Actor, n NewOAuth2App) (*OAuth2AppCreated, error) {
 	keyID := n.SigningKey
 	if keyID == uuid.Nil {
 		key, err := a.svc.keys.EnsureDefault(ctx, sc)
@@ -64,20 +65,24 @@ func (a *App) CreateOAuth2App(ctx context.Context, sc store.Scope, n NewOAuth2Ap
 	for _, u := range n.PostLogoutRedirectURIs {
 		cfg.RedirectURIs = append(cfg.RedirectURIs, oauth2.RedirectURI{MatchingMode: "strict", URL: u, Type: "logout"})
 	}
+	created, err := oauth2.BuildProvider(sc, a.svc.box, defs, oauth2.NewProvider{Name: n.Name, Config: &cfg})
+	if err != nil {
+		return nil, err
+	}
+	w := a.core.As(actor)
 	var out *OAuth2AppCreated
 	err = sc.Tx(ctx, func(tx store.Scope) error {
-		created, err := oauth2.CreateProvider(ctx, tx, a.svc.box, defs, oauth2.NewProvider{Name: n.Name, Config: &cfg})
-		if err != nil {
+		if err := w.CreateProvider(ctx, tx, oauth2.CoreKind, created.Provider); err != nil {
 			return err
 		}
 		app := &store.Application{Name: n.Name, Slug: n.Slug, LaunchURL: n.LaunchURL,
 			ProviderID: uuid.NullUUID{UUID: created.Provider.ID, Valid: true}}
-		if err := tx.Applications().Create(ctx, app); err != nil {
+		if err := w.CreateApplication(ctx, tx, app); err != nil {
 			return err
 		}
 		out = &OAuth2AppCreated{App: app, Provider: created.Provider, ClientID: created.ClientID,
 			ClientSecret: created.ClientSecret, Issuer: oauth2.Issuer(a.PublicURL(), app.Slug, cfg.IssuerMode)}
-		return a.svc.bus.PublishTx(ctx, tx, invalidate.Providers)
+		return nil
 	})
 	if err != nil {
 		return nil, err
@@ -130,5 +135,5 @@ func (a *App) PublicURL() string {
 func (a *App) ApplyBlueprint(ctx context.Context, sc store.Scope, bp *blueprint.Blueprint, env func(string) (string, bool)) (blueprint.Result, error) {
 	return blueprint.Apply(ctx, sc, bp, blueprint.Options{Env: env, Models: a.svc.blueprints, ValidateConfig: a.svc.validateConfig,
 		HashPassword: func(p string) (string, error) { return a.core.Hasher.Hash(ctx, p) }, Box: a.svc.box,
-		Events: a.svc.events.Record, Changed: a.svc.blueprintChanged})
+		Core: a.core, Changed: a.svc.blueprintChanged})
 }

@@ -98,7 +98,7 @@ func TestSeedWalkthrough(t *testing.T) {
 	b.allowConsoleErrors = true
 	e.createUser("alice", "Alice-Password-1", store.UserInternal)
 	port := freeLocalPort(t)
-	created, err := e.app.CreateOAuth2App(context.Background(), e.sc, NewOAuth2App{Name: "fastapi-demo", Slug: "fastapi-demo",
+	created, err := e.app.CreateOAuth2App(context.Background(), e.sc, nil, NewOAuth2App{Name: "fastapi-demo", Slug: "fastapi-demo",
 		LaunchURL: "http://localhost:" + port + "/", RedirectURIs: []string{"http://localhost:" + port + "/auth/callback"},
 		PostLogoutRedirectURIs: []string{"http://localhost:" + port + "/"}})
 	if err != nil {

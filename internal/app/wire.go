@@ -159,8 +159,11 @@ func wire(x *App, o Options) (*services, error) {
 	s := &services{queue: q, executor: exec, policies: policies, box: box, keys: km, oidc: oidc, providers: providers,
 		metrics: pm, events: writer, bus: bus, log: x.log, blueprints: blueprint.NewRegistry()}
 	notification.RegisterBlueprint(s.blueprints)
+	// The domain layer records the events of admin writes and announces
+	// them to every replica's caches.
+	x.core.Events, x.core.Bus = events, bus
 	rest := &api.API{Store: reading, JobWorkers: jobWorkers, Core: x.core, Sessions: cookies, Events: events, Log: x.log, Now: time.Now, UID: oauth2.UID,
-		Policies: policies, Changed: s.apiChanged}
+		Policies: policies}
 	rest.Init()
 	s.handlers = []server.Handler{renderer, fh}
 	// The API checks settings with the same code as blueprints.
@@ -241,22 +244,6 @@ func applyDefaults(ctx context.Context, x *App, s *services) error {
 		}
 	}
 	return nil
-}
-
-// apiChanged announces an API write: the tenant's providers and flows are
-// dropped on every replica, whatever the model, as they were on this one
-// before there was a bus. A mapping from model to cache would be one more
-// thing to keep right (users reach the provider cache through service
-// accounts, policies reach both), and admin writes are rare. Key pairs
-// announce themselves (keys.Manager.Changed), tenants through the tenant
-// hook. The write has committed: a failed announcement is logged, and the
-// other replicas catch up within their caches' TTLs.
-func (s *services) apiChanged(ctx context.Context, tenant uuid.UUID) {
-	for _, topic := range []invalidate.Topic{invalidate.Providers, invalidate.Flows} {
-		if err := s.bus.Publish(ctx, topic, tenant); err != nil {
-			s.log.Warn("an API write was not announced to the other replicas", "error", err)
-		}
-	}
 }
 
 // blueprintChanged announces, in a blueprint's transaction, every cache a

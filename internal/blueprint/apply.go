@@ -5,11 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"strings"
 
 	"github.com/google/uuid"
 	"go.yaml.in/yaml/v3"
 
+	"github.com/gatehouse-id/gatehouse/internal/core"
 	"github.com/gatehouse-id/gatehouse/internal/crypto/secretbox"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 )
@@ -37,10 +37,13 @@ type Options struct {
 	// Box seals secrets a blueprint sets (an OAuth2 provider's client
 	// secret) before they are stored. Nil: entries that must seal one fail.
 	Box *secretbox.Box
-	// Events, when set, is given a model_created, model_updated or
-	// model_deleted event per object the blueprint changed, once the
-	// whole blueprint is stored (a failed apply records nothing).
-	Events func(ctx context.Context, sc store.Scope, e *store.Event)
+	// Core is the domain layer: users, groups, applications and providers
+	// are written through it (Tx.Core), with system rights, and it
+	// records a model_created, model_updated or model_deleted event per
+	// object the blueprint changed, naming the blueprint, once the whole
+	// blueprint is stored (a failed apply records nothing). Nil: a Core
+	// that records nothing (core.New with no store).
+	Core *core.Core
 	// Changed, when set, is called in the blueprint's transaction after
 	// its last entry, when any object was created, updated or deleted: it
 	// announces the change to caches (internal/invalidate), so a failed
@@ -75,6 +78,9 @@ func (r *Result) add(o Result) {
 // the entry. Apply applies a blueprint whatever its instantiate label says;
 // only ApplyDefaults honours it.
 func Apply(ctx context.Context, sc store.Scope, bp *Blueprint, opt Options) (Result, error) {
+	if opt.Core == nil {
+		opt.Core = core.New(nil, nil, nil)
+	}
 	models := (&Tx{opt: &opt}).models()
 	if bp.Instantiate() {
 		// A blueprint meant to be applied names only models this server
@@ -86,11 +92,9 @@ func Apply(ctx context.Context, sc store.Scope, bp *Blueprint, opt Options) (Res
 		}
 	}
 	var res Result
-	var changes []*store.Event
 	err := sc.Tx(ctx, func(tx store.Scope) error {
 		res = Result{}
-		a := &applier{bp: bp, opt: opt, tx: &Tx{Scope: tx, opt: &opt}}
-		defer func() { changes = a.changes }()
+		a := &applier{bp: bp, opt: opt, tx: &Tx{Scope: tx, opt: &opt, actor: actorOf(bp)}}
 		a.ev = &evaluator{ctx: ctx, tx: a.tx, env: opt.Env, context: maps.Clone(opt.Context),
 			ids: map[string]uuid.UUID{}}
 		if err := a.loadContext(); err != nil {
@@ -105,6 +109,7 @@ func Apply(ctx context.Context, sc store.Scope, bp *Blueprint, opt Options) (Res
 				return &Error{Blueprint: bp.Name, Index: e.Index, Model: e.Model, Line: e.Line, Err: err}
 			}
 		}
+		opt.Core.As(a.tx.actor).Record(ctx, tx, a.changes...)
 		if opt.Changed != nil && res.Created+res.Updated+res.Deleted > 0 {
 			return opt.Changed(ctx, tx)
 		}
@@ -113,12 +118,17 @@ func Apply(ctx context.Context, sc store.Scope, bp *Blueprint, opt Options) (Res
 	if err != nil {
 		return Result{}, err
 	}
-	if opt.Events != nil {
-		for _, e := range changes {
-			opt.Events(ctx, sc, e)
-		}
-	}
 	return res, nil
+}
+
+// actorOf is who applies bp: the system, named in events by the
+// blueprint's name (Authentik's metadata name, else the file's).
+func actorOf(bp *Blueprint) *core.Actor {
+	name := bp.Metadata.Name
+	if name == "" {
+		name = bp.Name
+	}
+	return &core.Actor{Context: map[string]any{"blueprint": name}}
 }
 
 type applier struct {
@@ -126,17 +136,18 @@ type applier struct {
 	opt Options
 	tx  *Tx
 	ev  *evaluator
-	// changes are the model events of what the blueprint changed.
+	// changes are the model events of what the blueprint changed in
+	// models the domain layer does not write (those record their own).
 	changes []*store.Event
 }
 
-// changed notes a model event for an object the blueprint changed, in
-// the context shape the API's model events have, plus the blueprint.
-func (a *applier) changed(action, model string, id uuid.UUID, vals Values) {
-	if a.opt.Events == nil {
+// changed notes a model event for an object the blueprint changed, in the
+// shape of every model event (core.ModelEvent), unless the model writes
+// through the domain layer, which recorded it.
+func (a *applier) changed(m Model, action, model string, id uuid.UUID, vals Values) {
+	if _, ok := m.(DomainModel); ok {
 		return
 	}
-	app, name, _ := strings.Cut(model, ".")
 	label := ""
 	for _, k := range []string{"name", "username", "slug", "identifier"} {
 		if s, ok := vals[k].(string); ok && s != "" {
@@ -144,13 +155,7 @@ func (a *applier) changed(action, model string, id uuid.UUID, vals Values) {
 			break
 		}
 	}
-	bp := a.bp.Metadata.Name // Authentik's name for a blueprint
-	if bp == "" {
-		bp = a.bp.Name
-	}
-	a.changes = append(a.changes, &store.Event{Action: action, Context: map[string]any{
-		"model":     map[string]any{"app": app, "model_name": name, "pk": id.String(), "name": label},
-		"blueprint": bp}})
+	a.changes = append(a.changes, core.ModelEvent(action, model, id, label, nil))
 }
 
 // loadContext evaluates the blueprint's context: block; Options.Context
@@ -221,7 +226,7 @@ func (a *applier) entry(ctx context.Context, e *Entry, res *Result) error {
 			return err
 		}
 		res.Deleted++
-		a.changed("model_deleted", e.Model, id, ids)
+		a.changed(m, "model_deleted", e.Model, id, ids)
 		return nil
 	case found && state == StateMustCreated:
 		return fmt.Errorf("already exists (state: must_created); identifiers %v", describe(ids))
@@ -242,7 +247,7 @@ func (a *applier) entry(ctx context.Context, e *Entry, res *Result) error {
 			}
 			if changed {
 				res.Updated++
-				a.changed("model_updated", e.Model, id, attrs)
+				a.changed(m, "model_updated", e.Model, id, attrs)
 			} else {
 				res.Unchanged++
 			}
@@ -251,7 +256,7 @@ func (a *applier) entry(ctx context.Context, e *Entry, res *Result) error {
 				return err
 			}
 			res.Created++
-			a.changed("model_created", e.Model, id, attrs)
+			a.changed(m, "model_created", e.Model, id, attrs)
 		}
 	}
 	if e.ID != "" {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/gatehouse-id/gatehouse/internal/core"
 	"github.com/gatehouse-id/gatehouse/internal/crypto/secretbox"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 )
@@ -33,6 +34,15 @@ type Model interface {
 	// false when nothing would change, so re-applying is a no-op.
 	Update(ctx context.Context, tx *Tx, id uuid.UUID, v Values) (changed bool, err error)
 	Delete(ctx context.Context, tx *Tx, id uuid.UUID) error
+}
+
+// DomainModel is a Model whose writes go through the domain layer
+// (internal/core, reached by Tx.Core): users, groups, applications,
+// providers. The domain layer records their model events, so Apply
+// records none for them.
+type DomainModel interface {
+	Model
+	DomainWrites()
 }
 
 // PolicyTarget is implemented by models whose objects policies, groups and
@@ -111,6 +121,8 @@ const (
 type Tx struct {
 	Scope store.Scope
 	opt   *Options
+	// actor is the system, applying this blueprint.
+	actor *core.Actor
 }
 
 // models is the registry the apply reads models from.
@@ -120,6 +132,18 @@ func (t *Tx) models() *Registry {
 	}
 	return t.opt.Models
 }
+
+// Core is the domain layer, through which DomainModels write
+// (Options.Core).
+func (t *Tx) Core() *core.Core {
+	if t.opt == nil || t.opt.Core == nil {
+		return core.New(nil, nil, nil)
+	}
+	return t.opt.Core
+}
+
+// Actor is who writes: the system, named in events by the blueprint.
+func (t *Tx) Actor() *core.Actor { return t.actor }
 
 // ValidateConfig checks a stage, policy or prompt configuration with the
 // code that will use it (Options.ValidateConfig); without a hook it accepts.

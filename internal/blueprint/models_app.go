@@ -20,7 +20,10 @@ func registerAppModels(r *Registry) {
 
 // applicationModel is authentik_core.application. Policies, groups and
 // users can be bound to an application: they decide who may log in to it.
+// It writes through the domain layer, which checks the provider.
 type applicationModel struct{}
+
+func (applicationModel) DomainWrites() {}
 
 var applicationFields = []string{"name", "slug", "group", "provider", "meta_launch_url", "meta_icon",
 	"meta_description", "meta_publisher", "open_in_new_tab", "policy_engine_mode"}
@@ -78,36 +81,12 @@ func applyApplication(a *store.Application, v Values) error {
 	return fl.err()
 }
 
-// checkApplicationProvider gives a field error, not a foreign-key or
-// unique-index failure, for a provider of another tenant or one that
-// another application already uses (an application has one provider, a
-// provider serves one application, as in Authentik).
-func checkApplicationProvider(ctx context.Context, tx *Tx, a *store.Application) error {
-	if !a.ProviderID.Valid {
-		return nil
-	}
-	if _, ok, err := found(tx.Scope.Providers().Get(ctx, a.ProviderID.UUID)); !ok {
-		return errors.Join(err, notFoundField("provider", "provider", a.ProviderID.UUID))
-	}
-	other, ok, err := found(tx.Scope.Applications().GetByProvider(ctx, a.ProviderID.UUID))
-	if err != nil {
-		return err
-	}
-	if ok && other.ID != a.ID {
-		return store.Invalid("provider", "is already the provider of application %q", other.Slug)
-	}
-	return nil
-}
-
 func (applicationModel) Create(ctx context.Context, tx *Tx, v Values) (uuid.UUID, error) {
 	a := &store.Application{PolicyEngineMode: "any"}
 	if err := applyApplication(a, v); err != nil {
 		return uuid.Nil, err
 	}
-	if err := checkApplicationProvider(ctx, tx, a); err != nil {
-		return uuid.Nil, err
-	}
-	err := tx.Scope.Applications().Create(ctx, a)
+	err := tx.Core().As(tx.Actor()).CreateApplication(ctx, tx.Scope, a)
 	return a.ID, err
 }
 
@@ -123,15 +102,12 @@ func (applicationModel) Update(ctx context.Context, tx *Tx, id uuid.UUID, v Valu
 	if next == *cur {
 		return false, nil
 	}
-	if err := checkApplicationProvider(ctx, tx, &next); err != nil {
-		return false, err
-	}
-	_, err = tx.Scope.Applications().Update(ctx, id, func(a *store.Application) error { return applyApplication(a, v) })
+	_, err = tx.Core().As(tx.Actor()).UpdateApplication(ctx, tx.Scope, id, 0, func(a *store.Application) error { return applyApplication(a, v) })
 	return err == nil, err
 }
 
 func (applicationModel) Delete(ctx context.Context, tx *Tx, id uuid.UUID) error {
-	return tx.Scope.Applications().Delete(ctx, id)
+	return tx.Core().As(tx.Actor()).DeleteApplication(ctx, tx.Scope, id)
 }
 
 func (applicationModel) Exists(ctx context.Context, tx *Tx, id uuid.UUID) (bool, error) {

@@ -63,8 +63,10 @@ func parsePK(s string) (uuid.UUID, error) {
 	return id, nil
 }
 
-// groupModel is authentik_core.group.
+// groupModel is authentik_core.group, written through the domain layer.
 type groupModel struct{}
+
+func (groupModel) DomainWrites() {}
 
 var groupFields = []string{"name", "is_superuser", "parent", "attributes"}
 
@@ -123,7 +125,7 @@ func (groupModel) Create(ctx context.Context, tx *Tx, v Values) (uuid.UUID, erro
 	if err := checkParent(ctx, tx, g); err != nil {
 		return uuid.Nil, err
 	}
-	err := tx.Scope.Groups().Create(ctx, g)
+	err := tx.Core().As(tx.Actor()).CreateGroup(ctx, tx.Scope, g, nil)
 	return g.ID, err
 }
 
@@ -142,19 +144,22 @@ func (groupModel) Update(ctx context.Context, tx *Tx, id uuid.UUID, v Values) (b
 	if err := checkParent(ctx, tx, &next); err != nil {
 		return false, err
 	}
-	_, err = tx.Scope.Groups().Update(ctx, id, func(g *store.Group) error { return applyGroup(g, v) })
+	_, err = tx.Core().As(tx.Actor()).UpdateGroup(ctx, tx.Scope, id, 0, func(g *store.Group) error { return applyGroup(g, v) }, nil)
 	return err == nil, err
 }
 
 func (groupModel) Delete(ctx context.Context, tx *Tx, id uuid.UUID) error {
-	return tx.Scope.Groups().Delete(ctx, id)
+	return tx.Core().As(tx.Actor()).DeleteGroup(ctx, tx.Scope, id)
 }
 
 // userModel is authentik_core.user. A password attribute is hashed with
 // Options.HashPassword; it is set when the user is created, and later only
 // while the user has no usable password, so re-applying a blueprint never
-// overwrites a password the user has chosen since.
+// overwrites a password the user has chosen since. It writes through the
+// domain layer.
 type userModel struct{}
+
+func (userModel) DomainWrites() {}
 
 var userFields = []string{"username", "name", "email", "type", "is_active", "path", "attributes", "groups", "password"}
 
@@ -220,35 +225,6 @@ func userGroups(ctx context.Context, tx *Tx, v Values) ([]uuid.UUID, bool, error
 	return out, true, nil
 }
 
-// syncGroups makes the user's direct groups exactly want.
-func syncGroups(ctx context.Context, tx *Tx, user uuid.UUID, want []uuid.UUID) (bool, error) {
-	cur, err := tx.Scope.Groups().ForUser(ctx, user, false)
-	if err != nil {
-		return false, err
-	}
-	have := map[uuid.UUID]bool{}
-	for _, g := range cur {
-		have[g.ID] = true
-	}
-	changed := false
-	for _, g := range want {
-		if !have[g] {
-			if err := tx.Scope.Groups().AddMember(ctx, g, user); err != nil {
-				return false, err
-			}
-			changed = true
-		}
-		delete(have, g)
-	}
-	for g := range have {
-		if err := tx.Scope.Groups().RemoveMember(ctx, g, user); err != nil {
-			return false, err
-		}
-		changed = true
-	}
-	return changed, nil
-}
-
 func (userModel) password(tx *Tx, v Values) (string, error) {
 	p, given, err := v.String("password")
 	if !given || err != nil || p == "" {
@@ -272,10 +248,11 @@ func (m userModel) Create(ctx context.Context, tx *Tx, v Values) (uuid.UUID, err
 	if u.PasswordHash != "" {
 		u.PasswordChangeDate = time.Now().UTC()
 	}
-	if err := tx.Scope.Users().Create(ctx, u); err != nil {
+	w := tx.Core().As(tx.Actor())
+	if err := w.CreateUser(ctx, tx.Scope, u, ""); err != nil {
 		return uuid.Nil, err
 	}
-	_, err = syncGroups(ctx, tx, u.ID, groups)
+	_, err = w.SetUserGroups(ctx, tx.Scope, u.ID, groups)
 	return u.ID, err
 }
 
@@ -298,9 +275,10 @@ func (m userModel) Update(ctx context.Context, tx *Tx, id uuid.UUID, v Values) (
 			return false, err
 		}
 	}
+	w := tx.Core().As(tx.Actor())
 	changed := false
 	if hash != "" || !sameJSON(userValues(cur), userValues(&next)) {
-		_, err = tx.Scope.Users().Update(ctx, id, func(u *store.User) error {
+		_, err = w.UpdateUser(ctx, tx.Scope, id, 0, func(u *store.User) error {
 			if hash != "" {
 				u.PasswordHash, u.PasswordChangeDate = hash, time.Now().UTC()
 			}
@@ -312,7 +290,7 @@ func (m userModel) Update(ctx context.Context, tx *Tx, id uuid.UUID, v Values) (
 		changed = true
 	}
 	if setGroups {
-		moved, err := syncGroups(ctx, tx, id, groups)
+		moved, err := w.SetUserGroups(ctx, tx.Scope, id, groups)
 		if err != nil {
 			return false, err
 		}
@@ -322,7 +300,7 @@ func (m userModel) Update(ctx context.Context, tx *Tx, id uuid.UUID, v Values) (
 }
 
 func (userModel) Delete(ctx context.Context, tx *Tx, id uuid.UUID) error {
-	return tx.Scope.Users().Delete(ctx, id)
+	return tx.Core().As(tx.Actor()).DeleteUser(ctx, tx.Scope, id)
 }
 
 // invitationModel is authentik_stages_invitation.invitation. The store

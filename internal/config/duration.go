@@ -53,6 +53,20 @@ func ParseDuration(s string) (time.Duration, error) {
 	return d, nil
 }
 
+// FormatDuration spells d the way Authentik's settings do ("days=1"), the
+// largest unit that divides it exactly; ParseDuration reads it back.
+func FormatDuration(d time.Duration) string {
+	for _, u := range []struct {
+		name string
+		size time.Duration
+	}{{"days", 24 * time.Hour}, {"hours", time.Hour}, {"minutes", time.Minute}} {
+		if d%u.size == 0 {
+			return fmt.Sprintf("%s=%d", u.name, d/u.size)
+		}
+	}
+	return fmt.Sprintf("seconds=%d", d/time.Second)
+}
+
 func parseTimedelta(orig, t string) (time.Duration, error) {
 	var total float64
 	seen := map[string]bool{}

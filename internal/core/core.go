@@ -1,7 +1,12 @@
-// Package core holds the identity rules that sit above storage: creating
-// users with hashed passwords, checking passwords (and upgrading old hashes
-// on the way), issuing and checking tokens, deciding who is a superuser, and
-// the first-start bootstrap. It knows nothing about HTTP.
+// Package core is the domain layer above storage: the identity rules
+// (hashing and checking passwords, upgrading old hashes on the way,
+// issuing and checking tokens, deciding who is a superuser, the
+// first-start bootstrap), the rule of who may act on whom (authz.go,
+// guard.go), and the one write path for users, groups, roles, tokens,
+// applications and providers (write.go): every front end (the REST API,
+// the CLI, blueprints) writes them through Core.As(actor), which applies
+// the rule, records Authentik's model_* events and invalidates caches.
+// Its inputs are plain Go values; it knows nothing about HTTP.
 package core
 
 import (
@@ -16,6 +21,7 @@ import (
 
 	"github.com/gatehouse-id/gatehouse/internal/crypto"
 	"github.com/gatehouse-id/gatehouse/internal/crypto/password"
+	"github.com/gatehouse-id/gatehouse/internal/invalidate"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 )
 
@@ -49,6 +55,11 @@ type Core struct {
 	// sets it to the protocol packages' hook (session.Manager.Ended's),
 	// which core must not import.
 	SessionEnded func(ctx context.Context, tx store.Scope, ended store.Session)
+	// Events records the model events of domain writes; nil records none.
+	Events EventWriter
+	// Bus announces domain writes to every replica's caches; nil
+	// announces nothing (a process with no caches).
+	Bus *invalidate.Bus
 }
 
 // New returns a Core with the real clock.
@@ -66,19 +77,31 @@ var ErrWeakPassword = errors.New("password too short")
 // flows apply their own policies on top.
 const MinPasswordLength = 8
 
-// CreateUser stores u, hashing plain when it is not empty.
+// CreateUser stores u, hashing plain when it is not empty. It is the
+// storage step alone: no actor, no rule, no event. Flows use it for the
+// user who enrolls (their stage records its own event), Bootstrap for
+// akadmin; a write made by someone goes through As(actor).CreateUser.
 func (c *Core) CreateUser(ctx context.Context, sc store.Scope, u *store.User, plain string) error {
-	if plain != "" {
-		if err := checkLength(plain); err != nil {
-			return err
-		}
-		h, err := c.Hasher.Hash(ctx, plain)
-		if err != nil {
-			return err
-		}
-		u.PasswordHash, u.PasswordChangeDate = h, c.Now()
+	if err := c.hashInto(ctx, u, plain); err != nil {
+		return err
 	}
 	return sc.Users().Create(ctx, u)
+}
+
+// hashInto sets u's password to plain, hashed; "" leaves it as it is.
+func (c *Core) hashInto(ctx context.Context, u *store.User, plain string) error {
+	if plain == "" {
+		return nil
+	}
+	if err := checkLength(plain); err != nil {
+		return err
+	}
+	h, err := c.Hasher.Hash(ctx, plain)
+	if err != nil {
+		return err
+	}
+	u.PasswordHash, u.PasswordChangeDate = h, c.Now()
+	return nil
 }
 
 func checkLength(plain string) error {
@@ -239,6 +262,8 @@ func (c *Core) IsSuperuser(ctx context.Context, sc store.Scope, userID uuid.UUID
 
 // CreateToken stores t with a new random secret, or with secret when it is
 // given (bootstrap tokens), and returns the secret. Only its hash is kept.
+// Like CreateUser it is the storage step alone; a token someone mints goes
+// through As(actor).CreateToken, which applies the lifetime rules.
 func (c *Core) CreateToken(ctx context.Context, sc store.Scope, t *store.Token, secret string) (string, error) {
 	if secret == "" {
 		secret = crypto.Token(TokenLength)

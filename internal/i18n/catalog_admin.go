@@ -135,6 +135,7 @@ var adminMessages = map[string]entry{
 	"admin.api.no_user":        {en: "No such user.", zh: "该用户不存在。"},
 	"admin.api.no_group":       {en: "No such group.", zh: "该组不存在。"},
 	"admin.api.no_role":        {en: "No such role: {role}.", zh: "角色不存在：{role}。"},
+	"admin.api.provider_taken": {en: "This provider already serves the application {app}.", zh: "该提供者已被应用 {app} 使用。"},
 	"admin.api.invalid":        {en: "Some values are not valid.", zh: "部分内容无效。"},
 	"admin.api.delete_self":    {en: "You cannot delete yourself.", zh: "您不能删除自己。"},
 	"admin.api.length_256":     {en: "Enter 1 to 256 characters.", zh: "请输入 1 到 256 个字符。"},

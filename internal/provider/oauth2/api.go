@@ -191,21 +191,19 @@ func (s *Service) RegisterAPI(a *api.API) {
 		Create: s.apiCreate,
 		Update: s.apiUpdate,
 		Delete: func(ctx context.Context, c *api.Caller, id uuid.UUID) error {
-			if _, err := s.provider(ctx, c.Scope, id); err != nil {
-				return err
-			}
-			return c.Scope.Providers().Delete(ctx, id)
+			return s.Core.As(c.Actor()).DeleteProvider(ctx, c.Scope, CoreKind, id)
 		},
+		DomainWrites: true,
 	})
 	api.Action(a, http.MethodGet, "providers/oauth2/{id}/secret/", "providers", "providers_oauth2_secret_retrieve",
 		"The client secret, recorded as secret_view", "authentik_providers_oauth2.view_secret", http.StatusOK,
 		func(ctx context.Context, c *api.Caller, r *http.Request, _ *struct{}) (*OAuth2ProviderSecret, error) {
-			return s.apiSecret(ctx, a, c, r, "secret_view", nil)
+			return s.apiSecret(ctx, c, r, "secret_view", nil)
 		})
 	api.Action(a, http.MethodPost, "providers/oauth2/{id}/rotate_secret/", "providers", "providers_oauth2_rotate_secret_create",
 		"Replace the client secret with a new one, returned once and recorded as secret_rotate", "authentik_providers_oauth2.change_oauth2provider",
 		http.StatusOK, func(ctx context.Context, c *api.Caller, r *http.Request, _ *struct{}) (*OAuth2ProviderSecret, error) {
-			return s.apiSecret(ctx, a, c, r, "secret_rotate", func(p *store.Provider) error {
+			return s.apiSecret(ctx, c, r, "secret_rotate", func(p *store.Provider) error {
 				p.SecretEnc = ""
 				return s.sealAPISecret(c.Scope, p, nil)
 			})
@@ -213,9 +211,9 @@ func (s *Service) RegisterAPI(a *api.API) {
 }
 
 // apiSecret shows a provider's secret, first replacing it when rotate is
-// set (and then dropping every replica's cached provider), and records
-// event.
-func (s *Service) apiSecret(ctx context.Context, a *api.API, c *api.Caller, r *http.Request, event string, rotate func(*store.Provider) error) (*OAuth2ProviderSecret, error) {
+// set (a domain write: the old secret stops working at once, here and on
+// every other replica), and records event.
+func (s *Service) apiSecret(ctx context.Context, c *api.Caller, r *http.Request, event string, rotate func(*store.Provider) error) (*OAuth2ProviderSecret, error) {
 	id, err := uuid.Parse(r.PathValue("id"))
 	if err != nil {
 		return nil, store.ErrNotFound
@@ -225,13 +223,11 @@ func (s *Service) apiSecret(ctx context.Context, a *api.API, c *api.Caller, r *h
 		return nil, err
 	}
 	if rotate != nil {
-		if p, err = c.Scope.Providers().Update(ctx, id, rotate); err != nil {
+		p, err = s.Core.As(c.Actor()).UpdateProvider(ctx, c.Scope, CoreKind, id, 0,
+			func(_ store.Scope, p *store.Provider) error { return rotate(p) })
+		if err != nil {
 			return nil, err
 		}
-		// The framework drops caches after model writes, and this is
-		// an action: the old secret must stop working at once, here and
-		// on every other replica.
-		a.ObjectChanged(ctx, c)
 	}
 	secret, err := ClientSecret(s.Box, c.Scope.TenantID(), p)
 	if err != nil {
@@ -273,7 +269,7 @@ func (s *Service) apiCreate(ctx context.Context, c *api.Caller, in *OAuth2Provid
 	if err := s.apiBuild(ctx, c.Scope, p, cfg, v); err != nil {
 		return OAuth2Provider{}, err
 	}
-	if err := c.Scope.Providers().Create(ctx, p); err != nil {
+	if err := s.Core.As(c.Actor()).CreateProvider(ctx, c.Scope, CoreKind, p); err != nil {
 		return OAuth2Provider{}, err
 	}
 	return s.apiOut(ctx, c.Scope, p)
@@ -284,13 +280,7 @@ func (s *Service) apiUpdate(ctx context.Context, c *api.Caller, id uuid.UUID, ve
 	if err != nil {
 		return OAuth2Provider{}, err
 	}
-	p, err := c.Scope.Providers().Update(ctx, id, func(p *store.Provider) error {
-		if p.Kind != Kind {
-			return store.ErrNotFound
-		}
-		if version != 0 && version != p.Version {
-			return store.ErrConflict
-		}
+	p, err := s.Core.As(c.Actor()).UpdateProvider(ctx, c.Scope, CoreKind, id, version, func(tx store.Scope, p *store.Provider) error {
 		cfg := map[string]any{}
 		if len(p.Config) > 0 {
 			d := json.NewDecoder(bytes.NewReader(p.Config))
@@ -299,10 +289,10 @@ func (s *Service) apiUpdate(ctx context.Context, c *api.Caller, id uuid.UUID, ve
 				return err
 			}
 		}
-		if err := s.sealAPISecret(c.Scope, p, secret); err != nil {
+		if err := s.sealAPISecret(tx, p, secret); err != nil {
 			return err
 		}
-		return s.apiBuild(ctx, c.Scope, p, cfg, v)
+		return s.apiBuild(ctx, tx, p, cfg, v)
 	})
 	if err != nil {
 		return OAuth2Provider{}, err

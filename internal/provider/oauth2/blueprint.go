@@ -25,7 +25,8 @@ func (s *Service) RegisterBlueprint(r *blueprint.Registry) {
 	r.Register(BlueprintModel, providerModel{})
 }
 
-// providerModel is authentik_providers_oauth2.oauth2provider. A new
+// providerModel is authentik_providers_oauth2.oauth2provider, written
+// through the domain layer (CoreKind). A new
 // provider gets what `gatehouse app create` gives (the default flows and
 // the managed scope mappings) except the signing key: Authentik leaves
 // signing_key null, which signs ID tokens with HS256 and the client secret.
@@ -119,7 +120,7 @@ func (m providerModel) Create(ctx context.Context, tx *blueprint.Tx, v blueprint
 	if err := m.build(ctx, tx, p, cfg, v); err != nil {
 		return uuid.Nil, err
 	}
-	err = tx.Scope.Providers().Create(ctx, p)
+	err = tx.Core().As(tx.Actor()).CreateProvider(ctx, tx.Scope, CoreKind, p)
 	return p.ID, err
 }
 
@@ -147,7 +148,7 @@ func (m providerModel) Update(ctx context.Context, tx *blueprint.Tx, id uuid.UUI
 		bytes.Equal(normalizeConfig(cur.Config), next.Config) {
 		return false, nil
 	}
-	_, err = tx.Scope.Providers().UpdateIfVersion(ctx, id, cur.Version, func(p *store.Provider) error {
+	_, err = tx.Core().As(tx.Actor()).UpdateProvider(ctx, tx.Scope, CoreKind, id, cur.Version, func(_ store.Scope, p *store.Provider) error {
 		p.Name, p.ClientID, p.SecretEnc, p.Config = next.Name, next.ClientID, next.SecretEnc, next.Config
 		return nil
 	})
@@ -155,8 +156,11 @@ func (m providerModel) Update(ctx context.Context, tx *blueprint.Tx, id uuid.UUI
 }
 
 func (providerModel) Delete(ctx context.Context, tx *blueprint.Tx, id uuid.UUID) error {
-	return tx.Scope.Providers().Delete(ctx, id)
+	return tx.Core().As(tx.Actor()).DeleteProvider(ctx, tx.Scope, CoreKind, id)
 }
+
+// DomainWrites: the domain layer records this model's events.
+func (providerModel) DomainWrites() {}
 
 // normalizeConfig is stored settings as build writes them, so settings
 // stored by other means (`gatehouse app create`, older versions) compare

@@ -8,6 +8,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/gatehouse-id/gatehouse/internal/core"
 	"github.com/gatehouse-id/gatehouse/internal/crypto"
 	"github.com/gatehouse-id/gatehouse/internal/crypto/secretbox"
 	"github.com/gatehouse-id/gatehouse/internal/provider"
@@ -78,10 +79,32 @@ func LoadTenantDefaults(ctx context.Context, sc store.Scope, signingKey uuid.UUI
 	return d, nil
 }
 
-// CreateProvider stores a new OAuth2 provider with generated credentials;
-// the secret is sealed at rest and returned once here (it can be shown
-// again to admins with the view_secret permission).
+// CoreKind is what the domain layer (internal/core) needs to write OAuth2
+// providers: every write of one, from the API, blueprints or the CLI,
+// goes through core with it.
+var CoreKind = core.ProviderKind{Kind: Kind, Model: BlueprintModel,
+	Validate: func(_ context.Context, _ store.Scope, p *store.Provider) error {
+		_, err := ParseConfig(p.Config)
+		return err
+	}}
+
+// CreateProvider stores a new OAuth2 provider with generated credentials
+// (BuildProvider) as it is, without the domain layer: for tests' fixtures.
 func CreateProvider(ctx context.Context, sc store.Scope, box *secretbox.Box, defaults TenantDefaults, n NewProvider) (*Created, error) {
+	out, err := BuildProvider(sc, box, defaults, n)
+	if err != nil {
+		return nil, err
+	}
+	if err := sc.Providers().Create(ctx, out.Provider); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// BuildProvider makes a new OAuth2 provider with generated credentials,
+// not yet stored; the secret is sealed at rest and returned once here (it
+// can be shown again to admins with the view_secret permission).
+func BuildProvider(sc store.Scope, box *secretbox.Box, defaults TenantDefaults, n NewProvider) (*Created, error) {
 	cfg := Defaults()
 	if n.Config != nil {
 		cfg = *n.Config
@@ -116,9 +139,6 @@ func CreateProvider(ctx context.Context, sc store.Scope, box *secretbox.Box, def
 	if cfg.ClientType == "confidential" {
 		out.ClientSecret = crypto.Token(ClientSecretLength)
 		p.SecretEnc = box.SealString(out.ClientSecret, SecretAAD(sc.TenantID(), p.ID))
-	}
-	if err := sc.Providers().Create(ctx, p); err != nil {
-		return nil, err
 	}
 	out.Provider = p
 	return out, nil
