@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"testing/fstest"
 
 	"github.com/gatehouse-id/gatehouse/internal/policy/pwpolicy"
 )
@@ -36,38 +37,74 @@ func idConstants(t *testing.T) map[string]string {
 	return out
 }
 
-func TestEveryIDHasBothLanguages(t *testing.T) {
+func TestEveryIDHasEveryLanguage(t *testing.T) {
 	consts := idConstants(t)
 	for id, name := range consts {
-		e, ok := catalog[id]
-		switch {
-		case !ok:
+		if !Has(id) {
 			t.Errorf("%s (%q) has no catalog entry", name, id)
-		case strings.TrimSpace(e.en) == "":
-			t.Errorf("%q has no English text", id)
-		case strings.TrimSpace(e.zh) == "":
-			t.Errorf("%q has no Simplified Chinese text", id)
 		}
 	}
-	for id := range catalog {
+	for _, id := range IDs() {
 		if _, ok := consts[id]; !ok {
 			t.Errorf("catalog entry %q has no constant in ids.go", id)
 		}
 	}
+	for _, l := range Supported() {
+		for part, m := range map[string]map[string]message{"messages": get(l).Messages, "admin": get(l).Admin} {
+			for id, msg := range m {
+				if strings.TrimSpace(msg.Other) == "" {
+					t.Errorf("locales/%s.json %s: %q is empty", l, part, id)
+				}
+			}
+		}
+	}
+}
+
+// A language file missing an ID, or having one English lacks, does not
+// load: the error names the file and the ID.
+func TestLoadRefusesIncompleteLanguages(t *testing.T) {
+	en := `{"language":{"name":"English","tags":["en"]},"messages":{"a":"A","b":"B"},"admin":{}}`
+	for _, tc := range []struct{ name, fr, want string }{
+		{"missing", `{"language":{"name":"Français","tags":["fr"]},"messages":{"a":"A"},"admin":{}}`, `lacks "b"`},
+		{"extra", `{"language":{"name":"Français","tags":["fr"]},"messages":{"a":"A","b":"B","c":"C"},"admin":{}}`, `has "c"`},
+		{"no name", `{"language":{"tags":["fr"]},"messages":{"a":"A","b":"B"},"admin":{}}`, "needs a name"},
+		{"unknown key", `{"language":{"name":"Français","tags":["fr"]},"messages":{"a":"A","b":"B"},"admin":{},"extra":1}`, "unknown field"},
+		{"half a plural", `{"language":{"name":"Français","tags":["fr"]},"messages":{"a":{"other":"A"},"b":"B"},"admin":{}}`, "plural"},
+	} {
+		fsys := fstest.MapFS{"locales/en.json": {Data: []byte(en)}, "locales/fr.json": {Data: []byte(tc.fr)}}
+		if _, _, err := load(fsys); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: want an error saying %q, got %v", tc.name, tc.want, err)
+		}
+	}
+	fsys := fstest.MapFS{"locales/en.json": {Data: []byte(en)},
+		"locales/fr.json": {Data: []byte(`{"language":{"name":"Français","tags":["fr"]},"messages":{"a":"À","b":"B"},"admin":{}}`)}}
+	locs, order, err := load(fsys)
+	if err != nil || len(order) != 2 || order[0] != EN || locs["fr"].Messages["a"].Other != "À" {
+		t.Errorf("a complete third language: got %v %v %v", order, locs, err)
+	}
 }
 
 func TestPlaceholdersAgree(t *testing.T) {
-	for id, e := range catalog {
-		want := placeholders(e.en)
-		if got := placeholders(e.zh); !slices.Equal(got, want) {
-			t.Errorf("%q: Chinese placeholders %v, English %v", id, got, want)
-		}
-		if e.enOne != "" {
-			if got := placeholders(e.enOne); !slices.Equal(got, want) {
-				t.Errorf("%q: English singular placeholders %v, plural %v", id, got, want)
+	en := get(Default)
+	for _, l := range Supported() {
+		for part, m := range map[string]map[string]message{"messages": get(l).Messages, "admin": get(l).Admin} {
+			all := en.Messages
+			if part == "admin" {
+				all = en.Admin
 			}
-			if !slices.Contains(want, e.count) {
-				t.Errorf("%q: plural chosen by {%s}, which the text does not use", id, e.count)
+			for id, msg := range m {
+				want := placeholders(all[id].Other)
+				if got := placeholders(msg.Other); !slices.Equal(got, want) {
+					t.Errorf("locales/%s.json %q: placeholders %v, English %v", l, id, got, want)
+				}
+				if msg.One != "" {
+					if got := placeholders(msg.One); !slices.Equal(got, want) {
+						t.Errorf("locales/%s.json %q: singular placeholders %v, plural %v", l, id, got, want)
+					}
+					if !slices.Contains(want, msg.Count) {
+						t.Errorf("locales/%s.json %q: plural chosen by {%s}, which the text does not use", l, id, msg.Count)
+					}
+				}
 			}
 		}
 	}
@@ -76,21 +113,27 @@ func TestPlaceholdersAgree(t *testing.T) {
 // The Chinese should read like Chinese: full-width sentence punctuation,
 // no leftover English sentence.
 func TestChineseLooksChinese(t *testing.T) {
-	for id, e := range catalog {
-		zh := e.zh
-		if id == UIBrand {
-			continue
-		}
-		if !strings.ContainsFunc(zh, func(r rune) bool { return r >= 0x4e00 && r <= 0x9fff }) {
-			t.Errorf("%q: %q has no Chinese characters", id, zh)
-		}
-		for _, p := range []string{"? ", "! ", ", "} {
-			if strings.Contains(zh, p) {
-				t.Errorf("%q: %q uses ASCII punctuation %q", id, zh, p)
+	zh := get(ZhHans)
+	if zh == nil {
+		t.Fatal("no Simplified Chinese")
+	}
+	for part, m := range map[string]map[string]message{"messages": zh.Messages, "admin": zh.Admin} {
+		for id, msg := range m {
+			text := msg.Other
+			if id == UIBrand || slices.Contains([]string{"ID", "UID", "{model}：{name}"}, text) {
+				continue
 			}
-		}
-		if strings.HasSuffix(zh, ".") || strings.HasSuffix(zh, "?") {
-			t.Errorf("%q: %q ends with ASCII punctuation", id, zh)
+			if !strings.ContainsFunc(text, func(r rune) bool { return r >= 0x4e00 && r <= 0x9fff }) {
+				t.Errorf("%s %q: %q has no Chinese characters", part, id, text)
+			}
+			for _, p := range []string{"? ", "! ", ", "} {
+				if strings.Contains(text, p) {
+					t.Errorf("%s %q: %q uses ASCII punctuation %q", part, id, text, p)
+				}
+			}
+			if strings.HasSuffix(text, ".") || strings.HasSuffix(text, "?") {
+				t.Errorf("%s %q: %q ends with ASCII punctuation", part, id, text)
+			}
 		}
 	}
 }

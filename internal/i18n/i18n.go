@@ -8,48 +8,15 @@ import (
 	"strings"
 )
 
-// entry is one message in both languages.
-type entry struct {
-	en string
-	// enOne is the English singular, used when the argument named count
-	// is 1 ("at least 1 digit"); Chinese has no plural forms.
-	enOne string
-	count string
-	zh    string
-	// free marks codes whose English may be a text of its own (a policy's
-	// message, an admin's error_message): Message shows such a text as
-	// written instead of the stock translation.
-	free bool
-}
-
-// catalog is every message; built from the catalog_*.go tables at start.
-var catalog = func() map[string]entry {
-	m := map[string]entry{}
-	for _, part := range []map[string]entry{uiMessages, flowMessages, errorMessages, passwordMessages, deviceMessages, oauth2Messages} {
-		for id, e := range part {
-			if _, dup := m[id]; dup {
-				panic("i18n: duplicate message ID " + id)
-			}
-			m[id] = e
-		}
-	}
-	return m
-}()
-
-// Has reports whether id is a known message ID.
-func Has(id string) bool {
-	_, ok := catalog[id]
-	return ok
-}
-
-// IDs returns every message ID, sorted.
-func IDs() []string {
-	ids := make([]string, 0, len(catalog))
-	for id := range catalog {
-		ids = append(ids, id)
-	}
-	sort.Strings(ids)
-	return ids
+// free lists the codes whose English may be a text of its own (a
+// policy's message, an admin's error_message): Message shows such a text
+// as written instead of the stock translation.
+var free = map[string]bool{
+	PromptPolicyFailed: true,
+	UserWriteConflict:  true,
+	UserWriteInvalid:   true,
+	FlowNotApplicable:  true,
+	PasswordCustom:     true,
 }
 
 // T returns message id in language l with {name} placeholders replaced by
@@ -57,21 +24,11 @@ func IDs() []string {
 // comes back as itself, so a mistake is visible but never breaks a page.
 // The result is plain text: the caller's template escapes it.
 func T(l Lang, id string, args map[string]any) string {
-	e, ok := catalog[id]
+	m, ok := lookup(l, id, messages)
 	if !ok {
 		return id
 	}
-	return interpolate(e.text(l, args), args)
-}
-
-func (e entry) text(l Lang, args map[string]any) string {
-	if l == ZhHans && e.zh != "" {
-		return e.zh
-	}
-	if e.enOne != "" && isOne(args[e.count]) {
-		return e.enOne
-	}
-	return e.en
+	return interpolate(m.text(args), args)
 }
 
 // Message renders a problem a stage reported as a code with its English
@@ -84,18 +41,18 @@ func (e entry) text(l Lang, args map[string]any) string {
 //     the texts the default blueprints ship (see Known);
 //   - otherwise the translation of the code.
 func Message(l Lang, code, english string, args map[string]any) string {
-	if l != ZhHans {
-		l = EN
+	if get(l) == nil {
+		l = Default
 	}
-	e, ok := catalog[code]
+	e, ok := get(Default).Messages[code]
 	switch {
 	case !ok && english == "":
 		return code
 	case !ok:
 		return Known(l, english)
-	case english != "" && l == EN:
+	case english != "" && l == Default:
 		return english
-	case english != "" && e.free && english != interpolate(e.text(EN, args), args):
+	case english != "" && free[code] && english != interpolate(e.text(args), args):
 		return Known(l, english)
 	}
 	return T(l, code, args)

@@ -1,6 +1,7 @@
 package i18n
 
 import (
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -29,15 +30,16 @@ const (
 	CookieName = "gatehouse_language"
 )
 
-// Supported lists the languages in the order the language switcher shows them.
-func Supported() []Lang { return []Lang{EN, ZhHans} }
+// Supported lists the languages in the order the language switcher shows
+// them: one per file in locales/.
+func Supported() []Lang { return slices.Clone(order) }
 
 // Native is the language's name in itself, for the language switcher.
 func (l Lang) Native() string {
-	if l == ZhHans {
-		return "简体中文"
+	if loc := get(l); loc != nil {
+		return loc.Language.Name
 	}
-	return "English"
+	return string(l)
 }
 
 // Parse maps a language tag to a supported language: "en" and any "en-*",
@@ -57,11 +59,11 @@ func Parse(tag string) (Lang, bool) {
 		}
 	}
 	primary, _, _ := strings.Cut(strings.ReplaceAll(tag, "_", "-"), "-")
-	switch strings.ToLower(primary) {
-	case "en":
-		return EN, true
-	case "zh":
-		return ZhHans, true
+	primary = strings.ToLower(primary)
+	for _, l := range order {
+		if slices.Contains(get(l).Language.Tags, primary) {
+			return l, true
+		}
 	}
 	return "", false
 }
